@@ -69,6 +69,11 @@ type Config struct {
 	OperationDeadline time.Duration
 	// InvocationTimeout bounds one invocation; it must stay below host.json functionTimeout.
 	InvocationTimeout time.Duration
+	// SweepInvocationBudget is how long one invocation may page through
+	// relationships before it checkpoints and continues in a continuation.
+	SweepInvocationBudget time.Duration
+	// SweepMaxPagesPerInvocation caps the pages one invocation processes.
+	SweepMaxPagesPerInvocation int
 	// PartnerTenantID is the partner's Entra tenant.
 	PartnerTenantID string
 	// PCClientID is the Partner Center (secure application model) app.
@@ -123,6 +128,8 @@ const (
 	SettingRetryMaxAttempts        = "GDAP_RETRY_MAX_ATTEMPTS"
 	SettingOperationDeadline       = "GDAP_OPERATION_DEADLINE"
 	SettingInvocationTimeout       = "GDAP_INVOCATION_TIMEOUT"
+	SettingSweepInvocationBudget   = "GDAP_SWEEP_INVOCATION_BUDGET"
+	SettingSweepMaxPages           = "GDAP_SWEEP_MAX_PAGES_PER_INVOCATION"
 	SettingPartnerTenantID         = "GDAP_PARTNER_TENANT_ID"
 	SettingPCClientID              = "GDAP_PC_CLIENT_ID"
 	SettingPCClientSecret          = "GDAP_PC_CLIENT_SECRET"
@@ -296,6 +303,11 @@ func (r *reader) load() (Config, error) {
 	c.RetryMaxAttempts = r.int(SettingRetryMaxAttempts, 8, 1, 100)
 	c.OperationDeadline = r.duration(SettingOperationDeadline, "24h", time.Minute)
 	c.InvocationTimeout = r.duration(SettingInvocationTimeout, "5m", 10*time.Second)
+	c.SweepInvocationBudget = r.duration(SettingSweepInvocationBudget, "2m", time.Second)
+	if c.SweepInvocationBudget >= c.InvocationTimeout && c.InvocationTimeout > 0 {
+		r.fail(SettingSweepInvocationBudget, "must be shorter than %s (%s)", SettingInvocationTimeout, c.InvocationTimeout)
+	}
+	c.SweepMaxPagesPerInvocation = r.int(SettingSweepMaxPages, 200, 1, 100000)
 
 	c.PartnerTenantID = r.str(SettingPartnerTenantID, "")
 	c.PCClientID = r.str(SettingPCClientID, "")

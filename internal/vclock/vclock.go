@@ -104,3 +104,34 @@ func NewOffset(base time.Time) Offset {
 
 // Now returns base plus the real time elapsed since NewOffset.
 func (o Offset) Now() time.Time { return o.base.Add(time.Since(o.received)) }
+
+// Following is a clock that follows the latest time reported to it with
+// Observe and advances at real speed in between. In development mode the
+// handler feeds it every invocation's virtual time, so long-lived components
+// (token caches) agree with the emulator's virtual clock. The zero value
+// reads the real clock until the first Observe.
+type Following struct {
+	mu       sync.Mutex
+	base     time.Time
+	observed time.Time
+}
+
+// Observe moves the clock to t if t is later than the clock's current time.
+func (f *Following) Observe(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.observed.IsZero() || t.After(f.base.Add(time.Since(f.observed))) {
+		f.base = t.UTC()
+		f.observed = time.Now()
+	}
+}
+
+// Now returns the latest observed time plus the real time elapsed since.
+func (f *Following) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.observed.IsZero() {
+		return time.Now().UTC()
+	}
+	return f.base.Add(time.Since(f.observed))
+}

@@ -31,3 +31,16 @@ func TestVirtualMovesWithRealTime(t *testing.T) {
 	require.False(t, b.Before(a))
 	require.False(t, a.Before(start))
 }
+
+func TestFollowingOnlyMovesForward(t *testing.T) {
+	t.Parallel()
+	var f Following
+	require.WithinDuration(t, time.Now(), f.Now(), time.Minute, "zero value reads the real clock")
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Observe(base)
+	require.False(t, f.Now().Before(base))
+	f.Observe(base.Add(-time.Hour))
+	require.False(t, f.Now().Before(base), "an older observation does not move it back")
+	f.Observe(base.Add(time.Hour))
+	require.False(t, f.Now().Before(base.Add(time.Hour)))
+}

@@ -1,0 +1,157 @@
+package command
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/isoduration"
+)
+
+// Duration bounds of a relationship (Graph: P1D to P2Y inclusive).
+const (
+	MinDurationDays = 1
+	MaxDurationDays = 730
+)
+
+// Decode interprets the envelope's data according to its type. An
+// unsupported type is a *Error with Code errcode.UnsupportedCommand; data
+// that violates the type's schema (schemas/commands/<type>.json) or the
+// rules a schema cannot express (duration of whole days from P1D to P2Y,
+// roles unique ignoring case) is a *Error with Code errcode.InvalidCommand
+// whose Field names the offending field. Both have Stage StageData.
+func (e *Envelope) Decode() (Command, error) {
+	sc, err := loadSchemas()
+	if err != nil {
+		return nil, fmt.Errorf("command: schemas: %w", err)
+	}
+	s, ok := sc.data[e.Type]
+	if !ok {
+		return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type",
+			Message: limit(fmt.Sprintf("unsupported command type %q", e.Type))}
+	}
+	data := e.data
+	if data == nil { // an Envelope not built by ParseEnvelope
+		if data, err = decodeStrict(e.Data); err != nil {
+			return nil, dataErr("data", "malformed JSON")
+		}
+	}
+	if err := s.Validate(data); err != nil {
+		field, msg := schemaError(err, "data")
+		return nil, dataErr(field, limit(msg))
+	}
+	switch e.Type {
+	case TypeRelationshipUpdate:
+		return decodeUpdate(e.Data)
+	case TypeRelationshipRequest:
+		var d struct {
+			RelationshipID string `json:"relationshipId"`
+			Action         string `json:"action"`
+		}
+		if err := strictUnmarshal(e.Data, &d); err != nil {
+			return nil, err
+		}
+		return &RequestRelationship{RelationshipID: d.RelationshipID, Action: d.Action}, nil
+	case TypeRemoveGlobalAdmin:
+		var d struct {
+			RelationshipID   string `json:"relationshipId"`
+			EnableAutoExtend bool   `json:"enableAutoExtend"`
+		}
+		if err := strictUnmarshal(e.Data, &d); err != nil {
+			return nil, err
+		}
+		return &RemoveGlobalAdmin{RelationshipID: d.RelationshipID, EnableAutoExtend: d.EnableAutoExtend}, nil
+	case TypeRemoveDAP:
+		var d struct {
+			CustomerTenantID string `json:"customerTenantId"`
+		}
+		if err := strictUnmarshal(e.Data, &d); err != nil {
+			return nil, err
+		}
+		return &RemoveDAP{CustomerTenantID: d.CustomerTenantID}, nil
+	case TypeSweepRun:
+		var d struct{}
+		if err := strictUnmarshal(e.Data, &d); err != nil {
+			return nil, err
+		}
+		return &RunSweep{}, nil
+	}
+	// unreachable: sc.data holds exactly Types()
+	return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type", Message: "unsupported command type"}
+}
+
+type updateData struct {
+	RelationshipID string `json:"relationshipId"`
+	Changes        struct {
+		DisplayName        *string `json:"displayName"`
+		Duration           *string `json:"duration"`
+		AutoExtendDuration *string `json:"autoExtendDuration"`
+		Customer           *struct {
+			TenantID    string `json:"tenantId"`
+			DisplayName string `json:"displayName"`
+		} `json:"customer"`
+		AccessDetails *struct {
+			UnifiedRoles []struct {
+				RoleDefinitionID string `json:"roleDefinitionId"`
+			} `json:"unifiedRoles"`
+		} `json:"accessDetails"`
+	} `json:"changes"`
+	IfMatch *string `json:"ifMatch"`
+}
+
+func decodeUpdate(raw json.RawMessage) (Command, error) {
+	var d updateData
+	if err := strictUnmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	cmd := &UpdateRelationship{RelationshipID: d.RelationshipID}
+	if d.IfMatch != nil {
+		cmd.IfMatch = *d.IfMatch
+	}
+	ch := d.Changes
+	cmd.Changes.DisplayName = ch.DisplayName
+	cmd.Changes.AutoExtendDuration = ch.AutoExtendDuration
+	if ch.Duration != nil {
+		dur, err := isoduration.Parse(*ch.Duration)
+		if err != nil {
+			return nil, dataErr("data.changes.duration", limit(err.Error()))
+		}
+		days, ok := dur.WholeDays()
+		if !ok {
+			return nil, dataErr("data.changes.duration", fmt.Sprintf("%q is not a whole number of days (months and partial days are not allowed)", *ch.Duration))
+		}
+		if days < MinDurationDays || days > MaxDurationDays {
+			return nil, dataErr("data.changes.duration", fmt.Sprintf("%q is %d days; must be between P1D and P2Y (%d days)", *ch.Duration, days, MaxDurationDays))
+		}
+		norm := fmt.Sprintf("P%dD", days)
+		cmd.Changes.Duration = &norm
+	}
+	if ch.Customer != nil {
+		cmd.Changes.Customer = &Customer{TenantID: ch.Customer.TenantID, DisplayName: ch.Customer.DisplayName}
+	}
+	if ch.AccessDetails != nil {
+		roles := make([]string, 0, len(ch.AccessDetails.UnifiedRoles))
+		for i, r := range ch.AccessDetails.UnifiedRoles {
+			if j := equalFoldIndex(roles, r.RoleDefinitionID); j >= 0 {
+				return nil, dataErr(fmt.Sprintf("data.changes.accessDetails.unifiedRoles[%d].roleDefinitionId", i),
+					fmt.Sprintf("duplicate of unifiedRoles[%d]", j))
+			}
+			roles = append(roles, r.RoleDefinitionID)
+		}
+		cmd.Changes.UnifiedRoles = roles
+	}
+	return cmd, nil
+}
+
+// strictUnmarshal decodes already schema-validated data into a struct,
+// refusing unknown fields as a second line of defence should a schema and a
+// struct ever drift apart.
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return dataErr("data", limit(err.Error()))
+	}
+	return nil
+}

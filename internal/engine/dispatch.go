@@ -1,0 +1,479 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/upstream"
+)
+
+// maxStepsPerInvocation bounds how many workflow steps one invocation runs
+// back to back before it hands over to a continuation.
+const maxStepsPerInvocation = 12
+
+// wfState is the engine-owned workflow state kept in ledger.Record.Workflow.
+type wfState struct {
+	// Seq numbers the continuations scheduled for the operation.
+	Seq int `json:"seq"`
+	// LastInputID is the message id of the input that drove the last
+	// transition, so that its redelivery can re-send the continuation.
+	LastInputID string `json:"lastInput,omitempty"`
+	// OperationURL is the 202 Location being followed.
+	OperationURL string `json:"operationUrl,omitempty"`
+	// PollBaseMS is the poll interval the service chose (Retry-After).
+	PollBaseMS int64 `json:"pollBaseMs,omitempty"`
+	// Polls counts polls of the current operation or request.
+	Polls int `json:"polls,omitempty"`
+	// RequestID and RequestStatus track a relationship request.
+	RequestID     string `json:"requestId,omitempty"`
+	RequestStatus string `json:"requestStatus,omitempty"`
+	// Wrote records that an upstream write was executed for the operation.
+	Wrote bool `json:"wrote,omitempty"`
+	// LastTransient is the last transient failure, reported when retries run out.
+	LastTransient *Failure `json:"lastTransient,omitempty"`
+}
+
+// run is one invocation's execution of an operation.
+type run struct {
+	e   *Engine
+	inv Invocation
+	rec *ledger.Record
+	wf  *wfState
+	cmd command.Command
+	log *slog.Logger
+}
+
+func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
+
+// stepResult is what a workflow step decided.
+type stepResult struct {
+	done *Result       // succeeded
+	fail *Failure      // failed terminally
+	next string        // step to run next ("" = same step)
+	wait time.Duration // > 0: continue at next after this delay
+}
+
+func done(res *Result) stepResult  { return stepResult{done: res} }
+func failed(f *Failure) stepResult { return stepResult{fail: f} }
+func goTo(step string) stepResult  { return stepResult{next: step} }
+func waitFor(step string, d time.Duration) stepResult {
+	if d <= 0 {
+		d = time.Second
+	}
+	return stepResult{next: step, wait: d}
+}
+
+// workflowFunc runs the current step (r.rec.Step) of an operation.
+type workflowFunc func(ctx context.Context, r *run) (stepResult, error)
+
+func (e *Engine) workflow(commandType string) (workflowFunc, bool) {
+	switch commandType {
+	case command.TypeRelationshipUpdate:
+		return updateWorkflow, true
+	case command.TypeRelationshipRequest:
+		return requestWorkflow, true
+	case command.TypeRemoveGlobalAdmin:
+		return removeGlobalAdminWorkflow, true
+	case command.TypeRemoveDAP:
+		return removeDAPWorkflow, true
+	}
+	return nil, false
+}
+
+// HandleCommand processes one message from the commands queue. A nil error
+// means the message has been dealt with (the handler answers 200).
+func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte) error {
+	env, err := command.ParseEnvelope(body)
+	if err != nil {
+		code, msg := errorCode(err, CodeInvalidCommand)
+		inv.Logger.WarnContext(ctx, "command rejected", "code", code, "reason", msg)
+		return e.reject(ctx, inv, inv.MessageID, body, code, msg)
+	}
+	log := inv.Logger.With("operation_id", env.ID, "command_type", env.Type)
+	inv.Logger = log
+	now := inv.Clock.Now().UTC()
+	cmd, decodeErr := env.Decode()
+	rec := &ledger.Record{
+		OperationID: env.ID,
+		CommandType: env.Type,
+		Source:      env.Source,
+		ContentHash: env.ContentHash,
+		State:       ledger.StateAccepted,
+		AcceptedAt:  now,
+		UpdatedAt:   now,
+		Command:     body,
+	}
+	if decodeErr == nil {
+		rec.TargetID = command.TargetID(cmd)
+	} else {
+		rec.TargetID = looseTarget(env.Data)
+	}
+	err = e.opts.Ledger.Create(ctx, rec)
+	switch {
+	case errors.Is(err, ledger.ErrExists):
+		existing, gerr := e.opts.Ledger.Get(ctx, env.ID)
+		if gerr != nil {
+			return fmt.Errorf("read operation %s: %w", env.ID, gerr)
+		}
+		if existing.ContentHash != env.ContentHash {
+			log.WarnContext(ctx, "operation id reused with different content")
+			return e.reject(ctx, inv, env.ID, body, CodeConflict,
+				fmt.Sprintf("operation id %q was already used for a different command; use a new id", env.ID))
+		}
+		log.InfoContext(ctx, "duplicate command delivery", "state", existing.State)
+		return e.resume(ctx, inv, existing, nil, 0)
+	case err != nil:
+		return fmt.Errorf("record operation %s: %w", env.ID, err)
+	}
+	log.InfoContext(ctx, "command accepted", "target", rec.TargetID)
+	if decodeErr != nil {
+		code, msg := errorCode(decodeErr, CodeInvalidCommand)
+		r := &run{e: e, inv: inv, rec: rec, wf: &wfState{LastInputID: inv.MessageID}, log: log}
+		return e.finish(ctx, r, nil, &Failure{Code: code, Message: msg})
+	}
+	return e.execute(ctx, inv, rec, 0)
+}
+
+// HandleContinuation processes one message from the continuations queue.
+func (e *Engine) HandleContinuation(ctx context.Context, inv Invocation, body []byte) error {
+	var c Continuation
+	if err := json.Unmarshal(body, &c); err != nil {
+		// Only the service writes this queue; a body it cannot read is a bug
+		// or tampering. Acknowledge it: retrying cannot help.
+		inv.Logger.ErrorContext(ctx, "unreadable continuation dropped", "error", err.Error())
+		return nil
+	}
+	if c.Kind == KindSweep {
+		if e.opts.Sweeper == nil {
+			inv.Logger.WarnContext(ctx, "sweep continuation without a sweeper dropped")
+			return nil
+		}
+		return e.opts.Sweeper.Continue(ctx, inv, c.Sweep)
+	}
+	log := inv.Logger.With("operation_id", c.OperationID, "continuation", c.Kind, "wake_id", c.WakeID)
+	inv.Logger = log
+	rec, err := e.opts.Ledger.Get(ctx, c.OperationID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		log.WarnContext(ctx, "continuation for unknown operation ignored")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read operation %s: %w", c.OperationID, err)
+	}
+	return e.resume(ctx, inv, rec, &c, 0)
+}
+
+// resume decides what an input (a duplicate command, a continuation) may do
+// with an existing operation, level-based on the ledger record.
+func (e *Engine) resume(ctx context.Context, inv Invocation, rec *ledger.Record, c *Continuation, depth int) error {
+	log := inv.Logger
+	now := inv.Clock.Now().UTC()
+	if rec.State == ledger.StateSucceeded || rec.State == ledger.StateFailed {
+		if c != nil {
+			log.InfoContext(ctx, "stale continuation for finished operation acknowledged", "state", rec.State)
+		}
+		return e.ensureOutcome(ctx, inv, rec)
+	}
+	wf := decodeState(rec.Workflow)
+	switch rec.State {
+	case ledger.StateAccepted:
+		return e.execute(ctx, inv, rec, depth)
+	case ledger.StateWaiting:
+		if rec.CommandType == command.TypeSweepRun && c == nil && e.opts.Sweeper != nil {
+			// A redelivered gdap.sweep.run: make sure its sweep runs (joining is idempotent).
+			return e.opts.Sweeper.Start(ctx, inv, SweepTrigger{SweepID: rec.OperationID, OperationID: rec.OperationID})
+		}
+		if c != nil && c.Kind == KindResume && c.WakeID == rec.WakeID {
+			return e.execute(ctx, inv, rec, depth)
+		}
+		if wf.LastInputID == inv.MessageID && rec.WakeID != "" {
+			// This very message scheduled the wait before; its earlier attempt
+			// may have failed to send the continuation. Re-send it: the id is
+			// deterministic, so a copy already sent is dropped as a duplicate.
+			log.InfoContext(ctx, "re-sending continuation after redelivery", "wake_id", rec.WakeID)
+			return e.sendResume(ctx, rec, rec.Step, rec.WakeID, rec.WakeAt)
+		}
+		log.InfoContext(ctx, "input does not match the pending continuation; acknowledged", "pending_wake_id", rec.WakeID)
+		return nil
+	case ledger.StateRunning:
+		expiry := rec.UpdatedAt.Add(e.opts.LeaseDuration)
+		if !now.Before(expiry) {
+			log.WarnContext(ctx, "taking over operation whose lease expired", "lease_expired_at", expiry)
+			return e.execute(ctx, inv, rec, depth)
+		}
+		// Another invocation holds the lease (or crashed holding it): check
+		// back when it expires.
+		id := messageID(rec.OperationID, "lease", strconv.FormatInt(rec.UpdatedAt.UnixMilli(), 10))
+		msg, err := NewContinuationMessage(Continuation{Kind: KindLeaseCheck, OperationID: rec.OperationID}, id, rec.OperationID, expiry)
+		if err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "operation is being executed elsewhere; lease check scheduled", "at", expiry)
+		return e.opts.Sender.Send(ctx, e.opts.ContinuationsQueue, msg)
+	}
+	log.ErrorContext(ctx, "operation in unknown state acknowledged", "state", rec.State)
+	return nil
+}
+
+// execute claims the operation (ETag-guarded lease) and runs its workflow
+// until it finishes, waits, or the per-invocation step budget is spent.
+func (e *Engine) execute(ctx context.Context, inv Invocation, rec *ledger.Record, depth int) error {
+	now := inv.Clock.Now().UTC()
+	wf := decodeState(rec.Workflow)
+	wf.LastInputID = inv.MessageID
+	rec.State = ledger.StateRunning
+	rec.Attempts++
+	rec.UpdatedAt = now
+	rec.WakeID = ""
+	rec.Workflow = encodeState(wf)
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
+			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
+			if gerr != nil {
+				return fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
+			}
+			inv.Logger.InfoContext(ctx, "operation changed concurrently; re-deciding")
+			return e.resume(ctx, inv, fresh, nil, depth+1)
+		}
+		return fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
+	}
+	r := &run{e: e, inv: inv, rec: rec, wf: wf, log: inv.Logger}
+	env, err := command.ParseEnvelope(rec.Command)
+	if err != nil {
+		return e.finish(ctx, r, nil, &Failure{Code: CodeInternal, Message: "stored command cannot be read: " + err.Error()})
+	}
+	cmd, err := env.Decode()
+	if err != nil {
+		code, msg := errorCode(err, CodeInvalidCommand)
+		return e.finish(ctx, r, nil, &Failure{Code: code, Message: msg})
+	}
+	r.cmd = cmd
+	if rec.CommandType == command.TypeSweepRun {
+		return e.startSweep(ctx, r)
+	}
+	fn, ok := e.workflow(rec.CommandType)
+	if !ok {
+		return e.finish(ctx, r, nil, fail(CodeUnsupportedCommand, "command type %q is not supported", rec.CommandType))
+	}
+	for range maxStepsPerInvocation {
+		if deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline); !r.now().Before(deadline) {
+			return e.finish(ctx, r, nil, fail(CodeOperationTimedOut,
+				"operation did not finish within %s (GDAP_OPERATION_DEADLINE); last step %q", e.opts.OperationDeadline, stepName(rec.Step)))
+		}
+		res, err := fn(ctx, r)
+		if err != nil {
+			f, transient := classify(err, describeTarget(rec))
+			if f != nil {
+				return e.finish(ctx, r, nil, f)
+			}
+			return e.retryLater(ctx, r, transient)
+		}
+		rec.StepAttempt = 0
+		switch {
+		case res.done != nil:
+			return e.finish(ctx, r, res.done, nil)
+		case res.fail != nil:
+			return e.finish(ctx, r, nil, res.fail)
+		case res.wait > 0:
+			return e.wait(ctx, r, res.next, res.wait)
+		default:
+			r.log.DebugContext(ctx, "step transition", "from", stepName(rec.Step), "to", res.next)
+			rec.Step = res.next
+		}
+	}
+	// Budget spent: continue right away in a fresh invocation.
+	return e.wait(ctx, r, rec.Step, time.Millisecond)
+}
+
+// retryLater schedules a transient-failure retry of the current step, or
+// fails the operation when the step's retries are used up.
+func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) error {
+	r.rec.StepAttempt++
+	code := CodeUpstreamUnavailable
+	if ue.Throttled() {
+		code = CodeThrottled
+	}
+	last := upstreamFailure(ue, describeTarget(r.rec))
+	last.Code = code
+	r.wf.LastTransient = last
+	if r.rec.StepAttempt > e.opts.RetryMaxAttempts {
+		last.Message = fmt.Sprintf("gave up after %d retries (GDAP_RETRY_MAX_ATTEMPTS): %s", e.opts.RetryMaxAttempts, last.Message)
+		return e.finish(ctx, r, nil, last)
+	}
+	d := retryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
+	r.log.WarnContext(ctx, "transient upstream failure; retry scheduled",
+		"service", ue.Service, "status", ue.StatusCode, "upstream_code", ue.Code,
+		"retry", r.rec.StepAttempt, "delay", d.String())
+	return e.wait(ctx, r, r.rec.Step, d)
+}
+
+// wait records that the operation waits at step and schedules the
+// continuation that resumes it. The ledger is written first: a continuation
+// that exists is always one the record expects.
+func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration) error {
+	rec := r.rec
+	now := r.now()
+	deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline)
+	at := now.Add(d)
+	if at.After(deadline) {
+		at = deadline
+	}
+	r.wf.Seq++
+	wakeID := messageID(rec.OperationID, "c"+strconv.Itoa(r.wf.Seq))
+	rec.State = ledger.StateWaiting
+	rec.Step = step
+	rec.WakeID = wakeID
+	rec.WakeAt = at
+	rec.UpdatedAt = now
+	rec.Workflow = encodeState(r.wf)
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		return fmt.Errorf("record wait of operation %s: %w", rec.OperationID, err)
+	}
+	r.log.InfoContext(ctx, "operation waiting", "step", stepName(step), "resume_at", at, "wake_id", wakeID)
+	return e.sendResume(ctx, rec, step, wakeID, at)
+}
+
+func (e *Engine) sendResume(ctx context.Context, rec *ledger.Record, step, wakeID string, at time.Time) error {
+	msg, err := NewContinuationMessage(Continuation{Kind: KindResume, OperationID: rec.OperationID, WakeID: wakeID, Step: step}, wakeID, rec.OperationID, at)
+	if err != nil {
+		return err
+	}
+	if err := e.opts.Sender.Send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
+		return fmt.Errorf("schedule continuation %s: %w", wakeID, err)
+	}
+	return nil
+}
+
+// finish records the terminal outcome, then publishes its event.
+func (e *Engine) finish(ctx context.Context, r *run, res *Result, f *Failure) error {
+	rec := r.rec
+	now := r.now()
+	rec.FinishedAt = now
+	rec.UpdatedAt = now
+	rec.WakeID = ""
+	rec.Workflow = encodeState(r.wf)
+	if f != nil {
+		rec.State = ledger.StateFailed
+		rec.LastError = &ledger.ErrorInfo{Code: f.Code, Message: f.Message, HTTPStatus: f.HTTPStatus, UpstreamCode: f.UpstreamCode, UpstreamRequestID: f.UpstreamRequestID}
+		rec.Result = nil
+	} else {
+		if res == nil {
+			res = &Result{}
+		}
+		res.AlreadyDone = !r.wf.Wrote
+		b, err := json.Marshal(res)
+		if err != nil {
+			return fmt.Errorf("encode result: %w", err)
+		}
+		rec.State = ledger.StateSucceeded
+		rec.Result = b
+		rec.LastError = nil
+	}
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		return fmt.Errorf("record outcome of operation %s: %w", rec.OperationID, err)
+	}
+	if f != nil {
+		r.log.WarnContext(ctx, "operation failed", "code", f.Code, "reason", f.Message, "attempts", rec.Attempts)
+	} else {
+		r.log.InfoContext(ctx, "operation succeeded", "already_done", res.AlreadyDone, "attempts", rec.Attempts)
+	}
+	return e.publishOutcome(ctx, r.inv, rec)
+}
+
+// ensureOutcome re-publishes the outcome of a finished operation whose
+// publication was not confirmed.
+func (e *Engine) ensureOutcome(ctx context.Context, inv Invocation, rec *ledger.Record) error {
+	if rec.OutcomePublished {
+		return nil
+	}
+	return e.publishOutcome(ctx, inv, rec)
+}
+
+func (e *Engine) publishOutcome(ctx context.Context, inv Invocation, rec *ledger.Record) error {
+	msg, err := e.outcomeMessage(rec)
+	if err != nil {
+		return fmt.Errorf("build outcome event: %w", err)
+	}
+	if err := e.opts.Sender.Send(ctx, e.opts.EventsTopic, msg); err != nil {
+		return fmt.Errorf("publish outcome of %s: %w", rec.OperationID, err)
+	}
+	rec.OutcomePublished = true
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		// The event is out; at worst a redelivery publishes it again with the
+		// same id, which duplicate detection drops.
+		inv.Logger.WarnContext(ctx, "could not mark outcome as published", "error", err.Error())
+	}
+	return nil
+}
+
+func (e *Engine) reject(ctx context.Context, inv Invocation, operationID string, body []byte, code, message string) error {
+	msg, err := e.rejectedMessage(operationID, inv.MessageID, body, code, message, inv.Clock.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("build rejection event: %w", err)
+	}
+	if err := e.opts.Sender.Send(ctx, e.opts.EventsTopic, msg); err != nil {
+		return fmt.Errorf("publish rejection: %w", err)
+	}
+	return nil
+}
+
+func decodeState(b []byte) *wfState {
+	wf := &wfState{}
+	if len(b) > 0 {
+		_ = json.Unmarshal(b, wf) // written only by encodeState
+	}
+	return wf
+}
+
+func encodeState(wf *wfState) []byte {
+	b, _ := json.Marshal(wf) // plain struct: cannot fail
+	return b
+}
+
+func stepName(s string) string {
+	if s == "" {
+		return "start"
+	}
+	return s
+}
+
+func describeTarget(rec *ledger.Record) string {
+	switch rec.CommandType {
+	case command.TypeRemoveDAP:
+		return "customer " + rec.TargetID
+	case command.TypeSweepRun:
+		return "the relationship list"
+	}
+	return "relationship " + rec.TargetID
+}
+
+// errorCode extracts a stable code from a command package error.
+func errorCode(err error, fallback string) (string, string) {
+	var ce *command.Error
+	if errors.As(err, &ce) {
+		return ce.Code, ce.Message
+	}
+	return fallback, err.Error()
+}
+
+// looseTarget finds relationshipId or customerTenantId in data that failed
+// validation, for the failed event's identifiers.
+func looseTarget(data []byte) string {
+	var m map[string]any
+	if json.Unmarshal(data, &m) != nil {
+		return ""
+	}
+	for _, k := range []string{"relationshipId", "customerTenantId"} {
+		if s, ok := m[k].(string); ok && len(s) <= 128 {
+			return s
+		}
+	}
+	return ""
+}

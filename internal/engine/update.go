@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/isoduration"
+	"github.com/gdapflow/gdapflow/internal/upstream"
+)
+
+// Steps shared by the relationship workflows.
+const (
+	stepApply         = "apply"
+	stepPollOperation = "pollOperation"
+	stepPollRequest   = "pollRequest"
+	stepFinish        = "finish"
+	stepRemoveGA      = "removeGlobalAdmin"
+	stepPollGA        = "pollGlobalAdminRemoval"
+	stepAutoExtend    = "enableAutoExtend"
+	stepConfirm       = "confirm"
+)
+
+// maxPreconditionRetries bounds re-reads after 412 within one step.
+const maxPreconditionRetries = 3
+
+func updateWorkflow(ctx context.Context, r *run) (stepResult, error) {
+	cmd, ok := r.cmd.(*command.UpdateRelationship)
+	if !ok {
+		return failed(fail(CodeInternal, "unexpected command %T", r.cmd)), nil
+	}
+	switch r.rec.Step {
+	case "", stepApply:
+		return applyUpdate(ctx, r, cmd)
+	case stepPollOperation:
+		// After the 202 operation: re-read and apply whatever is still missing.
+		return pollOperation(ctx, r, stepApply)
+	}
+	return failed(fail(CodeInternal, "unknown step %q", r.rec.Step)), nil
+}
+
+// applyUpdate reads the relationship, works out which requested changes are
+// still missing, checks that the status allows them, and PATCHes with If-Match.
+func applyUpdate(ctx context.Context, r *run, cmd *command.UpdateRelationship) (stepResult, error) {
+	want := cmd.ToGDAPChanges()
+	for attempt := 0; attempt < maxPreconditionRetries+2; attempt++ {
+		rel, err := r.e.opts.Graph.GetRelationship(ctx, cmd.RelationshipID)
+		if err != nil {
+			return stepResult{}, err
+		}
+		missing := missingChanges(rel, want)
+		if len(missing.Fields()) == 0 {
+			return done(&Result{Relationship: relationshipResult(rel)}), nil
+		}
+		if f := checkAllowed(rel, missing); f != nil {
+			return failed(f), nil
+		}
+		// In active status Graph removes Global Administrator through a 202
+		// operation; apply other changes afterwards with a fresh etag.
+		if rel.Status == gdap.StatusActive && missing.UnifiedRoles != nil && missing.AutoExtendDuration != nil {
+			missing.AutoExtendDuration = nil
+		}
+		etag := rel.ETag
+		if cmd.IfMatch != "" {
+			etag = cmd.IfMatch
+		}
+		res, err := r.e.opts.Graph.PatchRelationship(ctx, cmd.RelationshipID, etag, missing)
+		if isStatus(err, http.StatusPreconditionFailed) {
+			if cmd.IfMatch != "" {
+				return failed(preconditionFailure(err, "the relationship's etag no longer matches the command's ifMatch")), nil
+			}
+			if attempt+1 >= maxPreconditionRetries {
+				return failed(preconditionFailure(err, fmt.Sprintf("the relationship kept changing between read and write (%d attempts)", maxPreconditionRetries))), nil
+			}
+			r.log.InfoContext(ctx, "etag changed between read and write; re-reading", "attempt", attempt+1)
+			continue
+		}
+		if err != nil {
+			return stepResult{}, err
+		}
+		r.wf.Wrote = true
+		if res.OperationURL != "" {
+			return r.followOperation(res.OperationURL, res.RetryAfter, stepPollOperation), nil
+		}
+		if res.Relationship != nil {
+			// 200: the change is applied; loop once more only if something
+			// is still missing (for example a change deferred above).
+			if len(missingChanges(*res.Relationship, want).Fields()) == 0 {
+				return done(&Result{Relationship: relationshipResult(*res.Relationship)}), nil
+			}
+		}
+	}
+	return failed(fail(CodeOperationFailed, "relationship %s did not reach the requested state after repeated updates", cmd.RelationshipID)), nil
+}
+
+// followOperation starts following a 202 operation.
+func (r *run) followOperation(url string, retryAfter time.Duration, pollStep string) stepResult {
+	if retryAfter <= 0 {
+		retryAfter = defaultPollInterval
+	}
+	r.wf.OperationURL = url
+	r.wf.PollBaseMS = retryAfter.Milliseconds()
+	r.wf.Polls = 0
+	return waitFor(pollStep, retryAfter)
+}
+
+// pollOperation polls the followed 202 operation once; on success it moves
+// to next.
+func pollOperation(ctx context.Context, r *run, next string) (stepResult, error) {
+	if r.wf.OperationURL == "" {
+		return goTo(next), nil
+	}
+	op, err := r.e.opts.Graph.GetOperation(ctx, r.wf.OperationURL)
+	if err != nil {
+		return stepResult{}, err
+	}
+	r.wf.Polls++
+	switch op.Status {
+	case gdap.OperationSucceeded:
+		r.log.InfoContext(ctx, "operation succeeded", "graph_operation_id", op.ID, "polls", r.wf.Polls)
+		r.wf.OperationURL = ""
+		return goTo(next), nil
+	case gdap.OperationFailed:
+		msg := "the Graph long-running operation " + op.ID + " failed"
+		if op.Data != "" {
+			msg += ": " + truncate(op.Data, 1024)
+		}
+		return failed(&Failure{Code: CodeOperationFailed, Message: msg}), nil
+	}
+	return waitFor(r.rec.Step, pollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+}
+
+// missingChanges returns the requested changes that do not hold yet.
+func missingChanges(rel gdap.Relationship, want gdap.Changes) gdap.Changes {
+	var m gdap.Changes
+	if want.DisplayName != nil && *want.DisplayName != rel.DisplayName {
+		m.DisplayName = want.DisplayName
+	}
+	if want.Duration != nil && !sameDuration(*want.Duration, rel.Duration) {
+		m.Duration = want.Duration
+	}
+	if want.AutoExtendDuration != nil && gdap.IsAutoExtendOn(*want.AutoExtendDuration) != rel.AutoExtendEnabled() {
+		m.AutoExtendDuration = want.AutoExtendDuration
+	}
+	if want.Customer != nil && (!strings.EqualFold(want.Customer.TenantID, rel.Customer.TenantID) ||
+		(want.Customer.DisplayName != "" && want.Customer.DisplayName != rel.Customer.DisplayName)) {
+		m.Customer = want.Customer
+	}
+	if want.UnifiedRoles != nil && !sameRoles(want.UnifiedRoles, rel.UnifiedRoles) {
+		m.UnifiedRoles = want.UnifiedRoles
+	}
+	return m
+}
+
+// checkAllowed applies graph-gdap.md §1.5/§1.6 locally, so that a change the
+// status does not allow fails with invalid_state without a write.
+func checkAllowed(rel gdap.Relationship, ch gdap.Changes) *Failure {
+	roles := rel.UnifiedRoles
+	if ch.UnifiedRoles != nil {
+		roles = ch.UnifiedRoles
+	}
+	autoExtendOn := rel.AutoExtendEnabled()
+	if ch.AutoExtendDuration != nil {
+		autoExtendOn = gdap.IsAutoExtendOn(*ch.AutoExtendDuration)
+	}
+	switch rel.Status {
+	case gdap.StatusCreated:
+	case gdap.StatusActive:
+		var refused []string
+		for _, f := range ch.Fields() {
+			if f != "autoExtendDuration" && f != "accessDetails" {
+				refused = append(refused, f)
+			}
+		}
+		if len(refused) > 0 {
+			return fail(CodeInvalidState, "relationship %s is active: only autoExtendDuration and the removal of Global Administrator can be changed, not %s", rel.ID, strings.Join(refused, ", "))
+		}
+		if ch.UnifiedRoles != nil && (!rel.HasGlobalAdmin() || !sameRoles(ch.UnifiedRoles, gdap.WithoutRole(rel.UnifiedRoles, gdap.GlobalAdminRoleID))) {
+			return fail(CodeInvalidState, "relationship %s is active: its roles can only change by removing Global Administrator", rel.ID)
+		}
+	default:
+		return fail(CodeInvalidState, "relationship %s is %s: it can only be changed while created or active", rel.ID, rel.Status)
+	}
+	if autoExtendOn && gdap.HasRole(roles, gdap.GlobalAdminRoleID) {
+		if ch.AutoExtendDuration != nil {
+			return fail(CodeGlobalAdminBlocksAutoExtend, "relationship %s includes Global Administrator, which cannot be auto-extended; remove the role first (gdap.relationship.removeGlobalAdmin)", rel.ID)
+		}
+	}
+	if len(roles) == 0 {
+		return fail(CodeInvalidState, "relationship %s must keep at least one role", rel.ID)
+	}
+	return nil
+}
+
+func sameDuration(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	da, err1 := isoduration.Parse(a)
+	db, err2 := isoduration.Parse(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	na, ok1 := da.WholeDays()
+	nb, ok2 := db.WholeDays()
+	return ok1 && ok2 && na == nb
+}
+
+func sameRoles(a, b []string) bool {
+	norm := func(in []string) []string {
+		out := make([]string, 0, len(in))
+		for _, s := range in {
+			s = strings.ToLower(s)
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(norm(a), norm(b))
+}
+
+func isStatus(err error, status int) bool {
+	ue, ok := upstream.As(err)
+	return ok && ue.StatusCode == status
+}
+
+func preconditionFailure(err error, msg string) *Failure {
+	f := &Failure{Code: CodePreconditionFailed, Message: msg, HTTPStatus: http.StatusPreconditionFailed}
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		f.UpstreamCode, f.UpstreamRequestID = ue.Code, ue.RequestID
+	}
+	return f
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,295 @@
+package graphapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-beta-sdk-go/models"
+
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+// etagKey is where Kiota leaves @odata.etag (it is not a typed field).
+const etagKey = "@odata.etag"
+
+// errEmptyBody reports a success response without the expected object.
+var errEmptyBody = errors.New("response has no body")
+
+// rawDurations are a relationship's durations exactly as on the wire: the
+// SDK's ISODuration reformats them (PT0S → "P", P14D → "P2W").
+type rawDurations struct {
+	Duration           *string `json:"duration"`
+	AutoExtendDuration *string `json:"autoExtendDuration"`
+}
+
+// rawDurationList is the same for the items of a collection.
+type rawDurationList struct {
+	Value []rawDurations `json:"value"`
+}
+
+// parse decodes body with the SDK's JSON parse node and factory.
+func parse(body []byte, factory absser.ParsableFactory) (v absser.Parsable, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errEmptyBody
+	}
+	body, err = nullEmptyDateTimes(body)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("decode response: %v", p)
+		}
+	}()
+	node, err := jsonserialization.NewJsonParseNode(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	v, err = node.GetObjectValue(factory)
+	if err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	if v == nil {
+		return nil, errEmptyBody
+	}
+	return v, nil
+}
+
+// nullEmptyDateTimes replaces "" values of *DateTime properties by null:
+// Graph examples show "activatedDateTime": "" before activation, which the
+// SDK's time parser rejects.
+func nullEmptyDateTimes(body []byte) ([]byte, error) {
+	if !bytes.Contains(body, []byte(`DateTime":""`)) && !bytes.Contains(body, []byte(`DateTime": ""`)) {
+		return body, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, val := range t {
+				if s, ok := val.(string); ok && s == "" && strings.HasSuffix(k, "DateTime") {
+					t[k] = nil
+					continue
+				}
+				walk(val)
+			}
+		case []any:
+			for _, val := range t {
+				walk(val)
+			}
+		}
+	}
+	walk(doc)
+	return json.Marshal(doc)
+}
+
+// decodeRelationship decodes a single relationship body.
+func decodeRelationship(body []byte) (gdap.Relationship, error) {
+	v, err := parse(body, models.CreateDelegatedAdminRelationshipFromDiscriminatorValue)
+	if err != nil {
+		return gdap.Relationship{}, err
+	}
+	m, ok := v.(models.DelegatedAdminRelationshipable)
+	if !ok {
+		return gdap.Relationship{}, fmt.Errorf("decode response: unexpected type %T", v)
+	}
+	var raw rawDurations
+	_ = json.Unmarshal(body, &raw) // parse succeeded, so body is JSON
+	return toRelationship(m, raw), nil
+}
+
+// toRelationship converts an SDK relationship (or reseller subtype).
+func toRelationship(m models.DelegatedAdminRelationshipable, raw rawDurations) gdap.Relationship {
+	r := gdap.Relationship{
+		ID:                 deref(m.GetId()),
+		DisplayName:        deref(m.GetDisplayName()),
+		Duration:           durationString(raw.Duration, m.GetDuration()),
+		AutoExtendDuration: durationString(raw.AutoExtendDuration, m.GetAutoExtendDuration()),
+		CreatedDateTime:    utc(m.GetCreatedDateTime()),
+		LastModified:       utc(m.GetLastModifiedDateTime()),
+		ActivatedDateTime:  utc(m.GetActivatedDateTime()),
+		EndDateTime:        utc(m.GetEndDateTime()),
+		ETag:               etagOf(m.GetAdditionalData()),
+	}
+	if s := m.GetStatus(); s != nil {
+		r.Status = s.String()
+	}
+	if c := m.GetCustomer(); c != nil {
+		r.Customer = gdap.Customer{TenantID: deref(c.GetTenantId()), DisplayName: deref(c.GetDisplayName())}
+	}
+	if ad := m.GetAccessDetails(); ad != nil {
+		for _, role := range ad.GetUnifiedRoles() {
+			if role != nil && role.GetRoleDefinitionId() != nil {
+				r.UnifiedRoles = append(r.UnifiedRoles, *role.GetRoleDefinitionId())
+			}
+		}
+	}
+	if rs, ok := m.(models.ResellerDelegatedAdminRelationshipable); ok {
+		r.IsReseller = true
+		r.IndirectProviderTenantID = deref(rs.GetIndirectProviderTenantId())
+		if p := rs.GetIsPartnerConsentPending(); p != nil {
+			r.IsPartnerConsentPending = *p
+		}
+	}
+	return r
+}
+
+// durationString prefers the wire string; the SDK's value is a fallback.
+// A zero duration is reported as PT0S (never the SDK's "P").
+func durationString(raw *string, typed *absser.ISODuration) (s string) {
+	switch {
+	case raw != nil:
+		s = *raw
+	case typed != nil:
+		defer func() {
+			if recover() != nil {
+				s = ""
+			}
+		}()
+		s = typed.String()
+	}
+	if s == "P" {
+		return gdap.AutoExtendOff
+	}
+	return s
+}
+
+// decodeRequest decodes a single relationship request body.
+func decodeRequest(body []byte) (gdap.Request, error) {
+	v, err := parse(body, models.CreateDelegatedAdminRelationshipRequestFromDiscriminatorValue)
+	if err != nil {
+		return gdap.Request{}, err
+	}
+	m, ok := v.(models.DelegatedAdminRelationshipRequestable)
+	if !ok {
+		return gdap.Request{}, fmt.Errorf("decode response: unexpected type %T", v)
+	}
+	return toRequest(m), nil
+}
+
+// toRequest converts an SDK relationship request.
+func toRequest(m models.DelegatedAdminRelationshipRequestable) gdap.Request {
+	r := gdap.Request{
+		ID:              deref(m.GetId()),
+		CreatedDateTime: utc(m.GetCreatedDateTime()),
+		LastModified:    utc(m.GetLastModifiedDateTime()),
+	}
+	if a := m.GetAction(); a != nil {
+		r.Action = a.String()
+	}
+	if s := m.GetStatus(); s != nil {
+		r.Status = s.String()
+	}
+	return r
+}
+
+// decodeOperation decodes a single long-running operation body.
+func decodeOperation(body []byte) (gdap.Operation, error) {
+	v, err := parse(body, models.CreateDelegatedAdminRelationshipOperationFromDiscriminatorValue)
+	if err != nil {
+		return gdap.Operation{}, err
+	}
+	m, ok := v.(models.DelegatedAdminRelationshipOperationable)
+	if !ok {
+		return gdap.Operation{}, fmt.Errorf("decode response: unexpected type %T", v)
+	}
+	op := gdap.Operation{
+		ID:              deref(m.GetId()),
+		Data:            deref(m.GetData()),
+		CreatedDateTime: utc(m.GetCreatedDateTime()),
+		LastModified:    utc(m.GetLastModifiedDateTime()),
+	}
+	if t := m.GetOperationType(); t != nil {
+		op.OperationType = t.String()
+	}
+	if s := m.GetStatus(); s != nil {
+		op.Status = s.String()
+	}
+	return op, nil
+}
+
+// patchBody builds the PATCH body from the set fields of ch only.
+func patchBody(ch gdap.Changes) (models.DelegatedAdminRelationshipable, error) {
+	if len(ch.Fields()) == 0 {
+		return nil, fmt.Errorf("%w: no changes to send", ErrInvalidArgument)
+	}
+	body := models.NewDelegatedAdminRelationship()
+	extra := map[string]any{}
+	if ch.DisplayName != nil {
+		body.SetDisplayName(ptr(*ch.DisplayName))
+	}
+	if ch.Duration != nil {
+		if *ch.Duration == "" {
+			return nil, fmt.Errorf("%w: empty duration", ErrInvalidArgument)
+		}
+		extra["duration"] = *ch.Duration
+	}
+	if ch.AutoExtendDuration != nil {
+		if *ch.AutoExtendDuration == "" {
+			return nil, fmt.Errorf("%w: empty autoExtendDuration", ErrInvalidArgument)
+		}
+		extra["autoExtendDuration"] = *ch.AutoExtendDuration
+	}
+	if ch.Customer != nil {
+		c := models.NewDelegatedAdminRelationshipCustomerParticipant()
+		if ch.Customer.TenantID != "" {
+			c.SetTenantId(ptr(ch.Customer.TenantID))
+		}
+		if ch.Customer.DisplayName != "" {
+			c.SetDisplayName(ptr(ch.Customer.DisplayName))
+		}
+		body.SetCustomer(c)
+	}
+	if ch.UnifiedRoles != nil {
+		roles := make([]models.UnifiedRoleable, 0, len(ch.UnifiedRoles))
+		for _, id := range ch.UnifiedRoles {
+			role := models.NewUnifiedRole()
+			role.SetRoleDefinitionId(ptr(id))
+			roles = append(roles, role)
+		}
+		ad := models.NewDelegatedAdminAccessDetails()
+		ad.SetUnifiedRoles(roles)
+		body.SetAccessDetails(ad)
+	}
+	body.SetAdditionalData(extra)
+	return body, nil
+}
+
+// etagOf reads @odata.etag from a model's additional data.
+func etagOf(data map[string]any) string {
+	switch v := data[etagKey].(type) {
+	case *string:
+		return deref(v)
+	case string:
+		return v
+	}
+	return ""
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func utc(t *time.Time) time.Time {
+	if t == nil || t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}

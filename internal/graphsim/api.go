@@ -1,0 +1,348 @@
+package graphsim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+// Errors of the Go API.
+var (
+	// ErrNotFound: no relationship with that id.
+	ErrNotFound = errors.New("graphsim: relationship not found")
+	// ErrInvalidState: the relationship's status does not allow the action.
+	ErrInvalidState = errors.New("graphsim: relationship status does not allow this")
+	// ErrInvalidRelationship: AddRelationship or a fixture was rejected.
+	ErrInvalidRelationship = errors.New("graphsim: invalid relationship")
+	// ErrClockNotAdvanceable: the clock has no Advance method.
+	ErrClockNotAdvanceable = errors.New("graphsim: clock cannot be advanced")
+)
+
+// DefaultRoles are the roles AddRelationship uses when none are given:
+// Helpdesk Administrator and User Administrator.
+var DefaultRoles = []string{ //nolint:gochecknoglobals // documented default, copied before use
+	"729827e3-9c14-49f7-bb1b-9608f156bbb8", "fe930be7-5e62-47db-91af-98c3a49a38b1",
+}
+
+// AddRelationship stores one relationship and returns its id. Zero fields
+// take defaults: a generated id (`<guid>-<guid>`) and display name, status
+// created, duration P730D, autoExtendDuration PT0S, DefaultRoles,
+// createdDateTime now. For an active relationship without dates
+// activatedDateTime is now and endDateTime activatedDateTime + duration.
+// The customer is set when Customer.TenantID is non-empty. ETag and
+// LastModified are ignored (LastModified = CreatedDateTime unless set).
+// Transitions due for the status are scheduled as if the relationship had
+// reached it now (approval lapse: CreatedDateTime + ApprovalLapse).
+func (s *Sim) AddRelationship(in gdap.Relationship) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.syncLocked()
+	r, err := s.buildLocked(in, now)
+	if err != nil {
+		return "", err
+	}
+	s.bumpLocked(&r.etag)
+	s.insertLocked(r)
+	s.scheduleInitialLocked(r, now, s.scheduleLocked)
+	return r.id, nil
+}
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRelationship, fmt.Sprintf(format, a...))
+}
+
+// buildLocked validates in and fills defaults.
+func (s *Sim) buildLocked(in gdap.Relationship, now time.Time) (*relationship, error) {
+	r := &relationship{
+		id: in.ID, displayName: in.DisplayName, status: cmpOr(in.Status, gdap.StatusCreated),
+		autoExtend: gdap.AutoExtendOff, roles: slices.Clone(in.UnifiedRoles),
+		created: in.CreatedDateTime.UTC(), modified: in.LastModified.UTC(),
+		activated: in.ActivatedDateTime.UTC(), end: in.EndDateTime.UTC(),
+		reseller: in.IsReseller || in.IndirectProviderTenantID != "", indirectTID: in.IndirectProviderTenantID,
+		consentPend: in.IsPartnerConsentPending,
+	}
+	if r.id == "" {
+		r.id = newRelationshipID(s.rng)
+	} else if _, dup := s.rels[r.id]; dup {
+		return nil, invalid("id %q already exists", r.id)
+	}
+	if r.displayName == "" {
+		r.displayName = fmt.Sprintf("Relationship %d", s.nextSeq+1)
+	}
+	if e := validateDisplayName(r.displayName); e != nil {
+		return nil, invalid("%s", e.message)
+	}
+	if s.nameTakenLocked(r.displayName, "") {
+		return nil, invalid("displayName %q already exists", r.displayName)
+	}
+	if !slices.Contains(relationshipStatuses, r.status) || r.status == gdap.StatusUnknownFutureValue {
+		return nil, invalid("unknown status %q", r.status)
+	}
+	days, e := parseDurationDays(cmpOr(in.Duration, "P730D"))
+	if e != nil {
+		return nil, invalid("%s", e.message)
+	}
+	r.durationDays = days
+	if in.AutoExtendDuration != "" {
+		if r.autoExtend, e = s.normalizeAutoExtend(in.AutoExtendDuration); e != nil {
+			return nil, invalid("%s", e.message)
+		}
+	}
+	if len(r.roles) == 0 {
+		r.roles = slices.Clone(DefaultRoles)
+	}
+	if e := validateRoles(r.roles); e != nil {
+		return nil, invalid("%s", e.message)
+	}
+	if e := checkAutoExtendGA(r.autoExtend, r.roles); e != nil {
+		return nil, invalid("%s", e.message)
+	}
+	if in.Customer.TenantID != "" {
+		if !isGUID(in.Customer.TenantID) {
+			return nil, invalid("customer tenant id %q is not a GUID", in.Customer.TenantID)
+		}
+		r.hasCustomer = true
+		r.customer = gdap.Customer{TenantID: strings.ToLower(in.Customer.TenantID), DisplayName: in.Customer.DisplayName}
+	}
+	if r.created.IsZero() {
+		r.created = now
+	}
+	if r.modified.IsZero() {
+		r.modified = r.created
+	}
+	switch r.status {
+	case gdap.StatusActive, gdap.StatusExpiring, gdap.StatusTerminationRequested, gdap.StatusTerminating:
+		if r.activated.IsZero() {
+			r.activated = now
+		}
+		if r.end.IsZero() {
+			r.end = r.activated.AddDate(0, 0, r.durationDays)
+		}
+	case gdap.StatusExpired, gdap.StatusTerminated:
+		if r.end.IsZero() {
+			r.end = now
+		}
+	}
+	return r, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// scheduleInitialLocked schedules the transition a freshly added
+// relationship is waiting for.
+func (s *Sim) scheduleInitialLocked(r *relationship, now time.Time, add func(*event)) {
+	switch r.status {
+	case gdap.StatusActive:
+		add(&event{at: r.end, kind: evRelExpiry, rel: r})
+	case gdap.StatusApprovalPending:
+		add(&event{at: laterOf(r.created.Add(s.opts.ApprovalLapse), now), kind: evRelApprovalLapse, rel: r})
+	case gdap.StatusApproved:
+		add(&event{at: now.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
+	case gdap.StatusActivating:
+		add(&event{at: now.Add(s.opts.ActivationStepDelay), kind: evRelActive, rel: r})
+	case gdap.StatusExpiring:
+		add(&event{at: now.Add(s.opts.ExpiryStepDelay), kind: evRelExpired, rel: r})
+	case gdap.StatusTerminationRequested:
+		add(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminating, rel: r})
+	case gdap.StatusTerminating:
+		add(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminated, rel: r})
+	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Relationship returns the current state of a relationship (after applying
+// due transitions).
+func (s *Sim) Relationship(id string) (gdap.Relationship, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+	r, ok := s.rels[id]
+	if !ok {
+		return gdap.Relationship{}, false
+	}
+	return r.toGDAP(), true
+}
+
+// Len returns the number of stored relationships.
+func (s *Sim) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rels)
+}
+
+// Requests returns the requests of a relationship, oldest first.
+func (s *Sim) Requests(relID string) ([]gdap.Request, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+	r, ok := s.rels[relID]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	out := make([]gdap.Request, len(r.requests))
+	for i, q := range r.requests {
+		out[i] = gdap.Request{ID: q.id, Action: q.action, Status: q.status, CreatedDateTime: q.created, LastModified: q.modified}
+	}
+	return out, nil
+}
+
+// Operations returns the operations of a relationship, oldest first.
+func (s *Sim) Operations(relID string) ([]gdap.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+	r, ok := s.rels[relID]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	out := make([]gdap.Operation, len(r.operations))
+	for i, op := range r.operations {
+		out[i] = gdap.Operation{ID: op.id, OperationType: op.opType, Status: op.status, Data: op.data,
+			CreatedDateTime: op.created, LastModified: op.modified}
+	}
+	return out, nil
+}
+
+// Approve is the customer approving an approvalPending relationship through
+// the invitation link (rule 30): approvalPending → approved → activating →
+// active (ActivationStepDelay each); activatedDateTime is set on activation
+// and endDateTime = activatedDateTime + duration. customer, when non-nil,
+// sets the approving customer (it must match a customer already on the
+// relationship); a relationship without customer gets a generated one.
+func (s *Sim) Approve(id string, customer *gdap.Customer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.syncLocked()
+	r, ok := s.rels[id]
+	if !ok {
+		return ErrNotFound
+	}
+	if r.status != gdap.StatusApprovalPending {
+		return fmt.Errorf("%w: approve needs approvalPending, status is %s", ErrInvalidState, r.status)
+	}
+	if customer != nil {
+		if !isGUID(customer.TenantID) {
+			return fmt.Errorf("%w: customer tenant id %q is not a GUID", ErrInvalidRelationship, customer.TenantID)
+		}
+		if r.hasCustomer && !strings.EqualFold(r.customer.TenantID, customer.TenantID) {
+			return fmt.Errorf("%w: relationship is for customer %s", ErrInvalidState, r.customer.TenantID)
+		}
+		r.hasCustomer = true
+		r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
+			DisplayName: cmpOr(customer.DisplayName, r.customer.DisplayName)}
+	}
+	if !r.hasCustomer {
+		r.hasCustomer = true
+		tid := newGUID(s.rng)
+		r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
+	}
+	s.approveLocked(r, now)
+	return nil
+}
+
+// TerminateByCustomer is the customer terminating an active relationship
+// from their side: terminationRequested → terminating → terminated
+// (TerminationStepDelay each).
+func (s *Sim) TerminateByCustomer(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.syncLocked()
+	r, ok := s.rels[id]
+	if !ok {
+		return ErrNotFound
+	}
+	if r.status != gdap.StatusActive {
+		return fmt.Errorf("%w: terminate needs active, status is %s", ErrInvalidState, r.status)
+	}
+	s.setStatusLocked(r, gdap.StatusTerminationRequested, now)
+	s.scheduleLocked(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminating, rel: r})
+	return nil
+}
+
+// FailNextRequest makes the next relationship request posted on relID end
+// in failed (with no effect on the relationship).
+func (s *Sim) FailNextRequest(relID string) error { return s.failNext(relID, false) }
+
+// FailNextOperation makes the next operation (202) created on relID end in
+// failed (the change is not applied).
+func (s *Sim) FailNextOperation(relID string) error { return s.failNext(relID, true) }
+
+func (s *Sim) failNext(relID string, op bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rels[relID]
+	if !ok {
+		return ErrNotFound
+	}
+	if op {
+		r.failNextOperation++
+	} else {
+		r.failNextRequest++
+	}
+	return nil
+}
+
+// Sync applies every transition due at the clock's current time and returns
+// that time. Every HTTP request and Go API call does this first.
+func (s *Sim) Sync() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncLocked()
+}
+
+// NextTransition returns when the next scheduled transition is due (for
+// drivers that jump a virtual clock to the next interesting instant). Stale
+// entries (for entities that moved on) may make it earlier than needed.
+func (s *Sim) NextTransition() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+	return s.nextEventLocked()
+}
+
+// advancer is implemented by vclock.Virtual.
+type advancer interface{ Advance(d time.Duration) }
+
+// Advance moves the clock forward by d (it must have an Advance method, as
+// vclock.Virtual does) and applies the transitions that became due.
+func (s *Sim) Advance(d time.Duration) (time.Time, error) {
+	a, ok := s.opts.Clock.(advancer)
+	if !ok {
+		return time.Time{}, ErrClockNotAdvanceable
+	}
+	a.Advance(d)
+	return s.Sync(), nil
+}
+
+// SetServiceManagementDetails sets the serviceManagementDetails of a
+// customer tenant (rule 31). Details without ID get a generated GUID.
+func (s *Sim) SetServiceManagementDetails(tenantID string, details []ServiceManagementDetail) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds := slices.Clone(details)
+	for i := range ds {
+		if ds[i].ID == "" {
+			ds[i].ID = newGUID(s.rng)
+		}
+	}
+	s.smd[strings.ToLower(tenantID)] = ds
+}
+
+// initHeapLocked restores heap order after bulk appends.
+func (s *Sim) initHeapLocked() { heap.Init(&s.sched) }

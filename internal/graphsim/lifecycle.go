@@ -1,0 +1,222 @@
+package graphsim
+
+import (
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+// bumpLocked gives an entity a new ETag version (rule 15).
+func (s *Sim) bumpLocked(etag *uint64) {
+	s.etagCounter++
+	*etag = s.etagCounter
+}
+
+// setStatusLocked moves a relationship to status at time at.
+func (s *Sim) setStatusLocked(r *relationship, status string, at time.Time) {
+	r.status = status
+	r.modified = at
+	s.bumpLocked(&r.etag)
+	if gdap.IsTerminal(status) {
+		if r.end.IsZero() || r.end.After(at) {
+			r.end = at
+		}
+		s.endAssignmentsLocked(r, at)
+	}
+}
+
+// activateLocked makes a relationship active at time at (rule 30):
+// activatedDateTime = at, endDateTime = at + duration; expiry is scheduled.
+func (s *Sim) activateLocked(r *relationship, at time.Time) {
+	r.activated = at
+	r.end = at.AddDate(0, 0, r.durationDays)
+	s.setStatusLocked(r, gdap.StatusActive, at)
+	s.scheduleLocked(&event{at: r.end, kind: evRelExpiry, rel: r})
+}
+
+// approveLocked is the customer's (or reseller's) approval: approvalPending
+// → approved, then activating and active after ActivationStepDelay each.
+func (s *Sim) approveLocked(r *relationship, at time.Time) {
+	s.setStatusLocked(r, gdap.StatusApproved, at)
+	s.scheduleLocked(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
+}
+
+// lockLocked moves a created relationship to approvalPending and schedules
+// the approval lapse (rule 30): createdDateTime + ApprovalLapse, but not
+// before now.
+func (s *Sim) lockLocked(r *relationship, at time.Time) {
+	s.setStatusLocked(r, gdap.StatusApprovalPending, at)
+	lapse := r.created.Add(s.opts.ApprovalLapse)
+	if lapse.Before(at) {
+		lapse = at
+	}
+	s.scheduleLocked(&event{at: lapse, kind: evRelApprovalLapse, rel: r})
+}
+
+// endAssignmentsLocked deletes the access assignments of an ended relationship.
+func (s *Sim) endAssignmentsLocked(r *relationship, at time.Time) {
+	for _, a := range r.assignments {
+		if a.status != aaDeleted {
+			a.status = aaDeleted
+			a.modified = at
+			s.bumpLocked(&a.etag)
+		}
+	}
+}
+
+// fireLocked applies one due event.
+func (s *Sim) fireLocked(e *event) {
+	r, at := e.rel, e.at
+	switch e.kind {
+	case evRelExpiry:
+		if r.status != gdap.StatusActive || !r.end.Equal(at) {
+			return
+		}
+		if gdap.IsAutoExtendOn(r.autoExtend) && !gdap.HasRole(r.roles, gdap.GlobalAdminRoleID) {
+			r.end = r.end.Add(AutoExtendPeriod)
+			r.modified = at
+			s.bumpLocked(&r.etag)
+			s.scheduleLocked(&event{at: r.end, kind: evRelExpiry, rel: r})
+			return
+		}
+		s.setStatusLocked(r, gdap.StatusExpiring, at)
+		s.scheduleLocked(&event{at: at.Add(s.opts.ExpiryStepDelay), kind: evRelExpired, rel: r})
+	case evRelExpired:
+		if r.status == gdap.StatusExpiring {
+			s.setStatusLocked(r, gdap.StatusExpired, at)
+		}
+	case evRelApprovalLapse:
+		if r.status == gdap.StatusApprovalPending && !r.created.Add(s.opts.ApprovalLapse).After(at) {
+			s.setStatusLocked(r, gdap.StatusExpired, at)
+		}
+	case evRelActivating:
+		if r.status == gdap.StatusApproved {
+			s.setStatusLocked(r, gdap.StatusActivating, at)
+			s.scheduleLocked(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActive, rel: r})
+		}
+	case evRelActive:
+		if r.status == gdap.StatusActivating {
+			s.activateLocked(r, at)
+		}
+	case evRelTerminating:
+		if r.status == gdap.StatusTerminationRequested {
+			s.setStatusLocked(r, gdap.StatusTerminating, at)
+			s.scheduleLocked(&event{at: at.Add(s.opts.TerminationStepDelay), kind: evRelTerminated, rel: r})
+		}
+	case evRelTerminated:
+		if r.status == gdap.StatusTerminating {
+			s.setStatusLocked(r, gdap.StatusTerminated, at)
+		}
+	case evReqPending:
+		s.requestPendingLocked(r, e.req, at)
+	case evReqDone:
+		s.requestDoneLocked(r, e.req, at)
+	case evOpRunning:
+		if e.op.status == gdap.OperationNotStarted {
+			e.op.status = gdap.OperationRunning
+			e.op.modified = at
+			s.bumpLocked(&e.op.etag)
+			s.scheduleLocked(&event{at: at.Add(s.opts.OperationCompleteDelay), kind: evOpDone, rel: r, op: e.op})
+		}
+	case evOpDone:
+		s.operationDoneLocked(r, e.op, at)
+	case evAAActive:
+		if e.aa.status == aaPending {
+			e.aa.status = aaActive
+			e.aa.modified = at
+			s.bumpLocked(&e.aa.etag)
+		}
+	case evAADeleted:
+		if e.aa.status == aaDeleting {
+			e.aa.status = aaDeleted
+			e.aa.modified = at
+			s.bumpLocked(&e.aa.etag)
+		}
+	}
+}
+
+// requestPendingLocked moves a request created → pending. A terminate
+// request moves its relationship terminationRequested → terminating.
+func (s *Sim) requestPendingLocked(r *relationship, q *relRequest, at time.Time) {
+	if q.status != gdap.RequestCreated {
+		return
+	}
+	q.status = gdap.RequestPending
+	q.modified = at
+	s.bumpLocked(&q.etag)
+	if q.action == gdap.ActionTerminate && r.status == gdap.StatusTerminationRequested {
+		s.setStatusLocked(r, gdap.StatusTerminating, at)
+	}
+	s.scheduleLocked(&event{at: at.Add(s.opts.RequestCompleteDelay), kind: evReqDone, rel: r, req: q})
+}
+
+// requestDoneLocked finishes a request and applies its effect (rule 26).
+// A scripted failure (FailNextRequest) or a relationship that left the
+// required status in the meantime ends the request in failed; a failed
+// terminate returns the relationship to active.
+func (s *Sim) requestDoneLocked(r *relationship, q *relRequest, at time.Time) {
+	if q.status != gdap.RequestPending {
+		return
+	}
+	ok := !q.fail
+	if ok {
+		switch q.action {
+		case gdap.ActionLockForApproval:
+			if ok = r.status == gdap.StatusCreated; ok {
+				s.lockLocked(r, at)
+			}
+		case gdap.ActionTerminate:
+			if ok = r.status == gdap.StatusTerminating || r.status == gdap.StatusTerminationRequested; ok {
+				s.setStatusLocked(r, gdap.StatusTerminated, at)
+			}
+		case gdap.ActionApprove:
+			if ok = r.status == gdap.StatusApprovalPending; ok {
+				r.consentPend = false
+				s.approveLocked(r, at)
+			}
+		case gdap.ActionReject:
+			if ok = r.status == gdap.StatusApprovalPending; ok {
+				r.consentPend = false
+				s.setStatusLocked(r, s.opts.RejectStatus, at)
+			}
+		}
+	}
+	if !ok && q.action == gdap.ActionTerminate &&
+		(r.status == gdap.StatusTerminating || r.status == gdap.StatusTerminationRequested) {
+		s.setStatusLocked(r, gdap.StatusActive, at)
+	}
+	q.status = gdap.RequestSucceeded
+	if !ok {
+		q.status = gdap.RequestFailed
+	}
+	q.modified = at
+	s.bumpLocked(&q.etag)
+}
+
+// operationDoneLocked finishes an operation; only a success applies the new
+// roles (and bumps the target's ETag).
+func (s *Sim) operationDoneLocked(r *relationship, op *operation, at time.Time) {
+	if op.status != gdap.OperationRunning {
+		return
+	}
+	ok := !op.fail
+	if ok {
+		if a := op.assignment; a != nil {
+			if ok = a.status == aaActive && r.status == gdap.StatusActive; ok {
+				a.roles = op.newRoles
+				a.modified = at
+				s.bumpLocked(&a.etag)
+			}
+		} else if ok = r.status == gdap.StatusActive; ok {
+			r.roles = op.newRoles
+			r.modified = at
+			s.bumpLocked(&r.etag)
+		}
+	}
+	op.status = gdap.OperationSucceeded
+	if !ok {
+		op.status = gdap.OperationFailed
+	}
+	op.modified = at
+	s.bumpLocked(&op.etag)
+}

@@ -1,0 +1,119 @@
+package sweep
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+// maxIDLen is the longest command id (contract §2) and Service Bus
+// MessageId.
+const maxIDLen = 128
+
+// cloudEventsContentType is the content type of commands and events.
+const cloudEventsContentType = "application/cloudevents+json; charset=utf-8"
+
+// Command id prefixes of the auto-extend policy.
+const (
+	idPrefixAutoExtend = "sweep.autoextend"
+	idPrefixRemoveGA   = "sweep.removega"
+)
+
+// commandID is the deterministic id of a policy command for a relationship
+// and end date: "<prefix>.<relId>.<yyyymmdd>". A relationship id that is too
+// long or holds characters outside [A-Za-z0-9._:-] is replaced by the hex
+// SHA-256 of the id (first 32 digits).
+func commandID(prefix, relID string, end time.Time) string {
+	date := end.UTC().Format("20060102")
+	id := prefix + "." + relID + "." + date
+	if len(id) <= maxIDLen && validIDChars(relID) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(relID))
+	return prefix + "." + hex.EncodeToString(sum[:16]) + "." + date
+}
+
+// validIDChars reports whether s is non-empty and uses only [A-Za-z0-9._:-].
+func validIDChars(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// boundedID joins parts with "." and, when the result exceeds maxIDLen,
+// keeps a prefix and appends a hash of the whole, so the id stays unique
+// and deterministic.
+func boundedID(parts ...string) string {
+	id := strings.Join(parts, ".")
+	if len(id) <= maxIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return id[:maxIDLen-33] + "~" + hex.EncodeToString(sum[:16])
+}
+
+// cloudEvent is a command in CloudEvents JSON structured mode.
+type cloudEvent struct {
+	SpecVersion     string `json:"specversion"`
+	ID              string `json:"id"`
+	Source          string `json:"source"`
+	Type            string `json:"type"`
+	Subject         string `json:"subject,omitempty"`
+	DataContentType string `json:"datacontenttype"`
+	Data            any    `json:"data"`
+}
+
+// updateData is the data of gdap.relationship.update issued by the policy.
+type updateData struct {
+	RelationshipID string            `json:"relationshipId"`
+	Changes        map[string]string `json:"changes"`
+}
+
+// removeGAData is the data of gdap.relationship.removeGlobalAdmin.
+type removeGAData struct {
+	RelationshipID   string `json:"relationshipId"`
+	EnableAutoExtend bool   `json:"enableAutoExtend"`
+}
+
+// policyCommand builds the command message of an auto-extend action for a
+// relationship. The body is fully deterministic (no time attribute), so a
+// repeated sweep re-sends byte-identical content under the same id: the
+// commands path treats it as a redelivery and the broker's duplicate
+// detection drops it.
+func policyCommand(action string, rel gdap.Relationship, source string) (bus.Message, error) {
+	ev := cloudEvent{SpecVersion: "1.0", Source: source, Subject: rel.ID, DataContentType: "application/json"}
+	switch action {
+	case actionUpdate:
+		ev.ID = commandID(idPrefixAutoExtend, rel.ID, rel.EndDateTime)
+		ev.Type = command.TypeRelationshipUpdate
+		ev.Data = updateData{RelationshipID: rel.ID, Changes: map[string]string{"autoExtendDuration": gdap.AutoExtendOn}}
+	case actionRemoveGA:
+		ev.ID = commandID(idPrefixRemoveGA, rel.ID, rel.EndDateTime)
+		ev.Type = command.TypeRemoveGlobalAdmin
+		ev.Data = removeGAData{RelationshipID: rel.ID, EnableAutoExtend: true}
+	default:
+		return bus.Message{}, fmt.Errorf("sweep: unknown policy action %q", action)
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return bus.Message{}, fmt.Errorf("sweep: encode %s command: %w", ev.Type, err)
+	}
+	return bus.Message{
+		MessageID: ev.ID, CorrelationID: ev.ID, Subject: ev.Type,
+		ContentType: cloudEventsContentType, Body: body,
+	}, nil
+}

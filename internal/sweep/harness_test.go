@@ -1,0 +1,265 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/graphapi"
+	"github.com/gdapflow/gdapflow/internal/graphsim"
+	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/vclock"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// Entity names of the test configuration.
+const (
+	testCommands      = "commands"
+	testContinuations = "continuations"
+	testEvents        = "events"
+)
+
+// sent is one message the recording sender accepted.
+type sent struct {
+	entity string
+	msg    bus.Message
+}
+
+// recordingSender is an in-memory broker edge: it records every send and,
+// like Service Bus duplicate detection, remembers which message ids it has
+// seen. failIf, when set, makes a send fail (a crash of the sender).
+type recordingSender struct {
+	mu     sync.Mutex
+	all    []sent
+	ids    map[string]bool
+	queue  []sent // continuations not yet delivered, deduplicated
+	failIf func(entity string, m bus.Message) bool
+}
+
+func newRecordingSender() *recordingSender { return &recordingSender{ids: map[string]bool{}} }
+
+var errInjected = errors.New("injected send failure")
+
+// Send implements the sweep's sender.
+func (r *recordingSender) Send(_ context.Context, entity string, m bus.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failIf != nil && r.failIf(entity, m) {
+		return errInjected
+	}
+	r.all = append(r.all, sent{entity, m})
+	key := entity + "|" + m.MessageID
+	if r.ids[key] {
+		return nil // duplicate detection
+	}
+	r.ids[key] = true
+	if entity == testContinuations {
+		r.queue = append(r.queue, sent{entity, m})
+	}
+	return nil
+}
+
+func (r *recordingSender) setFail(f func(entity string, m bus.Message) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failIf = f
+}
+
+// pop removes and returns the oldest undelivered continuation.
+func (r *recordingSender) pop() (bus.Message, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) == 0 {
+		return bus.Message{}, false
+	}
+	m := r.queue[0].msg
+	r.queue = r.queue[1:]
+	return m, true
+}
+
+// unique returns the distinct messages sent to entity with subject ("" any),
+// in first-send order.
+func (r *recordingSender) unique(entity, subject string) []bus.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	var out []bus.Message
+	for _, s := range r.all {
+		if s.entity != entity || (subject != "" && s.msg.Subject != subject) || seen[s.msg.MessageID] {
+			continue
+		}
+		seen[s.msg.MessageID] = true
+		out = append(out, s.msg)
+	}
+	return out
+}
+
+// count returns how many sends (duplicates included) went to entity.
+func (r *recordingSender) count(entity string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.all {
+		if s.entity == entity {
+			n++
+		}
+	}
+	return n
+}
+
+// completion is one CompleteOperation call.
+type completion struct {
+	opID    string
+	summary Summary
+	failure *engine.Failure
+}
+
+// recordingOps stands in for the engine's CompleteOperation.
+type recordingOps struct {
+	mu   sync.Mutex
+	done []completion
+}
+
+// CompleteOperation implements operations.
+func (o *recordingOps) CompleteOperation(_ context.Context, _ engine.Invocation, opID string, res *engine.Result, f *engine.Failure) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := completion{opID: opID, failure: f}
+	if res != nil {
+		c.summary = res.Sweep.(Summary)
+	}
+	o.done = append(o.done, c)
+	return nil
+}
+
+func (o *recordingOps) list() []completion {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]completion(nil), o.done...)
+}
+
+// testBundle is one sweeper against a fresh table, a simulator and a
+// recording sender.
+type testBundle struct {
+	clock  *vclock.Virtual
+	sim    *graphsim.Sim
+	graph  *graphapi.Client
+	sender *recordingSender
+	ops    *recordingOps
+	sw     *Sweeper
+	cfg    config.Config
+	opts   Options
+}
+
+// setupOpts tunes setup.
+type setupOpts struct {
+	policy    string
+	pageSize  int
+	maxPages  int
+	protected []string
+}
+
+func setup(t testing.TB, so setupOpts) *testBundle {
+	t.Helper()
+	clock := vclock.NewFrozen(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC))
+	sim := graphsim.New(graphsim.Options{Clock: clock, JournalLimit: -1})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	graph, err := graphapi.New(graphapi.Options{BaseURL: srv.URL + "/beta",
+		Credential: graphapi.NewStaticTokenCredential("test-token"), Clock: clock})
+	require.NoError(t, err)
+
+	az := testenv.SharedAzurite(t)
+	table, err := az.NewTableClient(testenv.UniqueName("sweep"))
+	require.NoError(t, err)
+
+	cfg := config.Config{
+		CommandsQueue: testCommands, ContinuationsQueue: testContinuations, EventsTopic: testEvents,
+		EventSource: "/gdapflow", ExpiryWarningDays: []int{30, 7, 1}, ApprovalWarningDays: 75,
+		AutoExtendPolicy: so.policy, RetryMaxAttempts: 3, InvocationTimeout: 5 * time.Minute,
+		SweepInvocationBudget: time.Minute, SweepMaxPagesPerInvocation: so.maxPages,
+		ProtectedCustomers: map[string]bool{},
+	}
+	if cfg.AutoExtendPolicy == "" {
+		cfg.AutoExtendPolicy = config.PolicyOff
+	}
+	if cfg.SweepMaxPagesPerInvocation == 0 {
+		cfg.SweepMaxPagesPerInvocation = 200
+	}
+	for _, p := range so.protected {
+		cfg.ProtectedCustomers[p] = true
+	}
+	b := &testBundle{clock: clock, sim: sim, graph: graph, sender: newRecordingSender(), ops: &recordingOps{}, cfg: cfg}
+	b.opts = Options{Table: table, Graph: graph, Sender: b.sender, Operations: b.ops, Config: cfg, PageSize: so.pageSize}
+	b.sw, err = New(b.opts)
+	require.NoError(t, err)
+	require.NoError(t, b.sw.EnsureTable(t.Context()))
+	return b
+}
+
+func (b *testBundle) inv() engine.Invocation {
+	return engine.Invocation{Clock: b.clock, Logger: slog.New(slog.DiscardHandler), Function: "test"}
+}
+
+// add seeds a relationship and returns its id.
+func (b *testBundle) add(t testing.TB, r gdap.Relationship) string {
+	t.Helper()
+	id, err := b.sim.AddRelationship(r)
+	require.NoError(t, err)
+	return id
+}
+
+// sweep runs one whole sweep: Start, then every continuation fed back.
+func (b *testBundle) sweep(t testing.TB, trigger engine.SweepTrigger) {
+	t.Helper()
+	require.NoError(t, b.sw.Start(t.Context(), b.inv(), trigger))
+	b.drain(t)
+}
+
+// drain delivers queued continuations until none is left.
+func (b *testBundle) drain(t testing.TB) {
+	t.Helper()
+	for range 100000 {
+		m, ok := b.sender.pop()
+		if !ok {
+			return
+		}
+		require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+	}
+	t.Fatal("continuation chain does not end")
+}
+
+// payloadOf extracts Continuation.Sweep from a continuation message.
+func payloadOf(t testing.TB, m bus.Message) []byte {
+	t.Helper()
+	var c engine.Continuation
+	require.NoError(t, json.Unmarshal(m.Body, &c))
+	require.Equal(t, engine.KindSweep, c.Kind)
+	return c.Sweep
+}
+
+// eventData decodes the data of the distinct events of one type.
+func (b *testBundle) eventData(t testing.TB, typ string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, m := range b.sender.unique(testEvents, typ) {
+		var ev struct {
+			Data map[string]any `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(m.Body, &ev))
+		out = append(out, ev.Data)
+	}
+	return out
+}

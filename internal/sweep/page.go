@@ -1,0 +1,253 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/graphapi"
+	"github.com/gdapflow/gdapflow/internal/upstream"
+)
+
+// Back-off of transient listing failures.
+const (
+	retryBase = 2 * time.Second
+	retryMax  = 5 * time.Minute
+)
+
+// pageDelta is what one page adds to the sweep's counts.
+type pageDelta struct {
+	page     int
+	count    int
+	expiring int
+	byStatus map[string]int
+	writes   int
+	messages int
+}
+
+// outbound is one message to send and its entity.
+type outbound struct {
+	entity string
+	msg    bus.Message
+}
+
+// processPage reads the snapshot rows of a page, decides, sends the page's
+// events and commands, then writes the changed rows. Sending before writing
+// makes every announcement at-least-once: a crash in between re-sends the
+// same deterministic message ids, which duplicate detection drops.
+func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *slog.Logger, sweepID string, page graphapi.RelationshipPage) (pageDelta, error) {
+	rels := page.Relationships[:0:0]
+	seen := make(map[string]bool, len(page.Relationships))
+	for _, r := range page.Relationships {
+		if r.ID == "" || seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		rels = append(rels, r)
+	}
+	ids := make([]string, len(rels))
+	for i, r := range rels {
+		ids[i] = r.ID
+	}
+	prev, err := s.store.readRows(ctx, ids)
+	if err != nil {
+		return pageDelta{}, err
+	}
+	now := inv.Clock.Now().UTC()
+	delta := pageDelta{byStatus: map[string]int{}}
+	var out []outbound
+	var rows []row
+	for i, rel := range rels {
+		d := decide(now, rel, prev[i], s.rules, sweepID)
+		delta.count++
+		delta.byStatus[rel.Status]++
+		if d.inWindow {
+			delta.expiring++
+		}
+		if d.expiring != nil {
+			m, err := expiringEvent(s.cfg.EventSource, sweepID, now, rel, *d.expiring)
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.cfg.EventsTopic, m})
+			log.DebugContext(ctx, "relationship expiring", "relationship_id", rel.ID, "threshold_days", d.expiring.ThresholdDays)
+		}
+		if d.ended {
+			m, err := endedEvent(s.cfg.EventSource, sweepID, now, rel)
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.cfg.EventsTopic, m})
+		}
+		if d.approval != nil {
+			m, err := approvalEvent(s.cfg.EventSource, sweepID, now, rel, *d.approval)
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.cfg.EventsTopic, m})
+		}
+		if d.action != "" {
+			m, err := policyCommand(d.action, rel, s.cfg.EventSource+"/sweep")
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.cfg.CommandsQueue, m})
+			log.InfoContext(ctx, "auto-extend policy issued a command", "relationship_id", rel.ID,
+				"command_type", m.Subject, "command_id", m.MessageID)
+		}
+		if d.write {
+			rows = append(rows, row{id: rel.ID, rec: d.next})
+		}
+	}
+	errs := make([]error, len(out))
+	parallel(len(out), s.conc, func(i int) {
+		if err := s.send.Send(ctx, out[i].entity, out[i].msg); err != nil {
+			errs[i] = fmt.Errorf("sweep: send %s %s: %w", out[i].msg.Subject, out[i].msg.MessageID, err)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return pageDelta{}, err
+	}
+	if err := s.store.writeRows(ctx, rows); err != nil {
+		return pageDelta{}, err
+	}
+	delta.writes, delta.messages = len(rows), len(out)
+	return delta, nil
+}
+
+// listFailed handles a failed list call: a transient failure with attempts
+// left is retried by a delayed continuation; anything else ends the sweep
+// as failed (its waiting operations fail, no gdap.sweep.completed).
+func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *slog.Logger, st *state, cause error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("sweep: list page %d: %w", st.Page, cause)
+	}
+	now := inv.Clock.Now().UTC()
+	ue, isUpstream := upstream.As(cause)
+	if isUpstream && ue.Transient() && st.Retries+1 < s.cfg.RetryMaxAttempts {
+		delay := retryDelay(st.SweepID, st.Retries+1, ue.RetryAfter)
+		n, err := s.commit(ctx, st, func(n *state) {
+			n.Retries++
+			n.RetryAt = now.Add(delay)
+			n.LeaseUntil = n.RetryAt.Add(s.lease)
+		})
+		if errors.Is(err, errSuperseded) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		log.WarnContext(ctx, "listing relationships failed; retrying later", "page", st.Page,
+			"attempt", n.Retries, "delay", delay.String(), "error", cause.Error())
+		return s.scheduleNext(ctx, inv, n)
+	}
+	code, status := failureCode(cause)
+	reason := cause.Error()
+	if len(reason) > 1000 {
+		reason = reason[:1000]
+	}
+	n, err := s.commit(ctx, st, func(n *state) {
+		n.Phase = phaseFinishing
+		n.Failed, n.FailedReason, n.FailedStatus = code, reason, status
+		n.FinishedAt = now
+		n.LeaseUntil = now.Add(s.lease)
+	})
+	if errors.Is(err, errSuperseded) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.ErrorContext(ctx, "expiry sweep failed", "page", st.Page, "code", code, "error", reason)
+	return s.finish(ctx, inv, log, n)
+}
+
+// failureCode maps a listing failure to a contract error code.
+func failureCode(err error) (string, int) {
+	ue, ok := upstream.As(err)
+	if !ok {
+		return errcode.Internal, 0
+	}
+	switch {
+	case ue.StatusCode == http.StatusTooManyRequests:
+		return errcode.Throttled, ue.StatusCode
+	case ue.Transient():
+		return errcode.UpstreamUnavailable, ue.StatusCode
+	case ue.StatusCode == http.StatusUnauthorized:
+		return errcode.Unauthorized, ue.StatusCode
+	case ue.StatusCode == http.StatusForbidden:
+		return errcode.Forbidden, ue.StatusCode
+	case ue.StatusCode == http.StatusNotFound:
+		return errcode.NotFound, ue.StatusCode
+	}
+	return errcode.OperationFailed, ue.StatusCode
+}
+
+// retryDelay is exponential from retryBase with a deterministic jitter of
+// up to 25%, at least Retry-After, capped at retryMax (unless Retry-After
+// asks for longer).
+func retryDelay(key string, attempt int, retryAfter time.Duration) time.Duration {
+	d := time.Duration(float64(retryBase) * math.Pow(2, float64(attempt-1)))
+	if d > retryMax || d <= 0 {
+		d = retryMax
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key + ":" + strconv.Itoa(attempt)))
+	d += time.Duration(float64(d) * 0.25 * float64(h.Sum32()%1000) / 1000)
+	d = min(d, retryMax)
+	return max(d, retryAfter)
+}
+
+// prefetcher fetches the next page while the current one is processed, so
+// Table Storage work overlaps Graph latency. Memory: at most one extra page.
+type prefetcher struct {
+	link   string
+	done   chan struct{}
+	cancel context.CancelFunc
+	page   graphapi.RelationshipPage
+	err    error
+}
+
+// start fetches link in the background.
+func (p *prefetcher) start(ctx context.Context, g lister, link string, top int) {
+	p.stop()
+	cctx, cancel := context.WithCancel(ctx)
+	p.link, p.cancel, p.done = link, cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.page, p.err = g.ListRelationships(cctx, link, top)
+	}()
+}
+
+// take returns the page at link: the prefetched one when it matches,
+// otherwise a direct call.
+func (p *prefetcher) take(ctx context.Context, g lister, link string, top int) (graphapi.RelationshipPage, error) {
+	if p.done != nil && p.link == link && link != "" {
+		<-p.done
+		page, err := p.page, p.err
+		p.cancel()
+		p.done, p.cancel, p.page, p.err = nil, nil, graphapi.RelationshipPage{}, nil
+		return page, err
+	}
+	p.stop()
+	return g.ListRelationships(ctx, link, top)
+}
+
+// stop cancels and waits for an unused prefetch.
+func (p *prefetcher) stop() {
+	if p.done == nil {
+		return
+	}
+	p.cancel()
+	<-p.done
+	p.done, p.cancel, p.page, p.err = nil, nil, graphapi.RelationshipPage{}, nil
+}

@@ -1,0 +1,453 @@
+package sweep
+
+import (
+	"fmt"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+var tenantSeq atomic.Int64
+
+// newTenant returns a fresh customer tenant GUID.
+func newTenant() string {
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", tenantSeq.Add(1))
+}
+
+// activeRel is an active relationship ending left from now.
+func activeRel(now time.Time, left time.Duration) gdap.Relationship {
+	return gdap.Relationship{
+		Status: gdap.StatusActive, ActivatedDateTime: now.Add(-day), EndDateTime: now.Add(left),
+		Customer: gdap.Customer{TenantID: newTenant(), DisplayName: "Contoso"},
+	}
+}
+
+// warnings returns "relId/thresholdDays" of every distinct expiring event
+// from index from on, sorted.
+func (b *testBundle) warnings(t testing.TB, from int) []string {
+	t.Helper()
+	all := b.eventData(t, typeExpiring)
+	var out []string
+	for _, d := range all[from:] {
+		out = append(out, fmt.Sprintf("%s/%v", d["relationshipId"], d["thresholdDays"]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (b *testBundle) ended(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, d := range b.eventData(t, typeEnded) {
+		out = append(out, fmt.Sprintf("%s/%v", d["relationshipId"], d["status"]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestThresholdsOverSeveralSweeps(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	now := b.clock.Now()
+	a := b.add(t, activeRel(now, 40*day))
+	c := b.add(t, activeRel(now, 5*day)) // first seen past 30 and 7
+
+	steps := []struct {
+		advance   time.Duration
+		warnings  []string
+		endedNow  []string
+		daysLeftA float64
+	}{
+		{advance: 0, warnings: []string{c + "/7"}},
+		{advance: 11 * day, warnings: []string{a + "/30"}, endedNow: []string{c + "/expired"}},
+		{advance: 0}, // same time again: nothing new
+		{advance: 23 * day, warnings: []string{a + "/7"}},
+		{advance: 5*day + 12*time.Hour, warnings: []string{a + "/1"}},
+		{advance: 0},
+		{advance: day, endedNow: []string{a + "/expired"}},
+		{advance: 30 * day},
+	}
+	nWarn, nEnded := 0, 0
+	for i, st := range steps {
+		b.clock.Advance(st.advance)
+		b.sweep(t, engine.SweepTrigger{SweepID: fmt.Sprintf("s%d", i)})
+		got := b.warnings(t, nWarn)
+		require.Equal(t, st.warnings, got, "sweep %d warnings", i)
+		nWarn += len(got)
+		ended := b.ended(t)[nEnded:]
+		require.ElementsMatch(t, st.endedNow, ended, "sweep %d ended", i)
+		nEnded += len(ended)
+	}
+	// Every distinct announcement was sent exactly once: no re-sends at all.
+	require.Equal(t, len(b.sender.unique(testEvents, "")), b.sender.count(testEvents))
+	require.Len(t, b.sender.unique(testEvents, typeSweepCompleted), len(steps))
+
+	first := b.eventData(t, typeExpiring)[1] // a's 30-day warning
+	require.Equal(t, a, first["relationshipId"])
+	require.EqualValues(t, 29, first["daysRemaining"])
+	require.Equal(t, "active", first["status"])
+	require.Equal(t, "PT0S", first["autoExtendDuration"])
+	require.Equal(t, false, first["hasGlobalAdmin"])
+}
+
+func TestAutoExtendedRelationshipIsWarnedAgain(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	now := b.clock.Now()
+	rel := activeRel(now, 20*day)
+	rel.AutoExtendDuration = gdap.AutoExtendOn
+	id := b.add(t, rel)
+
+	b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
+	b.clock.Advance(21 * day) // the simulator auto-extends by 180 days
+	b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+	b.clock.Advance(150 * day) // 29 days before the new end
+	b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
+	b.sweep(t, engine.SweepTrigger{SweepID: "s4"})
+
+	ev := b.eventData(t, typeExpiring)
+	require.Len(t, ev, 2)
+	for _, d := range ev {
+		require.Equal(t, id, d["relationshipId"])
+		require.EqualValues(t, 30, d["thresholdDays"])
+		require.Equal(t, "P180D", d["autoExtendDuration"])
+	}
+	e1, err := time.Parse(time.RFC3339, ev[0]["endDateTime"].(string))
+	require.NoError(t, err)
+	e2, err := time.Parse(time.RFC3339, ev[1]["endDateTime"].(string))
+	require.NoError(t, err)
+	require.Equal(t, 180*day, e2.Sub(e1))
+}
+
+func TestEndedAndApprovalPending(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	now := b.clock.Now()
+	term := b.add(t, gdap.Relationship{Status: gdap.StatusTerminated, EndDateTime: now.Add(-day)})
+	old := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-80 * day)})
+	young := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-10 * day)})
+
+	b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
+	require.Equal(t, []string{term + "/terminated"}, b.ended(t))
+	ap := b.eventData(t, typeApprovalPending)
+	require.Len(t, ap, 1)
+	require.Equal(t, old, ap[0]["relationshipId"])
+	require.EqualValues(t, 80, ap[0]["daysPending"])
+	require.Equal(t, now.Add(-80*day+90*day).Format(time.RFC3339), ap[0]["approvalExpiresDateTime"])
+
+	b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+	require.Len(t, b.eventData(t, typeApprovalPending), 1)
+
+	b.clock.Advance(66 * day) // young: 76 days pending; old: lapsed at 90 days
+	b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
+	ap = b.eventData(t, typeApprovalPending)
+	require.Len(t, ap, 2)
+	require.Equal(t, young, ap[1]["relationshipId"])
+	require.EqualValues(t, 76, ap[1]["daysPending"])
+	require.ElementsMatch(t, []string{term + "/terminated", old + "/expired"}, b.ended(t))
+
+	b.sweep(t, engine.SweepTrigger{SweepID: "s4"})
+	require.Equal(t, len(b.sender.unique(testEvents, "")), b.sender.count(testEvents))
+}
+
+func TestAutoExtendPolicy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		policy   string
+		wantGA   bool
+		commands int
+	}{
+		{policy: config.PolicyOff},
+		{policy: config.PolicyEnable, commands: 1},
+		{policy: config.PolicyRemoveGlobalAdmin, wantGA: true, commands: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			t.Parallel()
+			protected := newTenant()
+			b := setup(t, setupOpts{policy: tt.policy, protected: []string{protected}})
+			now := b.clock.Now()
+			plain := b.add(t, activeRel(now, 20*day))
+			withGA := activeRel(now, 20*day)
+			withGA.UnifiedRoles = []string{gdap.GlobalAdminRoleID, graphsimRole}
+			ga := b.add(t, withGA)
+			b.add(t, activeRel(now, 100*day)) // outside the window
+			prot := activeRel(now, 20*day)
+			prot.Customer.TenantID = protected
+			b.add(t, prot)
+			ext := activeRel(now, 20*day)
+			ext.AutoExtendDuration = gdap.AutoExtendOn
+			b.add(t, ext)
+
+			b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
+			b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+			b.clock.Advance(5 * day)
+			b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
+
+			cmds := b.sender.unique(testCommands, "")
+			require.Len(t, cmds, tt.commands)
+			require.Equal(t, tt.commands, b.sender.count(testCommands), "a command is issued once")
+			endDate := now.Add(20 * day).UTC().Format("20060102")
+			for _, m := range cmds {
+				env, err := command.ParseEnvelope(m.Body)
+				require.NoError(t, err)
+				require.Equal(t, env.ID, m.MessageID)
+				decoded, err := env.Decode()
+				require.NoError(t, err)
+				switch c := decoded.(type) {
+				case *command.UpdateRelationship:
+					require.Equal(t, "sweep.autoextend."+plain+"."+endDate, env.ID)
+					require.Equal(t, plain, c.RelationshipID)
+					require.Equal(t, gdap.AutoExtendOn, *c.Changes.AutoExtendDuration)
+				case *command.RemoveGlobalAdmin:
+					require.True(t, tt.wantGA)
+					require.Equal(t, "sweep.removega."+ga+"."+endDate, env.ID)
+					require.Equal(t, ga, c.RelationshipID)
+					require.True(t, c.EnableAutoExtend)
+				default:
+					t.Fatalf("unexpected command %T", decoded)
+				}
+			}
+		})
+	}
+}
+
+// graphsimRole is a non-GA role for relationships that carry GA too.
+const graphsimRole = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+
+func TestSweepSplitAcrossInvocations(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		maxPages        int
+		wantInvocations int
+	}{
+		{maxPages: 1, wantInvocations: 4},
+		{maxPages: 2, wantInvocations: 2},
+		{maxPages: 10, wantInvocations: 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("max%d", tt.maxPages), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{pageSize: 2, maxPages: tt.maxPages})
+			now := b.clock.Now()
+			var ids []string
+			for i := range 7 {
+				ids = append(ids, b.add(t, activeRel(now, time.Duration(10+i*10)*day)))
+			}
+			b.sweep(t, engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"})
+
+			done := b.ops.list()
+			require.Len(t, done, 1)
+			require.Equal(t, "op-1", done[0].opID)
+			sum := done[0].summary
+			require.Equal(t, "op-1", sum.SweepID)
+			require.Equal(t, 7, sum.Relationships)
+			require.Equal(t, map[string]int{"active": 7}, sum.CountsByStatus)
+			require.Equal(t, 3, sum.Expiring) // 10, 20, 30 days
+			require.Equal(t, 4, sum.Pages)
+			require.Equal(t, tt.wantInvocations, sum.Invocations)
+			completed := b.eventData(t, typeSweepCompleted)
+			require.Len(t, completed, 1)
+			require.EqualValues(t, 4, completed[0]["pages"])
+			require.Len(t, b.warnings(t, 0), 3)
+
+			// First sweep wrote every row; an unchanged second sweep writes none.
+			first := b.sw.Stats()
+			require.EqualValues(t, 7, first.SnapshotWrites)
+			b.sweep(t, engine.SweepTrigger{SweepID: "timer.2"})
+			second := b.sw.Stats()
+			require.Equal(t, first.SnapshotWrites, second.SnapshotWrites)
+			require.Equal(t, first.Transactions, second.Transactions)
+			require.Equal(t, first.SnapshotReads+7, second.SnapshotReads)
+		})
+	}
+}
+
+// onceFailer fails the first send that matches.
+func onceFailer(match func(entity string, m bus.Message) bool) func(string, bus.Message) bool {
+	var fired atomic.Bool
+	return func(entity string, m bus.Message) bool {
+		return match(entity, m) && fired.CompareAndSwap(false, true)
+	}
+}
+
+func TestCrashAndRedelivery(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// run drives the sweep, injecting the fault.
+		run func(t *testing.T, b *testBundle)
+	}{
+		{name: "continuation delivered twice", run: func(t *testing.T, b *testBundle) {
+			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			for {
+				m, ok := b.sender.pop()
+				if !ok {
+					return
+				}
+				require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+				require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+			}
+		}},
+		{name: "page processing dropped midway", run: func(t *testing.T, b *testBundle) {
+			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			m, ok := b.sender.pop()
+			require.True(t, ok)
+			// Page 2 announces two warnings; the second send fails after the
+			// first went out, so the invocation fails before its checkpoint.
+			sends := 0
+			b.sender.setFail(func(entity string, _ bus.Message) bool {
+				if entity != testEvents {
+					return false
+				}
+				sends++
+				return sends == 2
+			})
+			err := b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m))
+			require.ErrorIs(t, err, errInjected)
+			b.sender.setFail(nil)
+			// The broker redelivers the same continuation.
+			require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+			b.drain(t)
+		}},
+		{name: "continuation send lost after the checkpoint", run: func(t *testing.T, b *testBundle) {
+			b.sender.setFail(onceFailer(func(entity string, _ bus.Message) bool { return entity == testContinuations }))
+			trigger := engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}
+			require.ErrorIs(t, b.sw.Start(t.Context(), b.inv(), trigger), errInjected)
+			// The command is redelivered: it joins and re-sends the continuation.
+			require.NoError(t, b.sw.Start(t.Context(), b.inv(), trigger))
+			m, ok := b.sender.pop()
+			require.True(t, ok)
+			b.sender.setFail(onceFailer(func(entity string, _ bus.Message) bool { return entity == testContinuations }))
+			require.ErrorIs(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)), errInjected)
+			require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+			b.drain(t)
+		}},
+		{name: "completion crashed", run: func(t *testing.T, b *testBundle) {
+			b.sender.setFail(onceFailer(func(_ string, m bus.Message) bool { return m.Subject == typeSweepCompleted }))
+			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			var last bus.Message
+			for {
+				m, ok := b.sender.pop()
+				if !ok {
+					break
+				}
+				last = m
+				if err := b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)); err != nil {
+					require.ErrorIs(t, err, errInjected)
+					require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)))
+				}
+			}
+			// A late duplicate of the last continuation changes nothing.
+			require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, last)))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{pageSize: 2, maxPages: 1})
+			now := b.clock.Now()
+			var want []string
+			for i := range 6 { // three pages, two warnings each
+				id := b.add(t, activeRel(now, time.Duration(2+i*5)*day))
+				th := 7
+				if i >= 2 {
+					th = 30
+				}
+				want = append(want, fmt.Sprintf("%s/%d", id, th))
+			}
+			sort.Strings(want)
+			tt.run(t, b)
+
+			require.Equal(t, want, b.warnings(t, 0), "each warning once")
+			done := b.ops.list()
+			require.NotEmpty(t, done)
+			for _, d := range done {
+				require.Equal(t, "op-1", d.opID)
+				require.Nil(t, d.failure)
+				require.Equal(t, 6, d.summary.Relationships)
+				require.Equal(t, 3, d.summary.Pages)
+			}
+			require.Len(t, b.eventData(t, typeSweepCompleted), 1)
+			st, err := b.sw.store.loadState(t.Context())
+			require.NoError(t, err)
+			require.Equal(t, phaseDone, st.Phase)
+		})
+	}
+}
+
+func TestOverlappingTriggers(t *testing.T) {
+	t.Parallel()
+	t.Run("second trigger joins", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{pageSize: 2, maxPages: 1})
+		now := b.clock.Now()
+		for i := range 5 {
+			b.add(t, activeRel(now, time.Duration(100+i)*day))
+		}
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "timer.20260105T080000Z"}))
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
+		b.drain(t)
+
+		completed := b.eventData(t, typeSweepCompleted)
+		require.Len(t, completed, 1)
+		require.Equal(t, "op-1", completed[0]["sweepId"])
+		done := b.ops.list()
+		ops := map[string]Summary{}
+		for _, d := range done {
+			ops[d.opID] = d.summary
+		}
+		require.Len(t, ops, 2)
+		require.Equal(t, ops["op-1"], ops["op-2"])
+		require.Equal(t, 5, ops["op-1"].Relationships)
+		require.Equal(t, 3, ops["op-1"].Pages)
+		require.EqualValues(t, 5, b.sw.Stats().SnapshotReads, "the joined triggers read no page")
+	}) // redelivered Start re-sends one continuation, deduplicated
+	t.Run("stale lease is taken over", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{pageSize: 2, maxPages: 1})
+		now := b.clock.Now()
+		for i := range 5 {
+			b.add(t, activeRel(now, time.Duration(100+i)*day))
+		}
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+		lost, ok := b.sender.pop() // the invocation's host died: the chain is gone
+		require.True(t, ok)
+		b.clock.Advance(11 * time.Minute)
+		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-3", OperationID: "op-3"}))
+		b.drain(t)
+		// The lost continuation finally arrives: stale.
+		require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, lost)))
+
+		completed := b.eventData(t, typeSweepCompleted)
+		require.Len(t, completed, 1)
+		require.Equal(t, "op-1", completed[0]["sweepId"])
+		require.EqualValues(t, 5, completed[0]["relationships"])
+		var ids []string
+		for _, d := range b.ops.list() {
+			ids = append(ids, d.opID)
+			require.Equal(t, 5, d.summary.Relationships)
+		}
+		require.ElementsMatch(t, []string{"op-1", "op-3"}, ids)
+	})
+	t.Run("finished sweep re-triggered with its id", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		b.add(t, activeRel(b.clock.Now(), 100*day))
+		b.sweep(t, engine.SweepTrigger{SweepID: "timer.1"})
+		b.sweep(t, engine.SweepTrigger{SweepID: "timer.1"})
+		require.Len(t, b.eventData(t, typeSweepCompleted), 1)
+		require.EqualValues(t, 1, b.sw.Stats().SnapshotReads)
+	})
+}
