@@ -155,7 +155,9 @@ func (b *testBundle) do(t *testing.T, rq rawReq) rawResp {
 
 var registerOnce sync.Once
 
-type staticToken struct{ hosts *authentication.AllowedHostsValidator }
+type staticToken struct {
+	hosts *authentication.AllowedHostsValidator
+}
 
 func (s staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map[string]any) (string, error) {
 	if !s.hosts.IsUrlHostValid(u) {

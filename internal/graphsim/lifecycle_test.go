@@ -49,7 +49,7 @@ func TestLifecycle(t *testing.T) {
 		{name: "approvalPending lapses after 90 days", rel: gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: t0.Add(-89 * day)},
 			steps: []step{{day - time.Second, gdap.StatusApprovalPending}, {time.Second, gdap.StatusExpired}}},
 		{name: "customer-initiated termination", rel: gdap.Relationship{Status: gdap.StatusActive},
-			hook: func(t *testing.T, b *testBundle, id string) { require.NoError(t, b.sim.TerminateByCustomer(id)) },
+			hook:  func(t *testing.T, b *testBundle, id string) { require.NoError(t, b.sim.TerminateByCustomer(id)) },
 			steps: []step{{0, gdap.StatusTerminationRequested}, {30 * time.Second, gdap.StatusTerminating}, {30 * time.Second, gdap.StatusTerminated}}},
 	}
 	for _, tc := range tests {

@@ -210,7 +210,7 @@ func (c *call) writeCollection(context string, items []obj, count int, withCount
 		body = append(body, field{"@odata.nextLink", next})
 	}
 	body = append(body, field{"value", items})
-	c.writeJSON(200, body)
+	c.writeJSONSized(200, body, 512+len(items)*1200)
 }
 
 // smallList is an in-memory collection of rendered items with offset paging:

@@ -108,10 +108,15 @@ func renderAssignment(a *assignment) obj {
 }
 
 // writeJSON writes status and an object body.
-func (c *call) writeJSON(status int, body obj) {
+func (c *call) writeJSON(status int, body obj) { c.writeJSONSized(status, body, 4096) }
+
+// writeJSONSized is writeJSON with an output size hint (collections).
+func (c *call) writeJSONSized(status int, body obj, hint int) {
 	c.w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(body.appendJSON(make([]byte, 0, 1024)))
+	out := body.appendJSON(make([]byte, 0, hint))
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = c.w.Write(out)
 }
 
 // writeEntity writes one entity with its @odata.context.

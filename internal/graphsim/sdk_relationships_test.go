@@ -406,4 +406,3 @@ func cmpRoles(r []string) []string {
 	}
 	return r
 }
-

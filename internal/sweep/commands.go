@@ -10,15 +10,13 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
 // maxIDLen is the longest command id (contract §2) and Service Bus
 // MessageId.
 const maxIDLen = 128
-
-// cloudEventsContentType is the content type of commands and events.
-const cloudEventsContentType = "application/cloudevents+json; charset=utf-8"
 
 // Command id prefixes of the auto-extend policy.
 const (
@@ -114,6 +112,6 @@ func policyCommand(action string, rel gdap.Relationship, source string) (bus.Mes
 	}
 	return bus.Message{
 		MessageID: ev.ID, CorrelationID: ev.ID, Subject: ev.Type,
-		ContentType: cloudEventsContentType, Body: body,
+		ContentType: event.ContentType, Body: body,
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
@@ -122,7 +123,7 @@ func (r *recordingSender) count(entity string) int {
 // completion is one CompleteOperation call.
 type completion struct {
 	opID    string
-	summary Summary
+	sweepID string
 	failure *engine.Failure
 }
 
@@ -138,7 +139,7 @@ func (o *recordingOps) CompleteOperation(_ context.Context, _ engine.Invocation,
 	defer o.mu.Unlock()
 	c := completion{opID: opID, failure: f}
 	if res != nil {
-		c.summary = res.Sweep.(Summary)
+		c.sweepID = res.SweepID
 	}
 	o.done = append(o.done, c)
 	return nil
@@ -262,4 +263,23 @@ func (b *testBundle) eventData(t testing.TB, typ string) []map[string]any {
 		out = append(out, ev.Data)
 	}
 	return out
+}
+
+// summary returns the gdap.sweep.completed data of a sweep.
+func (b *testBundle) summary(t testing.TB, sweepID string) summary {
+	t.Helper()
+	for _, m := range b.sender.unique(testEvents, typeSweepCompleted) {
+		var ev struct {
+			Data event.SweepCompleted `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(m.Body, &ev))
+		if ev.Data.SweepID == sweepID {
+			d := ev.Data
+			return summary{SweepID: d.SweepID, StartedAt: d.StartedAt, FinishedAt: d.FinishedAt,
+				Relationships: d.Relationships, CountsByStatus: d.CountsByStatus, Expiring: d.Expiring,
+				Pages: d.Pages, Invocations: d.Invocations}
+		}
+	}
+	t.Fatalf("no gdap.sweep.completed for %s", sweepID)
+	return summary{}
 }

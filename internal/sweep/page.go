@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ type pageDelta struct {
 	count    int
 	expiring int
 	byStatus map[string]int
+	reads    int
 	writes   int
 	messages int
 }
@@ -40,11 +42,14 @@ type outbound struct {
 	msg    bus.Message
 }
 
-// processPage reads the snapshot rows of a page, decides, sends the page's
-// events and commands, then writes the changed rows. Sending before writing
-// makes every announcement at-least-once: a crash in between re-sends the
-// same deterministic message ids, which duplicate detection drops.
-func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *slog.Logger, sweepID string, page graphapi.RelationshipPage) (pageDelta, error) {
+// processPage handles one page at page position k. The page index row of
+// position k tells which relationships are unchanged and quiet since they
+// were last processed there; only the others have their snapshot rows read
+// and decided. Then the page's events and commands are sent, the changed
+// rows written, and finally the page index. Sending before writing makes
+// every announcement at-least-once: a crash in between re-sends the same
+// deterministic message ids, which duplicate detection drops.
+func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *slog.Logger, sweepID string, k int, page graphapi.RelationshipPage) (pageDelta, error) {
 	rels := page.Relationships[:0:0]
 	seen := make(map[string]bool, len(page.Relationships))
 	for _, r := range page.Relationships {
@@ -54,27 +59,50 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 		seen[r.ID] = true
 		rels = append(rels, r)
 	}
-	ids := make([]string, len(rels))
-	for i, r := range rels {
-		ids[i] = r.ID
+	now := inv.Clock.Now().UTC()
+	nowUnix := now.Unix()
+	index, err := s.store.readPage(ctx, k)
+	if err != nil {
+		return pageDelta{}, err
+	}
+	if index != nil && index.rules != s.fingerprint {
+		index = nil
+	}
+	delta := pageDelta{page: k, byStatus: map[string]int{}}
+	entries := make([]pageEntry, len(rels))
+	var need []int
+	for i, rel := range rels {
+		delta.count++
+		delta.byStatus[rel.Status]++
+		if inWindow(now, rel, s.rules) {
+			delta.expiring++
+		}
+		en := pageEntry{idHash: hash64(rel.ID), contentHash: contentHash(rel)}
+		if index != nil {
+			if old, ok := index.entries[en.idHash]; ok && old.contentHash == en.contentHash && int64(old.quietUntil) > nowUnix {
+				entries[i] = old
+				continue
+			}
+		}
+		entries[i] = en
+		need = append(need, i)
+	}
+	ids := make([]string, len(need))
+	for j, i := range need {
+		ids[j] = rels[i].ID
 	}
 	prev, err := s.store.readRows(ctx, ids)
 	if err != nil {
 		return pageDelta{}, err
 	}
-	now := inv.Clock.Now().UTC()
-	delta := pageDelta{byStatus: map[string]int{}}
 	var out []outbound
 	var rows []row
-	for i, rel := range rels {
-		d := decide(now, rel, prev[i], s.rules, sweepID)
-		delta.count++
-		delta.byStatus[rel.Status]++
-		if d.inWindow {
-			delta.expiring++
-		}
+	for j, i := range need {
+		rel := rels[i]
+		d := decide(now, rel, prev[j], s.rules, sweepID)
+		entries[i].quietUntil = quietUntil(now, rel, d.next, s.rules)
 		if d.expiring != nil {
-			m, err := expiringEvent(s.cfg.EventSource, sweepID, now, rel, *d.expiring)
+			m, err := expiringEvent(s.events, sweepID, now, rel, *d.expiring)
 			if err != nil {
 				return pageDelta{}, err
 			}
@@ -82,14 +110,14 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 			log.DebugContext(ctx, "relationship expiring", "relationship_id", rel.ID, "threshold_days", d.expiring.ThresholdDays)
 		}
 		if d.ended {
-			m, err := endedEvent(s.cfg.EventSource, sweepID, now, rel)
+			m, err := endedEvent(s.events, sweepID, now, rel)
 			if err != nil {
 				return pageDelta{}, err
 			}
 			out = append(out, outbound{s.cfg.EventsTopic, m})
 		}
 		if d.approval != nil {
-			m, err := approvalEvent(s.cfg.EventSource, sweepID, now, rel, *d.approval)
+			m, err := approvalEvent(s.events, sweepID, now, rel, *d.approval)
 			if err != nil {
 				return pageDelta{}, err
 			}
@@ -120,7 +148,13 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 	if err := s.store.writeRows(ctx, rows); err != nil {
 		return pageDelta{}, err
 	}
-	delta.writes, delta.messages = len(rows), len(out)
+	raw := encodeEntries(entries)
+	if index == nil || !bytes.Equal(raw, index.raw) {
+		if err := s.store.writePage(ctx, k, s.fingerprint, raw); err != nil {
+			return pageDelta{}, err
+		}
+	}
+	delta.reads, delta.writes, delta.messages = len(need), len(rows), len(out)
 	return delta, nil
 }
 

@@ -42,18 +42,21 @@ type Stats struct {
 	SnapshotWrites int64
 	// Transactions counts entity group transactions submitted.
 	Transactions int64
+	// PageReads and PageWrites count reads and writes of page-index rows.
+	PageReads, PageWrites int64
 	// StateReads and StateWrites count reads and writes of the state row.
 	StateReads, StateWrites int64
 }
 
 // counters is the live form of Stats.
 type counters struct {
-	snapReads, snapWrites, txns, stateReads, stateWrites atomic.Int64
+	snapReads, snapWrites, txns, pageReads, pageWrites, stateReads, stateWrites atomic.Int64
 }
 
 func (c *counters) stats() Stats {
 	return Stats{
 		SnapshotReads: c.snapReads.Load(), SnapshotWrites: c.snapWrites.Load(), Transactions: c.txns.Load(),
+		PageReads: c.pageReads.Load(), PageWrites: c.pageWrites.Load(),
 		StateReads: c.stateReads.Load(), StateWrites: c.stateWrites.Load(),
 	}
 }
@@ -64,6 +67,7 @@ type tableClient interface {
 	GetEntity(ctx context.Context, partitionKey, rowKey string, options *aztables.GetEntityOptions) (aztables.GetEntityResponse, error)
 	AddEntity(ctx context.Context, entity []byte, options *aztables.AddEntityOptions) (aztables.AddEntityResponse, error)
 	UpdateEntity(ctx context.Context, entity []byte, options *aztables.UpdateEntityOptions) (aztables.UpdateEntityResponse, error)
+	UpsertEntity(ctx context.Context, entity []byte, options *aztables.UpsertEntityOptions) (aztables.UpsertEntityResponse, error)
 	SubmitTransaction(ctx context.Context, actions []aztables.TransactionAction, options *aztables.SubmitTransactionOptions) (aztables.TransactionResponse, error)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -130,16 +131,18 @@ type Options struct {
 // Sweeper runs expiry sweeps. It implements engine.Sweeper and is safe for
 // concurrent use.
 type Sweeper struct {
-	graph    lister
-	send     sender
-	ops      operations
-	cfg      config.Config
-	rules    rules
-	store    *store
-	lease    time.Duration
-	pageSize int
-	conc     int
-	budget   vclock.Clock
+	graph lister
+	send  sender
+	ops   operations
+	cfg   config.Config
+	rules rules
+	store *store
+	// fingerprint identifies rules in page-index rows.
+	fingerprint string
+	lease       time.Duration
+	pageSize    int
+	conc        int
+	budget      vclock.Clock
 }
 
 // New validates opts and returns a Sweeper.
@@ -188,7 +191,7 @@ func New(opts Options) (*Sweeper, error) {
 	if cfg.EventSource == "" {
 		cfg.EventSource = "/gdapflow"
 	}
-	return &Sweeper{
+	sw := &Sweeper{
 		graph: opts.Graph, send: opts.Sender, ops: opts.Operations, cfg: cfg,
 		rules: rules{
 			thresholds: thresholds, approvalDays: cfg.ApprovalWarningDays, policy: cfg.AutoExtendPolicy,
@@ -199,7 +202,10 @@ func New(opts Options) (*Sweeper, error) {
 		pageSize: opts.PageSize,
 		conc:     opts.Concurrency,
 		budget:   opts.BudgetClock,
-	}, nil
+	}
+	sw.fingerprint = sw.rules.fingerprint(cfg)
+	sw.events = event.NewBuilder(cfg.EventSource)
+	return sw, nil
 }
 
 // EnsureTable creates the sweep table if it does not exist.
@@ -221,27 +227,26 @@ func TimerSweepID(scheduled time.Time) string {
 	return "timer." + scheduled.UTC().Format("20060102T150405Z")
 }
 
-// Summary is the result of a sweep: the data of gdap.sweep.completed and
-// the result.sweep of the gdap.sweep.run operations that waited for it.
-type Summary struct {
-	SweepID        string         `json:"sweepId"`
-	StartedAt      time.Time      `json:"startedAt"`
-	FinishedAt     time.Time      `json:"finishedAt"`
-	Relationships  int            `json:"relationships"`
-	CountsByStatus map[string]int `json:"countsByStatus"`
+// summary is the outcome of a sweep: the data of gdap.sweep.completed.
+type summary struct {
+	SweepID        string
+	StartedAt      time.Time
+	FinishedAt     time.Time
+	Relationships  int
+	CountsByStatus map[string]int
 	// Expiring counts active relationships inside the warning window (end
 	// date at most the largest GDAP_EXPIRY_WARNING_DAYS away).
-	Expiring    int `json:"expiring"`
-	Pages       int `json:"pages"`
-	Invocations int `json:"invocations"`
+	Expiring    int
+	Pages       int
+	Invocations int
 }
 
-func summaryOf(st *state) Summary {
+func summaryOf(st *state) summary {
 	by := make(map[string]int, len(st.ByStatus))
 	for k, v := range st.ByStatus {
 		by[k] = v
 	}
-	return Summary{
+	return summary{
 		SweepID: st.SweepID, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		Relationships: st.Relationships, CountsByStatus: by, Expiring: st.Expiring,
 		Pages: st.Page, Invocations: st.Invocations,
@@ -391,7 +396,7 @@ func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) err
 		if more && pages < s.cfg.SweepMaxPagesPerInvocation && elapsed+2*(elapsed/time.Duration(pages)) <= budget {
 			pf.start(ctx, s.graph, page.NextLink, s.pageSize)
 		}
-		delta, err := s.processPage(ctx, inv, log, st.SweepID, page)
+		delta, err := s.processPage(ctx, inv, log, st.SweepID, st.Page, page)
 		if err != nil {
 			return err
 		}
@@ -424,7 +429,7 @@ func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) err
 		}
 		counted = true
 		log.DebugContext(ctx, "sweep page done", "page", st.Page, "relationships", delta.count,
-			"writes", delta.writes, "messages", delta.messages)
+			"reads", delta.reads, "writes", delta.writes, "messages", delta.messages)
 		if st.Phase == phaseFinishing {
 			return s.finish(ctx, inv, log, st)
 		}
@@ -507,7 +512,7 @@ func (s *Sweeper) scheduleNext(ctx context.Context, inv engine.Invocation, st *s
 func (s *Sweeper) finish(ctx context.Context, inv engine.Invocation, log *slog.Logger, st *state) error {
 	for range conflictRetries {
 		if st.Failed == "" {
-			msg, err := completedEvent(s.cfg.EventSource, summaryOf(st))
+			msg, err := completedEvent(s.events, summaryOf(st))
 			if err != nil {
 				return err
 			}
@@ -555,7 +560,7 @@ func (s *Sweeper) complete(ctx context.Context, inv engine.Invocation, st *state
 			HTTPStatus: st.FailedStatus,
 		})
 	} else {
-		err = s.ops.CompleteOperation(ctx, inv, opID, &engine.Result{Sweep: summaryOf(st)}, nil)
+		err = s.ops.CompleteOperation(ctx, inv, opID, &engine.Result{SweepID: st.SweepID}, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("sweep: complete operation %s: %w", opID, err)

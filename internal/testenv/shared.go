@@ -25,6 +25,10 @@ func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// Run is Main without the exit, for a TestMain that has its own set-up and
+// clean-up around the tests; it returns the exit code.
+func Run(m *testing.M) int { return run(m) }
+
 func run(m *testing.M) int {
 	shared.mu.Lock()
 	shared.inMain = true

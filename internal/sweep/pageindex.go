@@ -1,0 +1,185 @@
+package sweep
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+)
+
+// pagesPartition holds one page-index row per page position.
+const pagesPartition = "pages"
+
+// entrySize is the encoded size of a pageEntry.
+const entrySize = 20
+
+// noDeadline is the quietUntil of a relationship no time can change.
+const noDeadline = math.MaxUint32
+
+// pageEntry is what the page index remembers about one relationship seen
+// at a page position: a hash of its id, a hash of every Graph field the
+// decision reads, and until when (Unix seconds, rounded down) nothing
+// time-based can happen to it. A relationship whose id and content hashes
+// match and whose quietUntil is still ahead needs neither a snapshot read
+// nor a write: decide would return the same row and announce nothing.
+type pageEntry struct {
+	idHash      uint64
+	contentHash uint64
+	quietUntil  uint32
+}
+
+// pageIndex is one page position's entries and the rules they were
+// computed under.
+type pageIndex struct {
+	rules   string
+	entries map[uint64]pageEntry
+	raw     []byte
+}
+
+// pageRowKey is the RowKey of page position k.
+func pageRowKey(k int) string { return fmt.Sprintf("%08d", k) }
+
+// readPage reads the index of page position k; nil when missing.
+func (st *store) readPage(ctx context.Context, k int) (*pageIndex, error) {
+	st.n.pageReads.Add(1)
+	resp, err := st.client.GetEntity(ctx, pagesPartition, pageRowKey(k), nil)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sweep: read page index %d: %w", k, err)
+	}
+	var e aztables.EDMEntity
+	if err := json.Unmarshal(resp.Value, &e); err != nil {
+		return nil, fmt.Errorf("sweep: decode page index %d: %w", k, err)
+	}
+	p := props(e.Properties)
+	raw, _ := e.Properties["Entries"].(aztables.EDMBinary)
+	pi := &pageIndex{rules: p.str("Rules"), entries: make(map[uint64]pageEntry, len(raw)/entrySize), raw: raw}
+	for i := 0; i+entrySize <= len(raw); i += entrySize {
+		en := pageEntry{
+			idHash:      binary.BigEndian.Uint64(raw[i:]),
+			contentHash: binary.BigEndian.Uint64(raw[i+8:]),
+			quietUntil:  binary.BigEndian.Uint32(raw[i+16:]),
+		}
+		pi.entries[en.idHash] = en
+	}
+	return pi, nil
+}
+
+// writePage stores the index of page position k.
+func (st *store) writePage(ctx context.Context, k int, rules string, raw []byte) error {
+	body, err := json.Marshal(aztables.EDMEntity{
+		Entity:     aztables.Entity{PartitionKey: pagesPartition, RowKey: pageRowKey(k)},
+		Properties: map[string]any{"Rules": rules, "Entries": aztables.EDMBinary(raw), "Count": int32(len(raw) / entrySize)},
+	})
+	if err != nil {
+		return fmt.Errorf("sweep: encode page index %d: %w", k, err)
+	}
+	st.n.pageWrites.Add(1)
+	if _, err := st.client.UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
+		return fmt.Errorf("sweep: write page index %d: %w", k, err)
+	}
+	return nil
+}
+
+// encodeEntries encodes entries in page order.
+func encodeEntries(entries []pageEntry) []byte {
+	raw := make([]byte, 0, len(entries)*entrySize)
+	for _, en := range entries {
+		raw = binary.BigEndian.AppendUint64(raw, en.idHash)
+		raw = binary.BigEndian.AppendUint64(raw, en.contentHash)
+		raw = binary.BigEndian.AppendUint32(raw, en.quietUntil)
+	}
+	return raw
+}
+
+// hash64 is FNV-1a 64 over parts separated by a zero byte.
+func hash64(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// contentHash hashes every relationship field decide reads.
+func contentHash(rel gdap.Relationship) uint64 {
+	return hash64(rel.ID, rel.DisplayName, rel.Status, rel.Customer.TenantID, rel.Customer.DisplayName,
+		normTime(rel.CreatedDateTime).Format(time.RFC3339Nano), normTime(rel.EndDateTime).Format(time.RFC3339Nano),
+		rel.AutoExtendDuration, canonicalRoles(rel.UnifiedRoles), rel.ETag)
+}
+
+// fingerprint identifies the rules (and the index format): a page index
+// written under other rules is ignored.
+func (r rules) fingerprint(cfg config.Config) string {
+	protected := make([]string, 0, len(cfg.ProtectedCustomers))
+	for k, v := range cfg.ProtectedCustomers {
+		if v {
+			protected = append(protected, k)
+		}
+	}
+	slices.Sort(protected)
+	parts := []string{"v1", r.policy, strconv.Itoa(r.approvalDays), r.seenRefresh.String()}
+	for _, t := range r.thresholds {
+		parts = append(parts, strconv.Itoa(t))
+	}
+	parts = append(parts, protected...)
+	h := sha256.New()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p + "\x00"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// quietUntil is the first instant after now at which decide could act on
+// the relationship without its content changing: the next threshold
+// crossing, the end date, the approval warning age, or the lastSeen
+// refresh. It is rounded down to the second (noDeadline: never).
+func quietUntil(now time.Time, rel gdap.Relationship, next record, rl rules) uint32 {
+	q := time.Time{}
+	consider := func(t time.Time) {
+		if t.After(now) && (q.IsZero() || t.Before(q)) {
+			q = t
+		}
+	}
+	if rel.Status == gdap.StatusActive && !next.End.IsZero() {
+		for _, t := range rl.thresholds {
+			consider(next.End.Add(-time.Duration(t) * day))
+		}
+		consider(next.End)
+	}
+	if rel.Status == gdap.StatusApprovalPending && !next.Created.IsZero() && !next.ApprovalWarned {
+		consider(next.Created.Add(time.Duration(rl.approvalDays) * day))
+	}
+	if rl.seenRefresh > 0 && !next.LastSeen.IsZero() {
+		consider(next.LastSeen.Add(refreshAfter(rel.ID, rl.seenRefresh)))
+	}
+	switch {
+	case q.IsZero():
+		return noDeadline
+	case q.Unix() <= 0:
+		return 0
+	case q.Unix() >= noDeadline:
+		return noDeadline - 1
+	}
+	return uint32(q.Unix())
+}
+
+// inWindow reports whether rel is active and inside the warning window.
+func inWindow(now time.Time, rel gdap.Relationship, rl rules) bool {
+	return rel.Status == gdap.StatusActive && !rel.EndDateTime.IsZero() && rel.EndDateTime.Sub(now) <= rl.window()
+}
