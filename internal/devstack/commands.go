@@ -25,6 +25,11 @@ func NewCommand(id, typ string, data any) ([]byte, error) {
 	})
 }
 
+// NewCommandBody is NewCommand as a method, for callers holding a Stack.
+func (s *Stack) NewCommandBody(id, typ string, data any) ([]byte, error) {
+	return NewCommand(id, typ, data)
+}
+
 // Send sends a command to the commands queue as another system would, with
 // the operation id as the Service Bus MessageId.
 func (s *Stack) Send(ctx context.Context, id, typ string, data any) error {

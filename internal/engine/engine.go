@@ -28,6 +28,8 @@ type graphClient interface {
 	GetRequest(ctx context.Context, relationshipID, requestID string) (gdap.Request, error)
 	ListRequests(ctx context.Context, relationshipID string) ([]gdap.Request, error)
 	GetOperation(ctx context.Context, operationURL string) (gdap.Operation, error)
+	ListOperations(ctx context.Context, relationshipID string) ([]gdap.Operation, error)
+	OperationURL(relationshipID, operationID string) string
 }
 
 // partnerCenter is the Partner Center customer API (internal/partnercenter).

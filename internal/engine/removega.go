@@ -50,6 +50,11 @@ func removeGlobalAdmin(ctx context.Context, r *run, cmd *command.RemoveGlobalAdm
 			r.log.InfoContext(ctx, "etag changed before removing Global Administrator; re-reading", "attempt", attempt+1)
 			continue
 		}
+		if isStatus(err, http.StatusConflict) {
+			if res, ok, lerr := r.inFlightOperation(ctx, rel.ID, stepPollGA); ok || lerr != nil {
+				return res, lerr
+			}
+		}
 		if err != nil {
 			return stepResult{}, err
 		}

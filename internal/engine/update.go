@@ -81,6 +81,11 @@ func applyUpdate(ctx context.Context, r *run, cmd *command.UpdateRelationship) (
 			r.log.InfoContext(ctx, "etag changed between read and write; re-reading", "attempt", attempt+1)
 			continue
 		}
+		if isStatus(err, http.StatusConflict) && missing.UnifiedRoles != nil {
+			if res, ok, lerr := r.inFlightOperation(ctx, cmd.RelationshipID, stepPollOperation); ok || lerr != nil {
+				return res, lerr
+			}
+		}
 		if err != nil {
 			return stepResult{}, err
 		}
@@ -108,6 +113,25 @@ func (r *run) followOperation(url string, retryAfter time.Duration, pollStep str
 	r.wf.PollBaseMS = retryAfter.Milliseconds()
 	r.wf.Polls = 0
 	return waitFor(pollStep, retryAfter)
+}
+
+// inFlightOperation looks for an unfinished long-running operation on the
+// relationship (for example one started by this operation before a crash
+// between the 202 and the ledger write: Graph then answers a second PATCH
+// with 409) and follows it instead of writing again.
+func (r *run) inFlightOperation(ctx context.Context, relID, pollStep string) (stepResult, bool, error) {
+	ops, err := r.e.opts.Graph.ListOperations(ctx, relID)
+	if err != nil {
+		return stepResult{}, false, err
+	}
+	for _, op := range ops {
+		if op.Status == gdap.OperationNotStarted || op.Status == gdap.OperationRunning {
+			r.log.InfoContext(ctx, "following the relationship's operation already in flight", "graph_operation_id", op.ID)
+			r.wf.Wrote = true
+			return r.followOperation(r.e.opts.Graph.OperationURL(relID, op.ID), defaultPollInterval, pollStep), true, nil
+		}
+	}
+	return stepResult{}, false, nil
 }
 
 // pollOperation polls the followed 202 operation once; on success it moves

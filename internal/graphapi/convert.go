@@ -205,6 +205,11 @@ func decodeOperation(body []byte) (gdap.Operation, error) {
 	if !ok {
 		return gdap.Operation{}, fmt.Errorf("decode response: unexpected type %T", v)
 	}
+	return toOperation(m), nil
+}
+
+// toOperation converts an SDK operation.
+func toOperation(m models.DelegatedAdminRelationshipOperationable) gdap.Operation {
 	op := gdap.Operation{
 		ID:              deref(m.GetId()),
 		Data:            deref(m.GetData()),
@@ -217,7 +222,7 @@ func decodeOperation(body []byte) (gdap.Operation, error) {
 	if s := m.GetStatus(); s != nil {
 		op.Status = s.String()
 	}
-	return op, nil
+	return op
 }
 
 // patchBody builds the PATCH body from the set fields of ch only.

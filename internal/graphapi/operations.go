@@ -2,9 +2,13 @@ package graphapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-beta-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/tenantrelationships"
 
 	"github.com/gdapflow/gdapflow/internal/gdap"
@@ -36,4 +40,64 @@ func (c *Client) GetOperation(ctx context.Context, operationURL string) (gdap.Op
 		return gdap.Operation{}, c.invalidResponse(op, r, err)
 	}
 	return o, nil
+}
+
+// ListOperations lists the long-running operations of a relationship
+// (following nextLink pages). Each operation's URL is OperationURL(relID, id).
+func (c *Client) ListOperations(ctx context.Context, relationshipID string) ([]gdap.Operation, error) {
+	const op = "list relationship operations"
+	if relationshipID == "" {
+		return nil, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+	}
+	builder := c.item(relationshipID).Operations()
+	var out []gdap.Operation
+	seen := map[string]bool{}
+	for page := 0; ; page++ {
+		if page >= maxPages {
+			return nil, fmt.Errorf("graphapi: %s: more than %d pages", op, maxPages)
+		}
+		r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
+			_, err := builder.Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsItemOperationsRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expect(op, r, http.StatusOK); err != nil {
+			return nil, err
+		}
+		v, err := parse(r.body, models.CreateDelegatedAdminRelationshipOperationCollectionResponseFromDiscriminatorValue)
+		if err != nil {
+			return nil, c.invalidResponse(op, r, err)
+		}
+		coll, ok := v.(models.DelegatedAdminRelationshipOperationCollectionResponseable)
+		if !ok {
+			return nil, c.invalidResponse(op, r, fmt.Errorf("decode response: unexpected type %T", v))
+		}
+		for _, m := range coll.GetValue() {
+			if m != nil {
+				out = append(out, toOperation(m))
+			}
+		}
+		next := deref(coll.GetOdataNextLink())
+		if next == "" {
+			return out, nil
+		}
+		if seen[next] {
+			return nil, c.invalidResponse(op, r, fmt.Errorf("@odata.nextLink repeats %q", next))
+		}
+		seen[next] = true
+		u, err := c.sameHost(next)
+		if err != nil {
+			return nil, err
+		}
+		builder = builder.WithUrl(u)
+	}
+}
+
+// OperationURL is the absolute URL of a relationship's operation, as a 202
+// Location would name it.
+func (c *Client) OperationURL(relationshipID, operationID string) string {
+	return strings.TrimRight(c.base.String(), "/") + "/tenantRelationships/delegatedAdminRelationships/" +
+		url.PathEscape(relationshipID) + "/operations/" + url.PathEscape(operationID)
 }

@@ -28,6 +28,11 @@ const (
 	// entity (new ETag and lastModifiedDateTime), so the caller's next write
 	// with the ETag it just read fails with 412.
 	FaultETagRace FaultKind = "etagRace"
+	// FaultBefore runs Fault.Before (Go API only) before the matching
+	// request is served, then serves it normally: a way to script a race,
+	// such as another client creating a request between a client's list and
+	// its POST.
+	FaultBefore FaultKind = "before"
 )
 
 // ErrInvalidFault is returned by AddFault for an unusable fault.
@@ -51,6 +56,9 @@ type Fault struct {
 	Code string `json:"code,omitempty"`
 	// Latency is the added delay of FaultLatency.
 	Latency time.Duration `json:"-"`
+	// Before is the callback of FaultBefore. It runs without the simulator's
+	// lock held, so it may call the simulator (over HTTP or its Go API).
+	Before func() `json:"-"`
 }
 
 type faultState struct {
@@ -65,6 +73,10 @@ func (s *Sim) AddFault(f Fault) error {
 	case FaultLatency:
 		if f.Latency <= 0 {
 			return fmt.Errorf("%w: latency fault needs a positive Latency", ErrInvalidFault)
+		}
+	case FaultBefore:
+		if f.Before == nil {
+			return fmt.Errorf("%w: before fault needs a Before callback", ErrInvalidFault)
 		}
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrInvalidFault, f.Kind)
@@ -120,6 +132,7 @@ func (f *faultState) matches(route, method string) bool {
 func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool {
 	var sleep time.Duration
 	var hit *Fault
+	var before []func()
 	s.mu.Lock()
 	for _, f := range s.faults {
 		if !f.matches(c.route, r.Method) {
@@ -130,6 +143,10 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 			sleep += f.Latency
 		case FaultETagRace:
 			c.etagRace = true
+		case FaultBefore:
+			if f.Before != nil {
+				before = append(before, f.Before)
+			}
 		default:
 			if hit != nil {
 				continue
@@ -142,6 +159,9 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 		}
 	}
 	s.mu.Unlock()
+	for _, fn := range before {
+		fn()
+	}
 	if sleep > 0 {
 		t := time.NewTimer(sleep)
 		select {

@@ -47,6 +47,11 @@ type recordingSender struct {
 	ids    map[string]bool
 	queue  []sent // continuations not yet delivered, deduplicated
 	failIf func(entity string, m bus.Message) bool
+	// dropEvents, when set, keeps only gdap.sweep.completed events and
+	// counts the others (benchmarks: the harness must not hold memory that
+	// grows with the population).
+	dropEvents bool
+	dropped    int
 }
 
 func newRecordingSender() *recordingSender { return &recordingSender{ids: map[string]bool{}} }
@@ -59,6 +64,10 @@ func (r *recordingSender) Send(_ context.Context, entity string, m bus.Message) 
 	defer r.mu.Unlock()
 	if r.failIf != nil && r.failIf(entity, m) {
 		return errInjected
+	}
+	if r.dropEvents && entity == testEvents && m.Subject != typeSweepCompleted {
+		r.dropped++
+		return nil
 	}
 	r.all = append(r.all, sent{entity, m})
 	key := entity + "|" + m.MessageID

@@ -137,6 +137,8 @@ type Sweeper struct {
 	cfg   config.Config
 	rules rules
 	store *store
+	// events builds the announcements (source GDAP_EVENT_SOURCE).
+	events *event.Builder
 	// fingerprint identifies rules in page-index rows.
 	fingerprint string
 	lease       time.Duration

@@ -1,0 +1,113 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/graphsim"
+)
+
+// Role template ids used by the tests.
+const (
+	roleHelpdesk  = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	roleUserAdmin = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	customerA     = "aaaaaaaa-1111-4111-8111-000000000001"
+	customerB     = "bbbbbbbb-2222-4222-8222-000000000002"
+)
+
+// addRelationship seeds one relationship with sensible defaults.
+func addRelationship(t *testing.T, b *bundle, rel gdap.Relationship) string {
+	t.Helper()
+	if rel.Duration == "" {
+		rel.Duration = "P730D"
+	}
+	if rel.AutoExtendDuration == "" {
+		rel.AutoExtendDuration = gdap.AutoExtendOff
+	}
+	if rel.UnifiedRoles == nil {
+		rel.UnifiedRoles = []string{roleHelpdesk}
+	}
+	if rel.Customer.TenantID == "" && rel.Status != gdap.StatusCreated {
+		rel.Customer = gdap.Customer{TenantID: customerA, DisplayName: "Contoso"}
+	}
+	id, err := b.Graph.AddRelationship(rel)
+	require.NoError(t, err)
+	return id
+}
+
+// relationship reads the simulator's current state of a relationship.
+func relationship(t *testing.T, b *bundle, id string) gdap.Relationship {
+	t.Helper()
+	rel, ok := b.Graph.Relationship(id)
+	require.True(t, ok, "relationship %s exists", id)
+	return rel
+}
+
+// journal returns the simulator's journal entries for a method on paths
+// containing fragment (and, if status > 0, with that status).
+func journal(b *bundle, method, fragment string, status int) []graphsim.JournalEntry {
+	var out []graphsim.JournalEntry
+	for _, e := range b.Graph.Journal() {
+		if e.Method == method && strings.Contains(e.Path, fragment) && (status == 0 || e.Status == status) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// writes counts the simulator requests that modify state (POST, PATCH,
+// DELETE) on paths containing fragment.
+func writes(b *bundle, fragment string) int {
+	n := 0
+	for _, m := range []string{http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		n += len(journal(b, m, fragment, 0))
+	}
+	return n
+}
+
+// graphCalls counts every Graph request the simulator saw.
+func graphCalls(b *bundle) int {
+	n := 0
+	for _, e := range b.Graph.Journal() {
+		if strings.HasPrefix(e.Path, "/beta/") || strings.HasPrefix(e.Path, "/v1.0/") {
+			n++
+		}
+	}
+	return n
+}
+
+// simPost sends a Graph request to the simulator as another client would.
+func simPost(t *testing.T, b *bundle, path string, body any) *http.Response {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.SimURL+"/beta"+path, bytes.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer other-client")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+// requireFailed asserts a failed outcome with code.
+func requireFailed(t *testing.T, o devstack.Outcome, code string) {
+	t.Helper()
+	require.False(t, o.Succeeded(), "expected %s, got success", code)
+	require.Equal(t, code, o.Error.Code, "message: %s", o.Error.Message)
+	require.NotEmpty(t, o.Error.Message)
+}
+
+// requireSucceeded asserts a succeeded outcome.
+func requireSucceeded(t *testing.T, o devstack.Outcome) {
+	t.Helper()
+	require.True(t, o.Succeeded(), "failed: %s: %s", o.Error.Code, o.Error.Message)
+}
