@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
@@ -110,4 +111,29 @@ func requireFailed(t *testing.T, o devstack.Outcome, code string) {
 func requireSucceeded(t *testing.T, o devstack.Outcome) {
 	t.Helper()
 	require.True(t, o.Succeeded(), "failed: %s: %s", o.Error.Code, o.Error.Message)
+}
+
+// devstackOptions is devstack.Options, for setup's mutators.
+type devstackOptions = devstack.Options
+
+// replayContinuations re-sends every continuation published so far under a
+// new message id (as if redelivered after the duplicate-detection window),
+// and one naming an unknown operation. It returns how many it replayed.
+func replayContinuations(t *testing.T, b *bundle) int {
+	t.Helper()
+	n := 0
+	for _, d := range b.Emu.Accepted("gdap-continuations") {
+		m := d.Message
+		m.MessageID = "replay-" + m.MessageID
+		m.ScheduledEnqueueTime = nil
+		_, err := b.Emu.Send(t.Context(), "gdap-continuations", m)
+		require.NoError(t, err)
+		n++
+	}
+	_, err := b.Emu.Send(t.Context(), "gdap-continuations", bus.Message{
+		MessageID: "unknown-op", ContentType: "application/json",
+		Body: []byte(`{"kind":"resume","operationId":"no-such-op","wakeId":"no-such-op.c1"}`),
+	})
+	require.NoError(t, err)
+	return n
 }

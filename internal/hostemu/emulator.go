@@ -50,6 +50,7 @@ type Emulator struct {
 	draining    int // Drain calls running (they force fast-forward)
 	dedupe      map[string]*dedupeLog
 	published   map[string][]Delivered
+	accepted    map[string][]Delivered
 	deadLetters map[string][]DeadLetter
 	invocations []Invocation
 	proc        *handlerProc // current handler process, nil while down
@@ -91,7 +92,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		output:  syncWriter{w: opts.HandlerOutput},
 		stop:    make(chan struct{}),
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
-		dedupe: map[string]*dedupeLog{}, published: map[string][]Delivered{}, deadLetters: map[string][]DeadLetter{},
+		dedupe: map[string]*dedupeLog{}, published: map[string][]Delivered{}, accepted: map[string][]Delivered{}, deadLetters: map[string][]DeadLetter{},
 	}
 	e.baseCtx, e.cancel = context.WithCancel(context.Background())
 	for _, fn := range fns {
@@ -214,6 +215,7 @@ func (e *Emulator) enqueue(entity string, m bus.Message) (bool, int64, error) {
 		enqueued = *m.ScheduledEnqueueTime
 	}
 	dm := Delivered{Message: m, Entity: entity, SequenceNumber: e.seq, EnqueuedTime: enqueued}
+	e.accepted[key] = append(e.accepted[key], dm)
 	if q, ok := e.queues[key]; ok {
 		q.add(&message{Delivered: dm, visibleAt: enqueued}, now)
 		e.pending++

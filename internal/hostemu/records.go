@@ -82,6 +82,15 @@ func (e *Emulator) Published(entity string) []Delivered {
 	return append([]Delivered(nil), e.published[entityKey(entity)]...)
 }
 
+// Accepted returns every message the broker accepted for entity (queue or
+// topic), in acceptance order. Duplicates dropped by duplicate detection are
+// not included.
+func (e *Emulator) Accepted(entity string) []Delivered {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Delivered(nil), e.accepted[entityKey(entity)]...)
+}
+
 // DeadLetters returns the dead-letter queue of queue, oldest first.
 func (e *Emulator) DeadLetters(queue string) []DeadLetter {
 	e.mu.Lock()

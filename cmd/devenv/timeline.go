@@ -1,0 +1,338 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/graphsim"
+	"github.com/gdapflow/gdapflow/internal/hostemu"
+	"github.com/gdapflow/gdapflow/internal/pcsim"
+)
+
+// rank orders timeline entries that share a virtual instant (the clock does
+// not move during an invocation): what was sent first, then the upstream
+// calls the invocations made, then what they scheduled, then what they
+// published.
+type rank int
+
+const (
+	rankSent     rank = iota // commands sent, notes, clock jumps
+	rankUpstream             // Graph and Partner Center calls
+	rankHost                 // continuations scheduled, invocation failures
+	rankEvent                // published events
+)
+
+// entry is one timeline line.
+type entry struct {
+	at     time.Time
+	rank   rank
+	seq    int    // order of insertion, the tie-breaker within a rank
+	marker string // "→", "←", "⏱", "⏩", "⊘", "•", " "
+	who    string // "command", "graph", "pc", "event", ...
+	text   string
+	// sig groups consecutive entries that say the same thing (same kind,
+	// route and status, or same event type and code); "" never groups.
+	sig string
+}
+
+// timeline collects the entries of one step and renders them.
+type timeline struct {
+	origin  time.Time // virtual time shown as +00:00:00.000
+	entries []entry
+}
+
+func (t *timeline) add(e entry) {
+	e.seq = len(t.entries)
+	t.entries = append(t.entries, e)
+}
+
+// sorted returns the entries in virtual-time order.
+func (t *timeline) sorted() []entry {
+	out := append([]entry(nil), t.entries...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.at.Equal(b.at) {
+			return a.at.Before(b.at)
+		}
+		if a.rank != b.rank {
+			return a.rank < b.rank
+		}
+		return a.seq < b.seq
+	})
+	return out
+}
+
+// maxStepLines bounds the lines one step prints after grouping; the middle
+// of a longer step is elided (the summary still counts everything).
+const maxStepLines = 60
+
+// render writes the step's entries, grouping runs of three or more
+// consecutive entries with the same signature into one line.
+func (t *timeline) render(w io.Writer) {
+	var groups [][]entry
+	for _, e := range t.sorted() {
+		if n := len(groups); n > 0 && e.sig != "" && groups[n-1][0].sig == e.sig {
+			groups[n-1] = append(groups[n-1], e)
+			continue
+		}
+		groups = append(groups, []entry{e})
+	}
+	var lines []string
+	for _, g := range groups {
+		if len(g) < 3 { // runs of two read better as two lines
+			for _, e := range g {
+				lines = append(lines, t.line(e, ""))
+			}
+			continue
+		}
+		suffix := fmt.Sprintf("  ×%d", len(g))
+		if last := g[len(g)-1].at; !last.Equal(g[0].at) {
+			suffix += " (until " + offset(last.Sub(t.origin)) + ")"
+		}
+		lines = append(lines, t.line(g[0], suffix))
+	}
+	if len(lines) > maxStepLines {
+		head, tail := lines[:maxStepLines-10], lines[len(lines)-10:]
+		lines = append(append(append([]string(nil), head...), fmt.Sprintf("%15s… %d more lines …", "", len(lines)-len(head)-len(tail))), tail...)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func (t *timeline) line(e entry, suffix string) string {
+	return fmt.Sprintf("%s  %s %-7s %s%s", offset(e.at.Sub(t.origin)), e.marker, e.who, e.text, suffix)
+}
+
+// offset formats a virtual-time offset as +HH:MM:SS.mmm (hours unbounded).
+func offset(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	ms := d.Milliseconds()
+	return fmt.Sprintf("%s%02d:%02d:%02d.%03d", sign, ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
+}
+
+// shortDuration formats a wait such as 10s, 1m30s or 250ms.
+func shortDuration(d time.Duration) string {
+	if d%time.Second != 0 && d < time.Minute {
+		return d.Round(time.Millisecond).String()
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Second).String(), "0s"), "m0")
+}
+
+// shortID shortens a long path segment or id to its first 8 characters.
+func shortID(s string) string {
+	if len(s) <= 20 {
+		return s
+	}
+	return s[:8] + "…"
+}
+
+// shortPath abbreviates an upstream path for the timeline: the Graph
+// tenantRelationships prefix becomes "…" and long ids keep 8 characters.
+func shortPath(p, query string) string {
+	p = strings.Replace(p, "/tenantRelationships/", "/…/", 1)
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = shortID(s)
+	}
+	p = strings.Join(segs, "/")
+	if query != "" {
+		q := query
+		if len(q) > 40 {
+			q = q[:40] + "…"
+		}
+		p += "?" + q
+	}
+	return p
+}
+
+// statusText renders an HTTP status, 0 meaning a reset connection.
+func statusText(code int) string {
+	if code == 0 {
+		return "reset"
+	}
+	return strconv.Itoa(code)
+}
+
+// graphEntry is the timeline entry of one Graph request.
+func graphEntry(j graphsim.JournalEntry) entry {
+	return entry{
+		at: j.Time, rank: rankUpstream, marker: " ", who: "graph",
+		text: fmt.Sprintf("%-6s %-62s %s", j.Method, shortPath(j.Path, j.Query), statusText(j.Status)),
+		sig:  "graph " + j.Method + " " + j.Route + " " + statusText(j.Status),
+	}
+}
+
+// pcEntry is the timeline entry of one Partner Center / token request.
+func pcEntry(j pcsim.JournalEntry) entry {
+	return entry{
+		at: j.Time, rank: rankUpstream, marker: " ", who: "pc",
+		text: fmt.Sprintf("%-6s %-62s %s", j.Method, shortPath(j.Path, ""), statusText(j.Status)),
+		sig:  "pc " + j.Method + " " + j.Path + " " + statusText(j.Status),
+	}
+}
+
+// publishedEvent is an event on the topic with the virtual time the broker
+// accepted it.
+type publishedEvent struct {
+	devstack.Event
+	At time.Time
+}
+
+// decodePublished decodes topic messages as events.
+func decodePublished(ds []hostemu.Delivered) ([]publishedEvent, error) {
+	out := make([]publishedEvent, 0, len(ds))
+	for _, d := range ds {
+		var e devstack.Event
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return nil, fmt.Errorf("event %s is not a CloudEvent: %w", d.MessageID, err)
+		}
+		e.CorrelationID, e.MessageID, e.ContentType = d.CorrelationID, d.MessageID, d.ContentType
+		out = append(out, publishedEvent{Event: e, At: d.EnqueuedTime})
+	}
+	return out, nil
+}
+
+// eventData is the union of the event data fields the timeline shows.
+type eventData struct {
+	OperationID    string `json:"operationId"`
+	MessageID      string `json:"messageId"`
+	RelationshipID string `json:"relationshipId"`
+	Attempts       int    `json:"attempts"`
+	Result         struct {
+		AlreadyDone bool `json:"alreadyDone"`
+	} `json:"result"`
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Status         string         `json:"status"`
+	DaysRemaining  *int           `json:"daysRemaining"`
+	ThresholdDays  *int           `json:"thresholdDays"`
+	DaysPending    *int           `json:"daysPending"`
+	Relationships  *int           `json:"relationships"`
+	CountsByStatus map[string]int `json:"countsByStatus"`
+	Expiring       *int           `json:"expiring"`
+	Pages          *int           `json:"pages"`
+	Invocations    *int           `json:"invocations"`
+}
+
+func intOr(p *int) string {
+	if p == nil {
+		return "?"
+	}
+	return strconv.Itoa(*p)
+}
+
+// eventEntry is the timeline entry of one published event.
+func eventEntry(e publishedEvent) entry {
+	var d eventData
+	_ = e.Decode(&d) // a malformed body still gets a line
+	en := entry{at: e.At, rank: rankEvent, marker: "←", who: "event", sig: "event " + e.Type}
+	short := strings.TrimPrefix(e.Type, "gdap.")
+	switch e.Type {
+	case "gdap.operation.succeeded":
+		en.text = fmt.Sprintf("%-22s %s (attempts=%d, alreadyDone=%t)", short, d.OperationID, d.Attempts, d.Result.AlreadyDone)
+		en.sig = ""
+	case "gdap.operation.failed":
+		en.text = fmt.Sprintf("%-22s %s %s: %s", short, d.OperationID, d.Error.Code, clip(d.Error.Message, 70))
+		en.sig = ""
+	case "gdap.command.rejected":
+		en.text = fmt.Sprintf("%-22s %s %s: %s", short, shortID(d.OperationID), d.Error.Code, clip(d.Error.Message, 70))
+		en.sig = ""
+	case "gdap.relationship.expiring":
+		en.text = fmt.Sprintf("%-22s %s %s days left (threshold %s)", short, shortID(d.RelationshipID), intOr(d.DaysRemaining), intOr(d.ThresholdDays))
+	case "gdap.relationship.ended":
+		en.text = fmt.Sprintf("%-22s %s %s", short, shortID(d.RelationshipID), d.Status)
+	case "gdap.relationship.approvalPending":
+		en.text = fmt.Sprintf("%-22s %s pending %s days", short, shortID(d.RelationshipID), intOr(d.DaysPending))
+	case "gdap.sweep.completed":
+		en.text = fmt.Sprintf("%-22s relationships=%s expiring=%s pages=%s invocations=%s", short,
+			intOr(d.Relationships), intOr(d.Expiring), intOr(d.Pages), intOr(d.Invocations))
+	default:
+		en.text = e.Type
+	}
+	return en
+}
+
+// clip shortens s to n runes on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// continuationIDRE matches the engine's continuation message ids:
+// "<operation>.c<n>" (resume) and "<operation>.lease.<ms>" (lease check).
+var continuationIDRE = regexp.MustCompile(`^(.+)\.(?:c\d+|lease\.\d+)$`)
+
+// continuationOperation returns the operation a continuation message id
+// belongs to.
+func continuationOperation(messageID string) (string, bool) {
+	m := continuationIDRE.FindStringSubmatch(messageID)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// invocationOperation is the operation an invocation worked on: the
+// MessageId of a command (the operation id, as senders set it) or the
+// operation named by a continuation's id.
+func invocationOperation(inv hostemu.Invocation) string {
+	if inv.Function == "continuations" {
+		op, _ := continuationOperation(inv.MessageID)
+		return op
+	}
+	return inv.MessageID
+}
+
+// scheduledWait is a continuation derived from the invocation log: the
+// invocation that scheduled it and how long it waited in virtual time.
+type scheduledWait struct {
+	ScheduledAt time.Time
+	Wait        time.Duration
+	MessageID   string
+	Operation   string
+}
+
+// continuationWaits derives, for each first delivery of a continuation in
+// invs[from:], the earlier invocation of the same operation that scheduled
+// it: nothing moves the virtual clock during an invocation, so the wait is
+// the difference of their virtual start times. Continuations whose id does
+// not name an operation (sweep pages) are returned with a zero
+// ScheduledAt.
+func continuationWaits(invs []hostemu.Invocation, from int) []scheduledWait {
+	var out []scheduledWait
+	for i := from; i < len(invs); i++ {
+		c := invs[i]
+		if c.Function != "continuations" || c.DeliveryCount > 1 {
+			continue
+		}
+		op, ok := continuationOperation(c.MessageID)
+		if !ok {
+			out = append(out, scheduledWait{MessageID: c.MessageID, ScheduledAt: time.Time{}, Wait: 0})
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if invocationOperation(invs[j]) == op && !invs[j].Time.After(c.Time) {
+				out = append(out, scheduledWait{ScheduledAt: invs[j].Time, Wait: c.Time.Sub(invs[j].Time), MessageID: c.MessageID, Operation: op})
+				break
+			}
+		}
+	}
+	return out
+}
