@@ -58,7 +58,7 @@ func upstreamFailure(ue *upstream.Error, what string) *Failure {
 	switch {
 	case ue.Service == upstream.ServiceEntra || ue.Service == upstream.ServiceKeyVault:
 		f.Code = CodeUnauthorized
-		f.Message = fmt.Sprintf("could not obtain an access token from %s: %s", ue.Service, detail)
+		f.Message = fmt.Sprintf("the %s token request failed: %s", ue.Service, detail)
 	case ue.StatusCode == http.StatusNotFound:
 		f.Code = CodeNotFound
 		f.Message = fmt.Sprintf("%s was not found upstream: %s", what, detail)
