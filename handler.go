@@ -30,6 +30,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
+	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -202,6 +203,27 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		}
 	}
 
+	// The expiry sweep completes gdap.sweep.run operations through the
+	// engine, which in turn hands it sweep triggers: eng is set below.
+	var eng *engine.Engine
+	sweeper, err := sweep.New(sweep.Options{
+		Table:  svc.NewClient(cfg.TablePrefix + "sweep"),
+		Graph:  graph,
+		Sender: sender,
+		Config: cfg,
+		Operations: sweep.OperationsFunc(func(ctx context.Context, inv engine.Invocation, id string, res *engine.Result, f *engine.Failure) error {
+			return eng.CompleteOperation(ctx, inv, id, res, f)
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expiry sweep: %w", err)
+	}
+	ensureCtx, cancel = context.WithTimeout(ctx, 15*time.Second)
+	if err := sweeper.EnsureTable(ensureCtx); err != nil {
+		logger.Warn("could not ensure the sweep table", "error", err.Error())
+	}
+	cancel()
+
 	opts := engine.Options{
 		Ledger:             ledgerStore,
 		Graph:              graph,
@@ -214,15 +236,18 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		OperationDeadline:  cfg.OperationDeadline,
 		LeaseDuration:      cfg.InvocationTimeout,
 		Protected:          cfg.IsProtected,
+		Sweeper:            sweeper,
 	}
 	if pc != nil {
 		opts.PartnerCenter = pc
 	}
-	eng := engine.New(opts)
+	eng = engine.New(opts)
 
 	d.server = invoke.New(invoke.Options{
 		Commands:      eng.HandleCommand,
 		Continuations: eng.HandleContinuation,
+		Sweeper:       sweeper,
+		SweepSchedule: cfg.SweepSchedule,
 		Logger:        logger,
 		Timeout:       cfg.InvocationTimeout,
 		DevClock:      devClock,

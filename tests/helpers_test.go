@@ -137,3 +137,26 @@ func replayContinuations(t *testing.T, b *bundle) int {
 	require.NoError(t, err)
 	return n
 }
+
+// graphsimSeed is a deterministic seeded population of n relationships.
+func graphsimSeed(n int) graphsim.SeedOptions { return graphsim.SeedOptions{Count: n, Seed: 7} }
+
+// mustEvents returns every published event.
+func mustEvents(t *testing.T, b *bundle) []devstack.Event {
+	t.Helper()
+	evs, err := b.Events()
+	require.NoError(t, err)
+	return evs
+}
+
+// eventsFor returns the relationship ids (event subjects) of events of a type.
+func eventsFor(t *testing.T, b *bundle, typ string) []string {
+	t.Helper()
+	evs, err := b.EventsOfType(typ)
+	require.NoError(t, err)
+	ids := make([]string, 0, len(evs))
+	for _, e := range evs {
+		ids = append(ids, e.Subject)
+	}
+	return ids
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
 	"github.com/gdapflow/gdapflow/internal/hostemu"
 	"github.com/gdapflow/gdapflow/internal/testenv"
@@ -140,7 +141,7 @@ func printTail(w io.Writer, path string, n int) {
 		}
 	}
 	for _, l := range lines {
-		fmt.Fprintln(w, l)
+		fmt.Fprintln(w, clip(l, 400))
 	}
 }
 
@@ -286,8 +287,8 @@ func (s *stepRun) collect() error {
 			continue
 		}
 		s.tl.add(entry{at: c.ScheduledAt, rank: rankHost, marker: "⏱", who: "cont",
-			text: fmt.Sprintf("continuation scheduled +%s  (%s, due %s)", shortDuration(c.Wait), c.MessageID, offset(c.ScheduledAt.Add(c.Wait).Sub(s.d.origin))),
-			sig:  "wait " + c.Wait.String()})
+			text: fmt.Sprintf("continuation scheduled %s  (%s, due %s)", approxWait(c.Wait), c.MessageID, offset(c.ScheduledAt.Add(c.Wait).Sub(s.d.origin))),
+			sig:  "wait " + approxWait(c.Wait)})
 	}
 	evs, err := decodePublished(st.Emu.Published(st.Env["GDAP_EVENTS_TOPIC"])[s.from.events:])
 	if err != nil {
@@ -527,4 +528,487 @@ func countList(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Entra role template ids the demo's relationships hold.
+const (
+	roleHelpdesk  = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	roleUserAdmin = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+)
+
+// addRelationship adds a relationship to the Graph simulator and notes it.
+func (s *stepRun) addRelationship(r gdap.Relationship) (string, error) {
+	if r.Duration == "" {
+		r.Duration = "P730D"
+	}
+	if r.AutoExtendDuration == "" {
+		r.AutoExtendDuration = "PT0S"
+	}
+	if r.UnifiedRoles == nil {
+		r.UnifiedRoles = []string{roleHelpdesk, roleUserAdmin}
+	}
+	id, err := s.d.st.Graph.AddRelationship(r)
+	if err != nil {
+		return "", fmt.Errorf("add relationship %q: %w", r.DisplayName, err)
+	}
+	var extra []string
+	if gdap.HasRole(r.UnifiedRoles, gdap.GlobalAdminRoleID) {
+		extra = append(extra, "Global Administrator")
+	}
+	if r.IsReseller {
+		extra = append(extra, "reseller, partner consent pending")
+	}
+	more := ""
+	if len(extra) > 0 {
+		more = ", " + strings.Join(extra, ", ")
+	}
+	s.note("•", "setup", "relationship %s %q (%s%s)", shortID(id), r.DisplayName, r.Status, more)
+	return id, nil
+}
+
+// expectRelationship checks the simulator's state of a relationship.
+func (s *stepRun) expectRelationship(id, what string, ok func(gdap.Relationship) bool) {
+	r, found := s.d.st.Graph.Relationship(id)
+	s.expect(found && ok(r), "relationship %s: %s (status %s, autoExtend %s, displayName %q)",
+		shortID(id), what, r.Status, r.AutoExtendDuration, r.DisplayName)
+}
+
+// script is the demo: each step sends, drains and checks.
+func (d *demo) script() []demoStep {
+	return []demoStep{
+		{"update a created relationship (displayName + duration)", stepUpdateCreated},
+		{"update an active relationship: auto-extend on; a refused change", stepUpdateActive},
+		{"ETag race: the relationship changes between GET and PATCH (412), the service re-reads", stepETagRace},
+		{"bad input and duplicates: not a CloudEvent, bad data, redelivery, id reuse", stepBadInput},
+		{"remove Global Administrator, follow the 202 operation, then enable auto-extend", stepRemoveGA},
+		{"relationship requests: lockForApproval, approve (reseller), terminate", stepRequests},
+		{"throttled burst: Graph answers 429 with Retry-After", stepThrottledBurst},
+		{"legacy DAP removal in Partner Center (App+User token)", stepRemoveDAP},
+		{"expiry sweep over a seeded population (GDAP_AUTO_EXTEND_POLICY=enable)", stepSweep},
+	}
+}
+
+func stepUpdateCreated(ctx context.Context, s *stepRun) error {
+	id, err := s.addRelationship(gdap.Relationship{DisplayName: "Contoso onboarding (draft)", Status: gdap.StatusCreated})
+	if err != nil {
+		return err
+	}
+	op := "op-1-update-created"
+	data := map[string]any{"relationshipId": id, "changes": map[string]any{"displayName": "Contoso onboarding", "duration": "P365D"}}
+	s.d.first.id, s.d.first.data = op, data
+	if err := s.send(ctx, op, typeUpdate, data); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome(op, ""); err != nil {
+		return err
+	}
+	s.expectRelationship(id, "renamed, duration P365D", func(r gdap.Relationship) bool {
+		return r.DisplayName == "Contoso onboarding" && r.Duration == "P365D"
+	})
+	return nil
+}
+
+func stepUpdateActive(ctx context.Context, s *stepRun) error {
+	id, err := s.addRelationship(gdap.Relationship{DisplayName: "Fabrikam helpdesk", Status: gdap.StatusActive,
+		Customer: gdap.Customer{TenantID: "6b0f5a3e-1c2d-4e5f-8a9b-0c1d2e3f4a51", DisplayName: "Fabrikam"}})
+	if err != nil {
+		return err
+	}
+	if err := s.send(ctx, "op-2a-auto-extend", typeUpdate, map[string]any{
+		"relationshipId": id, "changes": map[string]any{"autoExtendDuration": "P180D"}}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if err := s.send(ctx, "op-2b-rename-active", typeUpdate, map[string]any{
+		"relationshipId": id, "changes": map[string]any{"displayName": "Fabrikam helpdesk (renamed)"}}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome("op-2a-auto-extend", ""); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome("op-2b-rename-active", "invalid_state"); err != nil {
+		return err
+	}
+	s.expectRelationship(id, "auto-extends, name unchanged", func(r gdap.Relationship) bool {
+		return r.AutoExtendEnabled() && r.DisplayName == "Fabrikam helpdesk"
+	})
+	return nil
+}
+
+func stepETagRace(ctx context.Context, s *stepRun) error {
+	id, err := s.addRelationship(gdap.Relationship{DisplayName: "Northwind security", Status: gdap.StatusActive,
+		Customer: gdap.Customer{TenantID: "2d7c9e41-5b3a-4f60-9c8d-7e6f5a4b3c21", DisplayName: "Northwind"}})
+	if err != nil {
+		return err
+	}
+	if err := s.d.st.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: "GET", Kind: graphsim.FaultETagRace, Times: 1}); err != nil {
+		return err
+	}
+	s.note("•", "setup", "fault: after the next GET of a relationship its ETag changes (another writer)")
+	op := "op-3-etag-race"
+	if err := s.send(ctx, op, typeUpdate, map[string]any{
+		"relationshipId": id, "changes": map[string]any{"autoExtendDuration": "P180D"}}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	s.d.st.Graph.ClearFaults()
+	o, err := s.expectOutcome(op, "")
+	if err != nil {
+		return err
+	}
+	var patches []int
+	for _, j := range s.graphCalls() {
+		if j.Method == "PATCH" && j.Route == graphsim.RouteRelationship {
+			patches = append(patches, j.Status)
+		}
+	}
+	s.expect(len(patches) == 2 && patches[0] == 412 && patches[1] < 300,
+		"first PATCH 412, second PATCH (after a re-read) succeeds: PATCH statuses %v", patches)
+	s.expect(!o.Result.AlreadyDone, "the outcome reports the write (alreadyDone=false)")
+	return nil
+}
+
+func stepBadInput(ctx context.Context, s *stepRun) error {
+	// a. A body that is not a CloudEvent.
+	notCE := "msg-4a-not-a-cloudevent"
+	if _, err := s.sendBody(ctx, notCE, notCE, "(plain text: \"please extend Contoso\")", []byte("please extend Contoso")); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if err := s.expectRejected(notCE, "invalid_command"); err != nil {
+		return err
+	}
+	// b. A CloudEvent whose data is invalid.
+	if err := s.send(ctx, "op-4b-bad-guid", typeUpdate, map[string]any{
+		"relationshipId": "not-a-guid", "changes": map[string]any{"autoExtendDuration": "P180D"}}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome("op-4b-bad-guid", "invalid_command"); err != nil {
+		return err
+	}
+	// c. Step 1's command again, byte for byte.
+	first := s.d.first
+	body, err := devstack.NewCommand(first.id, typeUpdate, first.data)
+	if err != nil {
+		return err
+	}
+	accepted, err := s.sendBody(ctx, first.id, first.id+" (again)", typeUpdate, body)
+	if err != nil {
+		return err
+	}
+	s.expect(!accepted, "an immediate resend with the same MessageId is dropped by the broker")
+	s.advance(15*time.Minute, "past the broker's 10-minute duplicate detection: the handler sees the next copy")
+	before := len(s.graphCalls())
+	eventsBefore := len(s.d.st.Emu.Published(s.d.st.Env["GDAP_EVENTS_TOPIC"]))
+	if _, err := s.sendBody(ctx, first.id, first.id+" (again)", typeUpdate, body); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	delivered := false
+	for _, inv := range s.d.st.Emu.Invocations()[s.from.invs:] {
+		if inv.Function == "commands" && inv.MessageID == first.id && inv.StatusCode == 200 {
+			delivered = true
+			s.tl.add(entry{at: inv.Time.Add(inv.Duration), rank: rankHost, marker: "•", who: "host",
+				text: fmt.Sprintf("handler answered 200 after %s: Graph requests %d, events %d", inv.Duration.Round(time.Millisecond),
+					len(s.graphCalls())-before, len(s.d.st.Emu.Published(s.d.st.Env["GDAP_EVENTS_TOPIC"]))-eventsBefore)})
+		}
+	}
+	s.expect(delivered, "the duplicate reached the handler (commands invocation answered 200)")
+	s.expect(len(s.graphCalls()) == before, "…and caused no Graph request (%d)", len(s.graphCalls())-before)
+	if _, err := s.expectOutcome(first.id, ""); err != nil { // still exactly one outcome
+		return err
+	}
+	// d. The same id with different content.
+	s.advance(15*time.Minute, "again past duplicate detection")
+	changed := map[string]any{"relationshipId": first.data["relationshipId"], "changes": map[string]any{"displayName": "Contoso onboarding v2"}}
+	body, err = devstack.NewCommand(first.id, typeUpdate, changed)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sendBody(ctx, first.id, first.id+" (different content)", typeUpdate, body); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if err := s.expectRejected(first.id, "conflict"); err != nil {
+		return err
+	}
+	outs, err := s.outcomes(first.id)
+	if err != nil {
+		return err
+	}
+	s.expect(len(outs) == 1, "%s still has exactly one outcome (%d)", first.id, len(outs))
+	return nil
+}
+
+func stepRemoveGA(ctx context.Context, s *stepRun) error {
+	id, err := s.addRelationship(gdap.Relationship{DisplayName: "Tailspin full admin", Status: gdap.StatusActive,
+		UnifiedRoles: []string{gdap.GlobalAdminRoleID, roleHelpdesk},
+		Customer:     gdap.Customer{TenantID: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61", DisplayName: "Tailspin"}})
+	if err != nil {
+		return err
+	}
+	op := "op-5-remove-ga"
+	if err := s.send(ctx, op, typeRemoveGA, map[string]any{"relationshipId": id, "enableAutoExtend": true}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome(op, ""); err != nil {
+		return err
+	}
+	conts := 0
+	for _, inv := range s.d.st.Emu.Invocations()[s.from.invs:] {
+		if inv.Function == "continuations" {
+			conts++
+		}
+	}
+	s.expect(conts > 0, "the 202 operation was followed by continuations (%d)", conts)
+	s.expectRelationship(id, "no Global Administrator, auto-extend on", func(r gdap.Relationship) bool {
+		return !r.HasGlobalAdmin() && r.AutoExtendEnabled()
+	})
+	return nil
+}
+
+func stepRequests(ctx context.Context, s *stepRun) error {
+	created, err := s.addRelationship(gdap.Relationship{DisplayName: "Litware new customer", Status: gdap.StatusCreated})
+	if err != nil {
+		return err
+	}
+	reseller, err := s.addRelationship(gdap.Relationship{DisplayName: "Adatum via reseller", Status: gdap.StatusApprovalPending,
+		IsReseller: true, IsPartnerConsentPending: true,
+		Customer: gdap.Customer{TenantID: "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e61", DisplayName: "Adatum"}})
+	if err != nil {
+		return err
+	}
+	active, err := s.addRelationship(gdap.Relationship{DisplayName: "Woodgrove (offboarding)", Status: gdap.StatusActive,
+		Customer: gdap.Customer{TenantID: "7e8f9a0b-1c2d-4e3f-9a4b-5c6d7e8f9a01", DisplayName: "Woodgrove"}})
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct{ op, rel, action string }{
+		{"op-6a-lock", created, "lockForApproval"},
+		{"op-6b-approve", reseller, "approve"},
+		{"op-6c-terminate", active, "terminate"},
+	} {
+		if err := s.send(ctx, c.op, typeRequest, map[string]any{"relationshipId": c.rel, "action": c.action}); err != nil {
+			return err
+		}
+		if err := s.drain(ctx); err != nil {
+			return err
+		}
+		if _, err := s.expectOutcome(c.op, ""); err != nil {
+			return err
+		}
+	}
+	s.expectRelationship(created, "locked for approval", func(r gdap.Relationship) bool { return r.Status == gdap.StatusApprovalPending })
+	s.expectRelationship(reseller, "approved by the partner", func(r gdap.Relationship) bool {
+		return !r.IsPartnerConsentPending && r.Status != gdap.StatusApprovalPending
+	})
+	s.expectRelationship(active, "terminated", func(r gdap.Relationship) bool { return r.Status == gdap.StatusTerminated })
+	return nil
+}
+
+// burstRetryAfter is the Retry-After (seconds) of the throttling step.
+const burstRetryAfter = 7
+
+func stepThrottledBurst(ctx context.Context, s *stepRun) error {
+	n := s.d.cfg.BurstSize
+	ids := make([]string, n)
+	owner := map[string]string{} // relationship id → operation id
+	for i := range n {
+		id, err := s.d.st.Graph.AddRelationship(gdap.Relationship{DisplayName: fmt.Sprintf("Proseware branch %02d (draft)", i+1),
+			Status: gdap.StatusCreated, Duration: "P730D", AutoExtendDuration: "PT0S", UnifiedRoles: []string{roleHelpdesk}})
+		if err != nil {
+			return err
+		}
+		ids[i] = id
+	}
+	s.note("•", "setup", "%d created relationships \"Proseware branch NN (draft)\"", n)
+	const throttled = 5
+	if err := s.d.st.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: "GET", Kind: graphsim.FaultThrottle,
+		Times: throttled, RetryAfter: burstRetryAfter}); err != nil {
+		return err
+	}
+	s.note("•", "setup", "fault: the next %d GETs of a relationship answer 429 Retry-After: %d", throttled, burstRetryAfter)
+	for i, id := range ids {
+		op := fmt.Sprintf("op-7-burst-%02d", i+1)
+		owner[id] = op
+		if err := s.send(ctx, op, typeUpdate, map[string]any{
+			"relationshipId": id, "changes": map[string]any{"displayName": fmt.Sprintf("Proseware branch %02d", i+1)}}); err != nil {
+			return err
+		}
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	s.d.st.Graph.ClearFaults()
+	ok := 0
+	all, err := s.d.st.Outcomes()
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		outs := all[fmt.Sprintf("op-7-burst-%02d", i+1)]
+		if len(outs) == 1 && outs[0].Succeeded() {
+			ok++
+		}
+	}
+	s.expect(ok == n, "all %d updates succeeded exactly once (%d)", n, ok)
+	// Every throttled relationship is left alone for Retry-After. The
+	// handler's clock follows the emulator's virtual clock from each
+	// invocation's start, a few milliseconds behind, hence the tolerance.
+	const skew = 250 * time.Millisecond
+	calls := s.graphCalls()
+	got429, early := 0, 0
+	shortest := time.Duration(-1)
+	for i, j := range calls {
+		if j.Status != 429 {
+			continue
+		}
+		got429++
+		rel := relationshipOfPath(j.Path)
+		for _, k := range calls[i+1:] {
+			if relationshipOfPath(k.Path) == rel {
+				gap := k.Time.Sub(j.Time)
+				if shortest < 0 || gap < shortest {
+					shortest = gap
+				}
+				if gap < burstRetryAfter*time.Second-skew {
+					early++
+				}
+				break
+			}
+		}
+	}
+	s.expect(got429 == throttled, "Graph throttled %d requests (%d)", throttled, got429)
+	s.expect(early == 0 && shortest > 0, "no throttled relationship was called again before Retry-After %ds (shortest gap %s, %d too early)",
+		burstRetryAfter, shortest.Round(time.Millisecond), early)
+	return nil
+}
+
+// relationshipOfPath returns the relationship id in a Graph path, or "".
+func relationshipOfPath(p string) string {
+	const marker = "/delegatedAdminRelationships/"
+	i := strings.Index(p, marker)
+	if i < 0 {
+		return ""
+	}
+	rest := p[i+len(marker):]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+func stepRemoveDAP(ctx context.Context, s *stepRun) error {
+	tenant := "5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e81"
+	s.d.st.PC.AddCustomer(tenant, "Wingtip Toys", true)
+	s.note("•", "setup", "Partner Center customer %s \"Wingtip Toys\" (AllowDelegatedAccess true)", shortID(tenant))
+	op := "op-8-remove-dap"
+	if err := s.send(ctx, op, typeRemoveDAP, map[string]any{"customerTenantId": tenant}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := s.expectOutcome(op, ""); err != nil {
+		return err
+	}
+	c, found := s.d.st.PC.Customer(tenant)
+	s.expect(found && !c.AllowDelegatedAccess, "Partner Center: AllowDelegatedAccess is false")
+	tokens := 0
+	for _, j := range s.d.st.PC.Journal()[s.from.pc:] {
+		if strings.HasSuffix(j.Path, "/oauth2/v2.0/token") && j.Status == 200 {
+			tokens++
+		}
+	}
+	s.expect(tokens >= 1, "App+User token from the token endpoint (%d grants)", tokens)
+	return nil
+}
+
+func stepSweep(ctx context.Context, s *stepRun) error {
+	sum := s.d.st.Graph.Seed(graphsim.SeedOptions{Count: s.d.cfg.SweepCount, Seed: 42})
+	s.note("•", "setup", "seeded %d relationships (%s; Global Administrator %d, resellers %d)",
+		sum.Count, countList(sum.ByStatus), sum.WithGA, sum.Resellers)
+	op := "op-9-sweep"
+	if err := s.send(ctx, op, typeSweepRun, map[string]any{}); err != nil {
+		return err
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	outs, err := s.outcomes(op)
+	if err != nil {
+		return err
+	}
+	if len(outs) == 1 && !outs[0].Succeeded() && outs[0].Error.Code == "unsupported_command" {
+		s.d.report.SweepPending = "sweep not wired yet"
+		s.lines = append(s.lines, "               … sweep not wired yet: gdap.sweep.run failed unsupported_command ("+outs[0].Error.Message+"); no sweep numbers to show")
+		return nil
+	}
+	if _, err := s.expectOutcome(op, ""); err != nil {
+		return err
+	}
+	evs, err := s.stepEvents()
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	var completed []eventData
+	for _, e := range evs {
+		counts[e.Type]++
+		if e.Type == "gdap.sweep.completed" {
+			var d eventData
+			if err := e.Decode(&d); err != nil {
+				return err
+			}
+			completed = append(completed, d)
+		}
+	}
+	s.lines = append(s.lines, fmt.Sprintf("               sweep events: expiring %d, ended %d, approvalPending %d, completed %d",
+		counts["gdap.relationship.expiring"], counts["gdap.relationship.ended"], counts["gdap.relationship.approvalPending"], counts["gdap.sweep.completed"]))
+	for _, c := range completed {
+		s.lines = append(s.lines, fmt.Sprintf("               sweep.completed: relationships %s, expiring %s, pages %s, invocations %s, by status: %s",
+			intOr(c.Relationships), intOr(c.Expiring), intOr(c.Pages), intOr(c.Invocations), countList(c.CountsByStatus)))
+	}
+	s.expect(len(completed) == 1, "one gdap.sweep.completed (%d)", len(completed))
+	// Policy actions: updates gdapflow issued itself that turned auto-extend on.
+	all, err := s.d.st.Outcomes()
+	if err != nil {
+		return err
+	}
+	actions := 0
+	for id, outs := range all {
+		if s.d.sent[id] {
+			continue
+		}
+		for _, o := range outs {
+			if o.CommandType == typeUpdate && o.Succeeded() && o.Result.Relationship != nil && gdap.IsAutoExtendOn(o.Result.Relationship.AutoExtendDuration) {
+				actions++
+			}
+		}
+	}
+	s.lines = append(s.lines, fmt.Sprintf("               policy actions: %d gdap.relationship.update autoExtendDuration P180D succeeded", actions))
+	s.expect(actions >= 1, "at least one auto-extend policy action succeeded (%d)", actions)
+	return nil
 }

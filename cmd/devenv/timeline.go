@@ -40,6 +40,10 @@ type entry struct {
 	// sig groups consecutive entries that say the same thing (same kind,
 	// route and status, or same event type and code); "" never groups.
 	sig string
+	// agg, when set, merges every entry of the step with the same agg into
+	// the first one, shown with aggText and a count (sweep events and the
+	// commands gdapflow issues itself, which come by the dozen).
+	agg, aggText string
 }
 
 // timeline collects the entries of one step and renders them.
@@ -76,8 +80,41 @@ const maxStepLines = 60
 // render writes the step's entries, grouping runs of three or more
 // consecutive entries with the same signature into one line.
 func (t *timeline) render(w io.Writer) {
-	var groups [][]entry
+	type item struct {
+		entry
+		n    int
+		last time.Time
+	}
+	var items []*item
+	byAgg := map[string]*item{}
 	for _, e := range t.sorted() {
+		if it, ok := byAgg[e.agg]; ok && e.agg != "" {
+			it.n++
+			it.last = e.at
+			continue
+		}
+		it := &item{entry: e, n: 1, last: e.at}
+		if e.agg != "" {
+			byAgg[e.agg] = it
+		}
+		items = append(items, it)
+	}
+	until := func(first, last time.Time) string {
+		if a, b := offset(first.Sub(t.origin)), offset(last.Sub(t.origin)); a != b {
+			return " (until " + b + ")"
+		}
+		return ""
+	}
+	var groups [][]entry
+	for _, it := range items {
+		if it.n > 1 {
+			e := it.entry
+			e.text = e.aggText + fmt.Sprintf("  ×%d", it.n) + until(e.at, it.last)
+			e.sig = "" // already a summary line
+			groups = append(groups, []entry{e})
+			continue
+		}
+		e := it.entry
 		if n := len(groups); n > 0 && e.sig != "" && groups[n-1][0].sig == e.sig {
 			groups[n-1] = append(groups[n-1], e)
 			continue
@@ -92,10 +129,7 @@ func (t *timeline) render(w io.Writer) {
 			}
 			continue
 		}
-		suffix := fmt.Sprintf("  ×%d", len(g))
-		if last := g[len(g)-1].at; !last.Equal(g[0].at) {
-			suffix += " (until " + offset(last.Sub(t.origin)) + ")"
-		}
+		suffix := fmt.Sprintf("  ×%d", len(g)) + until(g[0].at, g[len(g)-1].at)
 		lines = append(lines, t.line(g[0], suffix))
 	}
 	if len(lines) > maxStepLines {
@@ -121,20 +155,47 @@ func offset(d time.Duration) string {
 	return fmt.Sprintf("%s%02d:%02d:%02d.%03d", sign, ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }
 
-// shortDuration formats a wait such as 10s, 1m30s or 250ms.
+// shortDuration formats a duration such as 15m, 2h30m, 7.0s or 250ms.
 func shortDuration(d time.Duration) string {
-	if d%time.Second != 0 && d < time.Minute {
+	switch {
+	case d < time.Second:
 		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Second).String(), "0s"), "m0")
+	s := d.Round(time.Second).String() // 2h30m0s, 15m0s, 1h0m0s
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
-// shortID shortens a long path segment or id to its first 8 characters.
+// approxWait formats a derived continuation wait: whole seconds from 2 s
+// on, tenths below (the derivation is accurate to a few milliseconds).
+func approxWait(d time.Duration) string {
+	if d >= 2*time.Second {
+		return fmt.Sprintf("≈+%ds", int(d.Round(time.Second).Seconds()))
+	}
+	return fmt.Sprintf("≈+%.1fs", d.Seconds())
+}
+
+// shortID shortens a long id to its first 8 characters.
 func shortID(s string) string {
 	if len(s) <= 20 {
 		return s
 	}
 	return s[:8] + "…"
+}
+
+// shortSegment shortens a path segment that is an id (long, with digits).
+func shortSegment(s string) string {
+	if len(s) > 20 && strings.ContainsAny(s, "0123456789") {
+		return shortID(s)
+	}
+	return s
 }
 
 // shortPath abbreviates an upstream path for the timeline: the Graph
@@ -143,7 +204,7 @@ func shortPath(p, query string) string {
 	p = strings.Replace(p, "/tenantRelationships/", "/…/", 1)
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
-		segs[i] = shortID(s)
+		segs[i] = shortSegment(s)
 	}
 	p = strings.Join(segs, "/")
 	if query != "" {
@@ -245,11 +306,16 @@ func eventEntry(e publishedEvent) entry {
 		en.text = fmt.Sprintf("%-22s %s (attempts=%d, alreadyDone=%t)", short, d.OperationID, d.Attempts, d.Result.AlreadyDone)
 		en.sig = ""
 	case "gdap.operation.failed":
-		en.text = fmt.Sprintf("%-22s %s %s: %s", short, d.OperationID, d.Error.Code, clip(d.Error.Message, 70))
+		en.text = fmt.Sprintf("%-22s %s %s: %s", short, d.OperationID, d.Error.Code, clip(d.Error.Message, 90))
 		en.sig = ""
 	case "gdap.command.rejected":
 		en.text = fmt.Sprintf("%-22s %s %s: %s", short, shortID(d.OperationID), d.Error.Code, clip(d.Error.Message, 70))
 		en.sig = ""
+	case "gdap.relationship.expiring", "gdap.relationship.ended", "gdap.relationship.approvalPending":
+		en.agg = en.sig
+		en.aggText = fmt.Sprintf("%-22s (one per relationship)", short)
+	}
+	switch e.Type {
 	case "gdap.relationship.expiring":
 		en.text = fmt.Sprintf("%-22s %s %s days left (threshold %s)", short, shortID(d.RelationshipID), intOr(d.DaysRemaining), intOr(d.ThresholdDays))
 	case "gdap.relationship.ended":
@@ -311,10 +377,11 @@ type scheduledWait struct {
 
 // continuationWaits derives, for each first delivery of a continuation in
 // invs[from:], the earlier invocation of the same operation that scheduled
-// it: nothing moves the virtual clock during an invocation, so the wait is
-// the difference of their virtual start times. Continuations whose id does
-// not name an operation (sweep pages) are returned with a zero
-// ScheduledAt.
+// it. The virtual clock runs at real speed and never jumps while an
+// invocation is in flight, so the continuation was scheduled by the end of
+// that invocation (virtual start plus real duration) and waited until its
+// own delivery. Continuations whose id does not name an operation (sweep
+// pages) are returned with a zero ScheduledAt.
 func continuationWaits(invs []hostemu.Invocation, from int) []scheduledWait {
 	var out []scheduledWait
 	for i := from; i < len(invs); i++ {
@@ -329,7 +396,8 @@ func continuationWaits(invs []hostemu.Invocation, from int) []scheduledWait {
 		}
 		for j := i - 1; j >= 0; j-- {
 			if invocationOperation(invs[j]) == op && !invs[j].Time.After(c.Time) {
-				out = append(out, scheduledWait{ScheduledAt: invs[j].Time, Wait: c.Time.Sub(invs[j].Time), MessageID: c.MessageID, Operation: op})
+				end := invs[j].Time.Add(invs[j].Duration)
+				out = append(out, scheduledWait{ScheduledAt: end, Wait: c.Time.Sub(end), MessageID: c.MessageID, Operation: op})
 				break
 			}
 		}

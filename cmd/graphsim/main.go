@@ -8,7 +8,10 @@
 //	graphsim [-listen 127.0.0.1:0] [-seed N] [-seed-rand S] [-fixtures file.json] [-start RFC3339]
 //
 // The clock is virtual: it starts at -start (default: now) and runs at real
-// speed; POST /_sim/clock/advance moves it forward.
+// speed; POST /_sim/clock/advance moves it forward. The Partner Center, Entra
+// token endpoint and Key Vault simulator (internal/pcsim) is mounted on the
+// same listener and clock: /v1/customers/..., /{tenant}/oauth2/v2.0/token,
+// /secrets/... and its control API /_pcsim/....
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/graphsim"
+	"github.com/gdapflow/gdapflow/internal/pcsim"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -38,12 +42,22 @@ func main() {
 	}
 }
 
-// fallbackHandler is the hook for other simulators on the same listener:
-// it serves every path not under /beta, /v1.0 or /_sim (for example the
-// Partner Center simulator's /v1/... and the Entra token endpoint's
-// /{tenant}/oauth2/...). Return nil to answer those paths with 404.
-func fallbackHandler(_ vclock.Clock, _ *slog.Logger) http.Handler {
-	return nil
+// fallbackHandler serves every path not under /beta, /v1.0 or /_sim: the
+// Partner Center simulator (internal/pcsim) on the same clock — Partner
+// Center's /v1/customers/..., the Entra token endpoint
+// /{tenant}/oauth2/v2.0/token, Key Vault's /secrets/... and its control
+// API /_pcsim/... (POST /_pcsim/refresh-tokens issues a refresh token).
+// Any other path is answered 404.
+func fallbackHandler(clock vclock.Clock, logger *slog.Logger) http.Handler {
+	pc := pcsim.New(pcsim.Options{Clock: clock})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !pcsim.Handles(r.URL.Path) {
+			logger.Debug("no simulator serves this path", "method", r.Method, "path", r.URL.Path)
+			http.NotFound(w, r)
+			return
+		}
+		pc.ServeHTTP(w, r)
+	})
 }
 
 // run parses args, starts the simulator and serves until ctx ends.

@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Config: cfg, Planned: plan.countByKind()}
+	rep := &Report{Config: cfg, Planned: plan.countByKind(), FaultsArmed: map[graphsim.FaultKind]int{}}
 	if err := execute(ctx, stack, rng, cfg, plan, rep); err != nil {
 		return rep, err
 	}
@@ -158,6 +158,11 @@ func execute(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Con
 		}
 		for _, o := range late {
 			sends = append(sends, send{op: o, messageID: o.id + ".late"})
+			if rng.IntN(2) == 0 {
+				// The same id with different content, after the original
+				// finished: rejected with conflict, nothing executes.
+				sends = append(sends, send{op: o, reuse: true, messageID: o.id + ".reuse"})
+			}
 		}
 		late = nextLate
 		for range max(1, len(wave)/100) {
@@ -179,7 +184,11 @@ func execute(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Con
 			if err := stack.SendBody(ctx, s.messageID, body); err != nil {
 				return fmt.Errorf("send %s: %w", s.messageID, err)
 			}
-			if s.op != nil && s.messageID != s.op.id {
+			switch {
+			case s.reuse:
+				rep.Reuses++
+				plan.reused[s.op.id]++
+			case s.op != nil && s.messageID != s.op.id:
 				rep.Duplicates++
 			}
 			if s.garbage {
@@ -332,12 +341,21 @@ func (s *faultSchedule) next() (graphsim.Fault, bool) {
 type send struct {
 	op        *op
 	garbage   bool
+	reuse     bool
 	messageID string
 }
 
 func (s send) body(p *plan) []byte {
-	if s.garbage {
+	switch {
+	case s.garbage:
 		return []byte(`{"this is":"not a CloudEvent","n":` + fmt.Sprint(len(s.messageID)) + `}`)
+	case s.reuse:
+		b, err := devstack.NewCommand(s.op.id, "gdap.relationship.update", map[string]any{
+			"relationshipId": s.op.relID, "changes": map[string]any{"displayName": s.op.id + "-reused"}})
+		if err != nil {
+			panic(err) // a plain map always marshals
+		}
+		return b
 	}
 	return s.op.body
 }

@@ -13,16 +13,16 @@ import (
 // so that every Graph write in the simulator's journal is attributable to
 // exactly one operation (by the relationship id in its path).
 const (
-	KindUpdateAutoExtend  = "update.autoExtend"     // active, PATCH 200
-	KindUpdateDisplayName = "update.displayName"    // created, PATCH 200
-	KindUpdateRemoveGA    = "update.removeGA"       // active, PATCH 202 + operation
-	KindRemoveGAExtend    = "removeGA+autoExtend"   // active, PATCH 202, then PATCH 200
+	KindUpdateAutoExtend  = "update.autoExtend"   // active, PATCH 200
+	KindUpdateDisplayName = "update.displayName"  // created, PATCH 200
+	KindUpdateRemoveGA    = "update.removeGA"     // active, PATCH 202 + operation
+	KindRemoveGAExtend    = "removeGA+autoExtend" // active, PATCH 202, then PATCH 200
 	KindLockForApproval   = "request.lockForApproval"
 	KindTerminate         = "request.terminate"
-	KindInvalidState      = "invalid.renameActive"  // accepted, fails invalid_state, no write
-	KindNotFound          = "invalid.notFound"      // accepted, fails not_found
-	KindInvalidData       = "invalid.data"          // accepted, fails invalid_command
-	KindUnsupported       = "invalid.unsupported"   // accepted, fails unsupported_command
+	KindInvalidState      = "invalid.renameActive" // accepted, fails invalid_state, no write
+	KindNotFound          = "invalid.notFound"     // accepted, fails not_found
+	KindInvalidData       = "invalid.data"         // accepted, fails invalid_command
+	KindUnsupported       = "invalid.unsupported"  // accepted, fails unsupported_command
 )
 
 // mix is the relative weight of each kind.
@@ -65,7 +65,8 @@ type plan struct {
 	ops     []*op
 	byID    map[string]*op
 	byRel   map[string]*op
-	garbage []string // message ids of non-CloudEvent bodies
+	garbage []string       // message ids of non-CloudEvent bodies
+	reused  map[string]int // operation id → sends of the id with other content
 }
 
 func (p *plan) countByKind() map[string]int {
@@ -83,7 +84,7 @@ func buildPlan(stack *devstack.Stack, rng *rand.Rand, n int) (*plan, error) {
 	for _, m := range mix {
 		total += m.weight
 	}
-	p := &plan{byID: map[string]*op{}, byRel: map[string]*op{}}
+	p := &plan{byID: map[string]*op{}, byRel: map[string]*op{}, reused: map[string]int{}}
 	for i := range n {
 		x := rng.IntN(total)
 		kind := mix[0].kind

@@ -59,7 +59,11 @@ func sysMetadata(function string, now time.Time) map[string]any {
 // serviceBusRequest builds the invocation of a Service Bus trigger for m,
 // per functions-host.md §3.2 (extension 5.x binding data, nulls omitted).
 func (e *Emulator) serviceBusRequest(fn *function, m *message, now time.Time) ([]byte, error) {
-	var data any = m.Body // []byte marshals to base64: dataType binary
+	body := m.Body
+	if body == nil {
+		body = []byte{} // an empty Service Bus body is a zero-length byte[]: base64 ""
+	}
+	var data any = body // []byte marshals to base64: dataType binary
 	if !fn.binary {
 		data = doubleEncoded(string(m.Body)) // string binding, serialized again
 	}

@@ -198,7 +198,7 @@ func TestServiceBusMessageForms(t *testing.T) {
 		{name: "double encoded", data: `"\"{\\\"a\\\":1}\""`, wantBody: `{"a":1}`, wantForm: BodyDoubleEncoded},
 		{name: "plain string", data: `"{\"a\":1}"`, wantBody: `{"a":1}`, wantForm: BodyString},
 		{name: "raw object", data: `{"a":1}`, wantBody: `{"a":1}`, wantForm: BodyJSON},
-		{name: "null body", data: `null`, code: CodeInvalidBinding},
+		{name: "null body is empty", data: `null`, wantBody: ``, wantForm: BodyBase64},
 		{name: "number body", data: `12`, code: CodeInvalidBinding},
 		{name: "bool body", data: `true`, code: CodeInvalidBinding},
 		{name: "bad delivery count", data: `""`, meta: `"DeliveryCount":"abc"`, code: CodeInvalidMetadata},

@@ -120,8 +120,13 @@ func (inv *Invocation) ServiceBusMessage(binding string) (*ServiceBusMessage, er
 // the host (or an emulator) produces.
 func decodeBody(raw json.RawMessage) ([]byte, string, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || isNull(raw) {
-		return nil, "", errors.New("body is null")
+	if len(raw) == 0 {
+		return nil, "", errors.New("body is missing")
+	}
+	if isNull(raw) {
+		// The host never sends null for a Service Bus body; treat it as the
+		// empty body it stands for, so that the command path rejects it.
+		return []byte{}, BodyBase64, nil
 	}
 	switch raw[0] {
 	case '{', '[':

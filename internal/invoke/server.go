@@ -12,8 +12,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/hostwire"
+	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -40,6 +43,10 @@ type Options struct {
 	Continuations queueHandler
 	// Sweeper starts timer sweeps; nil makes the timer log and do nothing.
 	Sweeper engine.Sweeper
+	// SweepSchedule is the timer's NCRONTAB; a tick's sweep id is derived
+	// from the schedule occurrence it belongs to, so that every instance and
+	// every late (past-due) firing of one tick names the same sweep.
+	SweepSchedule string
 	// Logger writes JSON to stdout.
 	Logger *slog.Logger
 	// Timeout is the per-invocation deadline (below host.json functionTimeout).
@@ -142,7 +149,7 @@ func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := inv.Clock.Now().UTC()
-	sweepID := "sweep-" + now.Truncate(time.Second).Format("20060102T150405Z")
+	sweepID := sweep.TimerSweepID(scheduledTick(s.opts.SweepSchedule, now))
 	inv.Logger = inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
 	err = s.opts.Sweeper.Start(ctx, inv, engine.SweepTrigger{SweepID: sweepID})
 	s.respond(ctx, w, inv, c, err, start)
@@ -156,4 +163,31 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, inv engine.
 	}
 	inv.Logger.DebugContext(ctx, "invocation done", "elapsed_ms", time.Since(start).Milliseconds())
 	hostwire.WriteResponse(w, http.StatusOK, c.result())
+}
+
+// scheduledTick is the latest occurrence of the NCRONTAB schedule at or
+// before now (now itself, truncated to the second, if the schedule cannot be
+// parsed or has no occurrence in the last 8 days).
+func scheduledTick(schedule string, now time.Time) time.Time {
+	now = now.UTC().Truncate(time.Second)
+	sched, err := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(schedule)
+	if err != nil {
+		return now
+	}
+	// Walk forward through growing windows; each walk is bounded so that a
+	// frequent schedule cannot spin.
+	for _, window := range []time.Duration{time.Minute, time.Hour, 25 * time.Hour, 8 * 24 * time.Hour} {
+		t, last := now.Add(-window), time.Time{}
+		for range 100000 {
+			next := sched.Next(t)
+			if next.IsZero() || next.After(now) {
+				break
+			}
+			last, t = next, next
+		}
+		if !last.IsZero() {
+			return last
+		}
+	}
+	return now
 }

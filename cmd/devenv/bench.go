@@ -1,0 +1,1118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/graphsim"
+	"github.com/gdapflow/gdapflow/internal/testenv"
+)
+
+// Markers around the generated part of docs/performance.md.
+const (
+	benchDocBegin = "<!-- bench:begin -->"
+	benchDocEnd   = "<!-- bench:end -->"
+)
+
+// benchRoles is the role of the benchmark's relationships (no Global
+// Administrator, so auto-extend can be switched on and off).
+const benchRole = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+
+// runBench is `devenv bench` (`make bench`): end-to-end throughput and
+// latency of gdap.relationship.update through the emulator, the real
+// handler, the simulators and Azurite at several concurrencies, the floor
+// (the same wire calls without service logic), Graph/Table/broker calls per
+// command type, cold start and binary size, and the Go benchmarks (engine
+// CPU/allocations, sweep, simulator list walk). It prints a Markdown table and
+// rewrites docs/performance.md between the bench markers.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	concList := fs.String("concurrency", "1,4,8,16", "concurrencies (closed-loop clients)")
+	commands := fs.Int("commands", 400, "update commands per concurrency level (and as many floor iterations)")
+	coldRuns := fs.Int("cold-runs", 7, "cold-start measurements (median reported)")
+	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
+	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
+	doc := fs.String("doc", "docs/performance.md", "document to update between the bench markers (\"\" = none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var levels []int
+	for _, s := range strings.Split(*concList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bench: bad concurrency %q", s)
+		}
+		levels = append(levels, n)
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "gdapflow-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args}
+	fmt.Printf("bench: building the handler (load average %s)\n", res.LoadStart)
+	handler, err := devstack.BuildHandler(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	stripped := filepath.Join(dir, "handler-stripped")
+	if err := buildStripped(ctx, root, stripped); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		path string
+		dst  *int64
+	}{{handler, &res.SizeUnstripped}, {stripped, &res.SizeStripped}} {
+		st, err := os.Stat(p.path)
+		if err != nil {
+			return err
+		}
+		*p.dst = st.Size()
+	}
+
+	az, err := testenv.StartAzurite(ctx, testenv.AzuriteOptions{RepoRoot: root})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = az.Stop() }()
+
+	// A script root whose host.json lets the emulator run as many
+	// invocations at once as the highest level: the closed-loop clients set
+	// the concurrency.
+	scriptRoot, err := benchScriptRoot(root, dir, slices.Max(levels))
+	if err != nil {
+		return err
+	}
+	fmt.Println("bench: end-to-end throughput and the floor")
+	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands); err != nil {
+		return err
+	}
+	fmt.Println("bench: calls per command type")
+	env, err := benchCalls(ctx, res, root, handler, az)
+	if err != nil {
+		return err
+	}
+	fmt.Println("bench: cold start")
+	if err := benchColdStart(ctx, res, stripped, env, *coldRuns); err != nil {
+		return err
+	}
+	if *goBench {
+		fmt.Println("bench: Go benchmarks")
+		res.GoBench = append(res.GoBench, runGoBench(ctx, root, "engine: HandleCommand, gdap.relationship.update, I/O stubbed",
+			"./internal/engine/", "BenchmarkHandleCommandUpdate", "-benchmem", "-benchtime", "20000x", "-count", "3"))
+		res.GoBench = append(res.GoBench, runGoBench(ctx, root, "graphsim: list walk of 200,000 relationships",
+			"./internal/graphsim/", "BenchmarkListWalk200k", "-benchmem", "-benchtime", "3x"))
+		if *sweep {
+			res.GoBench = append(res.GoBench, runGoBench(ctx, root, "sweep: BenchmarkSweep150k",
+				"./internal/sweep/", "BenchmarkSweep150k", "-benchtime", "1x", "-timeout", "60m"))
+		}
+	}
+	res.LoadEnd = loadAverage()
+	res.Elapsed = time.Since(res.Started)
+
+	var out bytes.Buffer
+	res.render(&out)
+	fmt.Print(out.String())
+	if *doc != "" {
+		if err := replaceMarked(filepath.Join(root, *doc), benchDocBegin, benchDocEnd, out.String()); err != nil {
+			return err
+		}
+		fmt.Printf("bench: recorded in %s\n", *doc)
+	}
+	return nil
+}
+
+// benchResults is everything one bench run measured.
+type benchResults struct {
+	Started            time.Time
+	Elapsed            time.Duration
+	Args               []string
+	LoadStart, LoadEnd string
+
+	Levels []levelResult
+	Calls  []callsResult
+
+	ColdStart    []time.Duration
+	SizeStripped int64
+	// SizeUnstripped is the binary `go build` makes (with symbols).
+	SizeUnstripped int64
+
+	GoBench []goBenchResult
+}
+
+// levelResult is one concurrency level: service and floor.
+type levelResult struct {
+	Concurrency int
+	Service     phaseResult
+	Floor       phaseResult
+	// HandlerP50/P99 are the invocations' durations as the emulator saw
+	// them (the handler's share of the latency).
+	HandlerP50, HandlerP99 time.Duration
+	Load                   string
+}
+
+// phaseResult is one closed-loop run.
+type phaseResult struct {
+	Commands  int
+	Elapsed   time.Duration
+	Latencies []time.Duration
+}
+
+func (p phaseResult) throughput() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Commands) / p.Elapsed.Seconds()
+}
+
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(q*float64(len(s)) + 0.5)
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	if i > 0 && q*float64(len(s)) == float64(i) {
+		i--
+	}
+	return s[i]
+}
+
+// buildStripped builds the handler as cmd/package does.
+func buildStripped(ctx context.Context, root, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build stripped handler: %w\n%s", err, b)
+	}
+	return nil
+}
+
+// benchScriptRoot writes a script root with the repository's host.json,
+// maxConcurrentCalls set to calls, and the repository's functions/.
+func benchScriptRoot(root, dir string, calls int) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(root, "host.json"))
+	if err != nil {
+		return "", err
+	}
+	var host map[string]any
+	if err := json.Unmarshal(raw, &host); err != nil {
+		return "", fmt.Errorf("host.json: %w", err)
+	}
+	ext, _ := host["extensions"].(map[string]any)
+	sb, _ := ext["serviceBus"].(map[string]any)
+	if sb == nil {
+		return "", errors.New("host.json has no extensions.serviceBus")
+	}
+	sb["maxConcurrentCalls"] = calls
+	out := filepath.Join(dir, "scriptroot")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(host, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(out, "host.json"), b, 0o644); err != nil {
+		return "", err
+	}
+	return out, os.Symlink(filepath.Join(root, "functions"), filepath.Join(out, "functions"))
+}
+
+// benchStack is a devstack with taps on the broker (and optionally on Table
+// Storage) in front.
+type benchStack struct {
+	*devstack.Stack
+	broker *tap
+	tables *tap
+
+	mu      sync.Mutex
+	waiters map[string]chan time.Time
+}
+
+func startBenchStack(ctx context.Context, scriptRoot, handler string, az *testenv.Azurite, tapTables bool) (*benchStack, error) {
+	bs := &benchStack{waiters: map[string]chan time.Time{}}
+	var err error
+	if bs.broker, err = startTap("http://invalid.invalid"); err != nil {
+		return nil, err
+	}
+	bs.broker.classify = classifyBroker
+	bs.broker.onPublished = bs.published
+	env := map[string]string{
+		// Production's level; devstack defaults to debug.
+		"GDAP_LOG_LEVEL":  "info",
+		"GDAP_BROKER_URL": bs.broker.URL,
+	}
+	if tapTables {
+		if bs.tables, err = startTap(fmt.Sprintf("http://127.0.0.1:%d", az.Port())); err != nil {
+			bs.broker.close()
+			return nil, err
+		}
+		bs.tables.classify = classifyTable
+		env["GDAP_TABLES_CONNECTION_STRING"] = strings.Replace(az.ConnectionString(),
+			fmt.Sprintf("http://127.0.0.1:%d", az.Port()), bs.tables.URL, 1)
+	}
+	bs.Stack, err = devstack.Start(ctx, devstack.Options{
+		RepoRoot: scriptRoot, HandlerPath: handler, Azurite: az, Env: env,
+		Graph: graphsim.Options{JournalLimit: 1 << 30},
+	})
+	if err != nil {
+		bs.closeTaps()
+		return nil, err
+	}
+	bs.broker.setTarget(bs.Emu.BrokerURL())
+	return bs, nil
+}
+
+func (bs *benchStack) closeTaps() {
+	bs.broker.close()
+	if bs.tables != nil {
+		bs.tables.close()
+	}
+}
+
+func (bs *benchStack) close() {
+	_ = bs.Close()
+	bs.closeTaps()
+}
+
+// published wakes the client waiting for an operation's outcome.
+func (bs *benchStack) published(entity, correlationID string, at time.Time) {
+	if entity != "gdap-events" && entity != "bench-floor" {
+		return
+	}
+	bs.mu.Lock()
+	ch := bs.waiters[correlationID]
+	delete(bs.waiters, correlationID)
+	bs.mu.Unlock()
+	if ch != nil {
+		ch <- at
+	}
+}
+
+func (bs *benchStack) expect(id string) chan time.Time {
+	ch := make(chan time.Time, 1)
+	bs.mu.Lock()
+	bs.waiters[id] = ch
+	bs.mu.Unlock()
+	return ch
+}
+
+// closedLoop runs n iterations with conc clients; each iteration is
+// do(k) and returns its latency.
+func closedLoop(ctx context.Context, conc, n int, do func(ctx context.Context, k int) (time.Duration, error)) (phaseResult, error) {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	errs := make(chan error, conc)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= n {
+					return
+				}
+				d, err := do(ctx, k)
+				if err != nil {
+					errs <- err
+					return
+				}
+				lat[k] = d
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return phaseResult{}, err
+	}
+	return phaseResult{Commands: n, Elapsed: elapsed, Latencies: lat}, nil
+}
+
+// benchThroughput measures each level: the service (update commands sent
+// by closed-loop clients; latency = send to outcome event accepted by the
+// broker) and the floor (the same wire calls made directly).
+func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int) error {
+	bs, err := startBenchStack(ctx, scriptRoot, handler, az, false)
+	if err != nil {
+		return err
+	}
+	defer bs.close()
+	rels := make([]string, n)
+	for i := range rels {
+		id, err := bs.Graph.AddRelationship(gdap.Relationship{
+			DisplayName: fmt.Sprintf("bench-%05d", i), Status: gdap.StatusActive, Duration: "P730D",
+			AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: []string{benchRole},
+			Customer: gdap.Customer{TenantID: fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", i), DisplayName: fmt.Sprintf("Customer %d", i)},
+		})
+		if err != nil {
+			return err
+		}
+		rels[i] = id
+	}
+	floor, err := newFloorClient(bs, az)
+	if err != nil {
+		return err
+	}
+	phase := 0
+	// value alternates per phase, so that every command really writes.
+	value := func() string {
+		phase++
+		if phase%2 == 1 {
+			return gdap.AutoExtendOn
+		}
+		return gdap.AutoExtendOff
+	}
+	service := func(conc int, tag string) (phaseResult, error) {
+		v := value()
+		return closedLoop(ctx, conc, n, func(ctx context.Context, k int) (time.Duration, error) {
+			id := fmt.Sprintf("bench-%s-%06d", tag, k)
+			ch := bs.expect(id)
+			t0 := time.Now()
+			if err := bs.Send(ctx, id, "gdap.relationship.update", map[string]any{
+				"relationshipId": rels[k], "changes": map[string]any{"autoExtendDuration": v}}); err != nil {
+				return 0, err
+			}
+			select {
+			case at := <-ch:
+				return at.Sub(t0), nil
+			case <-time.After(2 * time.Minute):
+				return 0, fmt.Errorf("no outcome for %s within 2 minutes", id)
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		})
+	}
+	// Warm-up: connections, Azurite's table, the handler's first requests.
+	if _, err := service(4, "warm"); err != nil {
+		return err
+	}
+	if _, err := floor.run(ctx, 4, rels, value()); err != nil {
+		return err
+	}
+	for _, c := range levels {
+		lr := levelResult{Concurrency: c}
+		before := len(bs.Emu.Invocations())
+		tag := fmt.Sprintf("c%d", c)
+		if lr.Service, err = service(c, tag); err != nil {
+			return err
+		}
+		var durs []time.Duration
+		for _, inv := range bs.Emu.Invocations()[before:] {
+			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
+				durs = append(durs, inv.Duration)
+			}
+		}
+		lr.HandlerP50, lr.HandlerP99 = percentile(durs, 0.5), percentile(durs, 0.99)
+		if lr.Floor, err = floor.run(ctx, c, rels, value()); err != nil {
+			return err
+		}
+		lr.Load = loadAverage()
+		res.Levels = append(res.Levels, lr)
+		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f (load %s)\n",
+			c, lr.Service.throughput(), ms(percentile(lr.Service.Latencies, 0.5)), ms(percentile(lr.Service.Latencies, 0.99)),
+			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.Load)
+	}
+	if err := bs.Drain(ctx); err != nil {
+		return err
+	}
+	outs, err := bs.Outcomes()
+	if err != nil {
+		return err
+	}
+	for id, o := range outs {
+		if len(o) != 1 || !o[0].Succeeded() || o[0].Result.AlreadyDone {
+			return fmt.Errorf("bench: operation %s did not succeed with a write: %+v", id, o)
+		}
+	}
+	return nil
+}
+
+// floorClient makes, per iteration, exactly the wire calls one
+// gdap.relationship.update costs the service, without service logic: Graph
+// GET + PATCH (If-Match) on the simulator, a Table insert and three
+// If-Match replaces of an entity of the same shape on Azurite, and one
+// outcome-sized message POSTed to the broker (through the same tap).
+type floorClient struct {
+	bs    *benchStack
+	http  *http.Client
+	table *aztables.Client
+	seq   atomic.Int64
+}
+
+func newFloorClient(bs *benchStack, az *testenv.Azurite) (*floorClient, error) {
+	tc, err := az.NewTableClient(testenv.UniqueName("floor"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tc.CreateTable(context.Background(), nil); err != nil {
+		return nil, err
+	}
+	return &floorClient{
+		bs:    bs,
+		http:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: time.Minute},
+		table: tc,
+	}, nil
+}
+
+func (f *floorClient) run(ctx context.Context, conc int, rels []string, value string) (phaseResult, error) {
+	return closedLoop(ctx, conc, len(rels), func(ctx context.Context, k int) (time.Duration, error) {
+		t0 := time.Now()
+		if err := f.one(ctx, rels[k], value); err != nil {
+			return 0, err
+		}
+		return time.Since(t0), nil
+	})
+}
+
+func (f *floorClient) graph(ctx context.Context, method, path, ifMatch string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, f.bs.SimURL+"/beta/tenantRelationships/delegatedAdminRelationships/"+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+devstack.GraphToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("floor: %s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+func (f *floorClient) one(ctx context.Context, relID, value string) error {
+	b, err := f.graph(ctx, http.MethodGet, relID, "", nil)
+	if err != nil {
+		return err
+	}
+	var rel struct {
+		ETag string `json:"@odata.etag"`
+	}
+	if err := json.Unmarshal(b, &rel); err != nil {
+		return err
+	}
+	patch, _ := json.Marshal(map[string]string{"autoExtendDuration": value})
+	if _, err := f.graph(ctx, http.MethodPatch, relID, rel.ETag, patch); err != nil {
+		return err
+	}
+	// Table: the ledger's insert + 3 replaces, entity of the same size class.
+	id := fmt.Sprintf("floor-%d", f.seq.Add(1))
+	cmd, _ := devstack.NewCommand(id, "gdap.relationship.update", map[string]any{
+		"relationshipId": relID, "changes": map[string]any{"autoExtendDuration": value}})
+	ent := aztables.EDMEntity{
+		Entity: aztables.Entity{PartitionKey: id, RowKey: "op"},
+		Properties: map[string]any{
+			"V": int32(1), "CommandType": "gdap.relationship.update", "Source": devstack.CommandSource,
+			"TargetID": relID, "State": "accepted", "Command": cmd,
+		},
+	}
+	raw, err := json.Marshal(ent)
+	if err != nil {
+		return err
+	}
+	resp, err := f.table.AddEntity(ctx, raw, nil)
+	if err != nil {
+		return err
+	}
+	etag := resp.ETag
+	for _, state := range []string{"running", "succeeded", "succeeded"} {
+		ent.Properties["State"] = state
+		ent.Properties["Workflow"] = []byte(`{"seq":0,"lastInput":"` + id + `","wrote":true}`)
+		if raw, err = json.Marshal(ent); err != nil {
+			return err
+		}
+		u, err := f.table.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+		if err != nil {
+			return err
+		}
+		etag = u.ETag
+	}
+	// Broker: one outcome-sized event, through the same tap as the handler's.
+	event := bytes.Repeat([]byte("x"), len(b)+400)
+	msg, _ := json.Marshal(map[string]any{
+		"messageId": id, "body": base64.StdEncoding.EncodeToString(event), "contentType": "application/cloudevents+json; charset=utf-8",
+		"correlationId": id, "subject": "gdap.operation.succeeded",
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.bs.broker.URL+"/bench-floor/messages", bytes.NewReader(msg))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	br, err := f.http.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, br.Body)
+	_ = br.Body.Close()
+	if br.StatusCode != http.StatusCreated {
+		return fmt.Errorf("floor: broker answered %d", br.StatusCode)
+	}
+	return nil
+}
+
+// callsResult is what one command type costs in calls.
+type callsResult struct {
+	Name          string
+	Outcome       string
+	Graph         int
+	GraphDetail   string
+	PartnerCenter int
+	Table         int
+	TableDetail   string
+	Broker        int
+	BrokerDetail  string
+	Invocations   int
+	// MinGraph and MinTable are what a correct level-based design needs
+	// for the same upstream waits (see docs/performance.md).
+	MinGraph, MinTable int
+}
+
+// benchCalls runs one command of each type alone on a stack with taps on
+// Table Storage and the broker and counts the calls it costs. It returns the
+// handler's environment (for the cold-start measurement).
+func benchCalls(ctx context.Context, res *benchResults, root, handler string, az *testenv.Azurite) (map[string]string, error) {
+	bs, err := startBenchStack(ctx, root, handler, az, true)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.close()
+	add := func(status string, roles []string) (string, error) {
+		return bs.Graph.AddRelationship(gdap.Relationship{
+			DisplayName: "calls-" + strconv.Itoa(int(time.Now().UnixNano()%1e9)), Status: status, Duration: "P730D",
+			AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: roles,
+			Customer: gdap.Customer{TenantID: "cccccccc-0000-4000-8000-000000000001", DisplayName: "Calls"},
+		})
+	}
+	ga := []string{benchRole, gdap.GlobalAdminRoleID}
+	type scenario struct {
+		name     string
+		setup    func() (id string, typ string, data any, err error)
+		resend   string // "" or an earlier scenario's operation id to deliver again
+		minGraph func(polls int) int
+	}
+	scenarios := []scenario{
+		{name: "update (PATCH 200)", setup: func() (string, string, any, error) {
+			rel, err := add(gdap.StatusActive, []string{benchRole})
+			return "calls-update-200", "gdap.relationship.update", map[string]any{"relationshipId": rel, "changes": map[string]any{"autoExtendDuration": gdap.AutoExtendOn}}, err
+		}, minGraph: func(int) int { return 2 }},
+		{name: "update (PATCH 202, GA removal)", setup: func() (string, string, any, error) {
+			rel, err := add(gdap.StatusActive, ga)
+			return "calls-update-202", "gdap.relationship.update", map[string]any{"relationshipId": rel, "changes": map[string]any{
+				"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": benchRole}}}}}, err
+		}, minGraph: func(p int) int { return 2 + p }},
+		{name: "request lockForApproval", setup: func() (string, string, any, error) {
+			rel, err := add(gdap.StatusCreated, []string{benchRole})
+			return "calls-lock", "gdap.relationship.request", map[string]any{"relationshipId": rel, "action": "lockForApproval"}, err
+		}, minGraph: func(p int) int { return 2 + p }},
+		{name: "removeGlobalAdmin + enableAutoExtend", setup: func() (string, string, any, error) {
+			rel, err := add(gdap.StatusActive, ga)
+			return "calls-removega", "gdap.relationship.removeGlobalAdmin", map[string]any{"relationshipId": rel, "enableAutoExtend": true}, err
+		}, minGraph: func(p int) int { return 4 + p }},
+		{name: "removeDap", setup: func() (string, string, any, error) {
+			tenant := "dddddddd-0000-4000-8000-000000000001"
+			bs.PC.AddCustomer(tenant, "DAP customer", true)
+			return "calls-removedap", "gdap.customer.removeDap", map[string]any{"customerTenantId": tenant}, nil
+		}, minGraph: func(int) int { return 0 }},
+		{name: "duplicate delivery (update, finished)", resend: "calls-update-200", minGraph: func(int) int { return 0 }},
+	}
+	for _, sc := range scenarios {
+		graphBefore, pcBefore, invBefore := len(bs.Graph.Journal()), len(bs.PC.Journal()), len(bs.Emu.Invocations())
+		bs.tables.snapshot()
+		bs.broker.snapshot()
+		var id string
+		if sc.resend != "" {
+			id = sc.resend
+			body, err := findCommandBody(bs, id)
+			if err != nil {
+				return nil, err
+			}
+			if err := bs.SendBody(ctx, id+".again", body); err != nil {
+				return nil, err
+			}
+		} else {
+			var typ string
+			var data any
+			if id, typ, data, err = sc.setup(); err != nil {
+				return nil, err
+			}
+			body, err := devstack.NewCommand(id, typ, data)
+			if err != nil {
+				return nil, err
+			}
+			sentBodies[id] = body
+			if err := bs.SendBody(ctx, id, body); err != nil {
+				return nil, err
+			}
+		}
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := bs.Drain(dctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		cr := callsResult{Name: sc.name}
+		outs, err := bs.Outcomes()
+		if err != nil {
+			return nil, err
+		}
+		if o := outs[id]; len(o) == 1 {
+			cr.Outcome = "succeeded"
+			if !o[0].Succeeded() {
+				cr.Outcome = o[0].Error.Code
+			}
+		} else {
+			cr.Outcome = fmt.Sprintf("%d outcomes", len(o))
+		}
+		graphByKind := map[string]int{}
+		polls := 0
+		for _, e := range bs.Graph.Journal()[graphBefore:] {
+			if !strings.HasPrefix(e.Path, "/beta/") {
+				continue
+			}
+			cr.Graph++
+			k := e.Method + " " + shortRoute(e.Route)
+			graphByKind[k]++
+			if e.Method == http.MethodGet && (e.Route == graphsim.RouteOperation || e.Route == graphsim.RouteRequest) {
+				polls++
+			}
+		}
+		cr.GraphDetail = countList(graphByKind)
+		pcByKind := map[string]int{}
+		for _, e := range bs.PC.Journal()[pcBefore:] {
+			cr.PartnerCenter++
+			pcByKind[e.Method+" "+pcRoute(e.Path)]++
+		}
+		if cr.PartnerCenter > 0 {
+			cr.GraphDetail = strings.TrimSpace(cr.GraphDetail + " PC: " + countList(pcByKind))
+		}
+		tables := bs.tables.snapshot()
+		for _, v := range tables {
+			cr.Table += v
+		}
+		cr.TableDetail = countList(tables)
+		brokers := bs.broker.snapshot()
+		for _, v := range brokers {
+			cr.Broker += v
+		}
+		cr.BrokerDetail = countList(brokers)
+		continuations := 0
+		for _, inv := range bs.Emu.Invocations()[invBefore:] {
+			cr.Invocations++
+			if inv.Function == "continuations" {
+				continuations++
+			}
+		}
+		cr.MinGraph = sc.minGraph(polls)
+		// Level-based minimum in Table calls: record the operation (insert)
+		// and its outcome (one replace); each wait needs the state written
+		// once and read back once by the continuation. A duplicate needs
+		// the insert attempt and one read.
+		cr.MinTable = 2 + 2*continuations
+		if sc.resend != "" {
+			cr.MinTable = 2
+		}
+		if sc.name == "removeDap" {
+			cr.MinGraph = 0
+		}
+		res.Calls = append(res.Calls, cr)
+		fmt.Printf("  %-40s %s: Graph %d, Table %d, broker %d, invocations %d\n", sc.name, cr.Outcome, cr.Graph+cr.PartnerCenter, cr.Table, cr.Broker, cr.Invocations)
+	}
+	env := map[string]string{}
+	for k, v := range bs.Env {
+		env[k] = v
+	}
+	env["GDAP_BROKER_URL"] = bs.broker.URL
+	env["GDAP_TABLES_CONNECTION_STRING"] = az.ConnectionString()
+	return env, nil
+}
+
+// sentBodies keeps the bodies benchCalls sent, for the duplicate scenario.
+var sentBodies = map[string][]byte{} //nolint:gochecknoglobals // bench-local scratch
+
+func findCommandBody(_ *benchStack, id string) ([]byte, error) {
+	b, ok := sentBodies[id]
+	if !ok {
+		return nil, fmt.Errorf("bench: no body sent for %s", id)
+	}
+	return b, nil
+}
+
+func shortRoute(route string) string {
+	r := strings.TrimPrefix(route, "/tenantRelationships/delegatedAdminRelationships")
+	switch r {
+	case "/{id}":
+		return "rel"
+	case "/{id}/requests":
+		return "requests"
+	case "/{id}/requests/{requestId}":
+		return "request"
+	case "/{id}/operations":
+		return "operations"
+	case "/{id}/operations/{operationId}":
+		return "operation"
+	}
+	return r
+}
+
+var guidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+func pcRoute(p string) string {
+	return guidRE.ReplaceAllString(p, "{id}")
+}
+
+// benchColdStart starts the stripped handler binary with the stack's
+// settings and measures the time from exec to the first 200 on GET /.
+func benchColdStart(ctx context.Context, res *benchResults, binary string, env map[string]string, runs int) error {
+	for range runs {
+		port, err := testenv.FreePort()
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, binary)
+		cmd.Dir = filepath.Dir(binary)
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Env = append(cmd.Env, "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/"
+		client := &http.Client{Timeout: time.Second}
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		var took time.Duration
+		for time.Since(t0) < 30*time.Second {
+			resp, err := client.Get(url)
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					took = time.Since(t0)
+					break
+				}
+			}
+			time.Sleep(time.Millisecond) // polling granularity of the measurement
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if took == 0 {
+			return errors.New("bench: the handler did not answer GET / within 30 s")
+		}
+		res.ColdStart = append(res.ColdStart, took)
+	}
+	return nil
+}
+
+// goBenchResult is one `go test -bench` run's output.
+type goBenchResult struct {
+	Title   string
+	Command string
+	Lines   []string
+	Err     string
+	Load    string
+}
+
+func runGoBench(ctx context.Context, root, title, pkg, name string, extra ...string) goBenchResult {
+	args := append([]string{"test", "-run", "^$", "-bench", "^" + name + "$"}, extra...)
+	args = append(args, pkg)
+	r := goBenchResult{Title: title, Command: "go " + strings.Join(args, " ")}
+	fmt.Printf("  %s\n", r.Command)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	for _, line := range strings.Split(string(out), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "Benchmark") || strings.HasPrefix(t, "--- FAIL") {
+			r.Lines = append(r.Lines, strings.Join(strings.Fields(t), " "))
+		}
+	}
+	if err != nil {
+		r.Err = err.Error()
+		if strings.Contains(string(out), "no test files") || (len(r.Lines) == 0 && strings.Contains(string(out), "testing: warning: no tests to run")) {
+			r.Err = "benchmark not found"
+		}
+	}
+	if len(r.Lines) == 0 && r.Err == "" {
+		r.Err = "benchmark " + name + " not found in " + pkg
+	}
+	r.Load = loadAverage()
+	return r
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+func mib(n int64) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// render writes the Markdown recorded in docs/performance.md.
+func (r *benchResults) render(w io.Writer) {
+	cmd := "make bench"
+	if len(r.Args) > 0 {
+		cmd = "go run ./cmd/devenv bench " + strings.Join(r.Args, " ")
+	}
+	fmt.Fprintf(w, "Generated by `%s` on %s, %s, in %s. Load average at start %s, at end %s.\n\n",
+		cmd, r.Started.UTC().Format("2006-01-02 15:04 MST"), machine(), r.Elapsed.Round(time.Second), r.LoadStart, r.LoadEnd)
+
+	fmt.Fprintln(w, "### End to end: gdap.relationship.update (PATCH 200) vs the floor")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| clients | commands | service cmd/s | p50 | p99 | handler p50 | handler p99 | floor ops/s | floor p50 | floor p99 | service/floor | load avg |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, l := range r.Levels {
+		ratio := 0.0
+		if f := l.Floor.throughput(); f > 0 {
+			ratio = l.Service.throughput() / f
+		}
+		fmt.Fprintf(w, "| %d | %d | %.1f | %s | %s | %s | %s | %.1f | %s | %s | %.2f | %s |\n",
+			l.Concurrency, l.Service.Commands, l.Service.throughput(),
+			ms(percentile(l.Service.Latencies, 0.5)), ms(percentile(l.Service.Latencies, 0.99)),
+			ms(l.HandlerP50), ms(l.HandlerP99),
+			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, l.Load)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "### Calls per command type (one command alone, measured)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| command | outcome | Graph/PC calls (min) | detail | Table calls (min) | detail | broker sends | invocations |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---|---:|")
+	for _, c := range r.Calls {
+		fmt.Fprintf(w, "| %s | %s | %d (%d) | %s | %d (%d) | %s | %d: %s | %d |\n",
+			c.Name, c.Outcome, c.Graph+c.PartnerCenter, c.MinGraph, c.GraphDetail, c.Table, c.MinTable, c.TableDetail,
+			c.Broker, c.BrokerDetail, c.Invocations)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "### Cold start and binary size")
+	fmt.Fprintln(w)
+	sorted := slices.Clone(r.ColdStart)
+	slices.Sort(sorted)
+	var med time.Duration
+	if len(sorted) > 0 {
+		med = sorted[len(sorted)/2]
+	}
+	all := make([]string, 0, len(r.ColdStart))
+	for _, d := range r.ColdStart {
+		all = append(all, ms(d))
+	}
+	fmt.Fprintf(w, "| figure | value |\n|---|---|\n")
+	fmt.Fprintf(w, "| process start → first 200 on `GET /` (median of %d) | %s (all: %s) |\n", len(sorted), ms(med), strings.Join(all, ", "))
+	fmt.Fprintf(w, "| handler binary, stripped as packaged (`-trimpath -ldflags=\"-s -w\"`) | %s (%d bytes) |\n", mib(r.SizeStripped), r.SizeStripped)
+	fmt.Fprintf(w, "| handler binary, `go build` (unstripped) | %s (%d bytes) |\n", mib(r.SizeUnstripped), r.SizeUnstripped)
+	fmt.Fprintln(w)
+
+	if len(r.GoBench) > 0 {
+		fmt.Fprintln(w, "### Go benchmarks")
+		fmt.Fprintln(w)
+		for _, g := range r.GoBench {
+			fmt.Fprintf(w, "%s — `%s` (load average after: %s)\n\n", g.Title, g.Command, g.Load)
+			fmt.Fprintln(w, "```text")
+			for _, l := range g.Lines {
+				fmt.Fprintln(w, l)
+			}
+			if g.Err != "" {
+				fmt.Fprintf(w, "(%s)\n", g.Err)
+			}
+			fmt.Fprintln(w, "```")
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// tap is a loopback HTTP forwarder placed in front of a local service
+// (Azurite, the emulator's broker) so that the benchmark can count the
+// requests the handler process makes and see when an outcome event is
+// published. It adds one loopback hop; the floor client goes through the
+// same taps, so service and floor pay the same.
+type tap struct {
+	URL    string
+	target atomic.Pointer[string]
+	client *http.Client
+	srv    *http.Server
+
+	mu     sync.Mutex
+	counts map[string]int
+	// classify names a request for counts ("" = not counted).
+	classify func(r *http.Request) string
+	// onPublished is called after a 2xx answer to a broker send with the
+	// message's entity and correlation id.
+	onPublished func(entity, correlationID string, at time.Time)
+}
+
+func startTap(target string) (*tap, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	t := &tap{
+		URL:    "http://" + ln.Addr().String(),
+		counts: map[string]int{},
+		client: &http.Client{Transport: &http.Transport{
+			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+		}},
+	}
+	t.target.Store(&target)
+	t.srv = &http.Server{Handler: t, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = t.srv.Serve(ln) }()
+	return t, nil
+}
+
+func (t *tap) setTarget(target string) { t.target.Store(&target) }
+
+func (t *tap) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.srv.Shutdown(ctx)
+	t.client.CloseIdleConnections()
+}
+
+// snapshot returns the counts and resets them.
+func (t *tap) snapshot() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.counts
+	t.counts = map[string]int{}
+	return out
+}
+
+var hopHeaders = map[string]bool{ //nolint:gochecknoglobals // immutable table
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Transfer-Encoding": true,
+	"Upgrade": true, "Te": true, "Trailer": true,
+}
+
+func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if t.classify != nil {
+		if k := t.classify(r); k != "" {
+			t.mu.Lock()
+			t.counts[k]++
+			t.mu.Unlock()
+		}
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, *t.target.Load()+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	for k, vs := range r.Header {
+		if !hopHeaders[k] {
+			out.Header[k] = vs
+		}
+	}
+	out.ContentLength = int64(len(body))
+	resp, err := t.client.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(resp.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if t.onPublished != nil && resp.StatusCode/100 == 2 && r.Method == http.MethodPost {
+		entity, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		var m struct {
+			CorrelationID string `json:"correlationId"`
+		}
+		if json.Unmarshal(body, &m) == nil {
+			t.onPublished(entity, m.CorrelationID, time.Now())
+		}
+	}
+	for k, vs := range resp.Header {
+		if !hopHeaders[k] {
+			w.Header()[k] = vs
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(rb)
+}
+
+// classifyTable names a Table Storage request by what it does to the
+// service: entity read, insert, update (replace/merge) or delete, and table
+// operations.
+func classifyTable(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case strings.Contains(p, "/Tables"):
+		return "table " + r.Method
+	case strings.Contains(p, "(PartitionKey="):
+		switch r.Method {
+		case http.MethodGet:
+			return "read"
+		case http.MethodPut, "MERGE", http.MethodPatch:
+			return "update"
+		case http.MethodDelete:
+			return "delete"
+		}
+	case r.Method == http.MethodPost:
+		return "insert"
+	case r.Method == http.MethodGet:
+		return "query"
+	}
+	return r.Method + " other"
+}
+
+// classifyBroker names a broker send by entity.
+func classifyBroker(r *http.Request) string {
+	if r.Method != http.MethodPost {
+		return ""
+	}
+	entity, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return entity
+}

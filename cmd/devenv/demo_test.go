@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/testenv"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the handler's concurrent output.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDemoScript runs the `make demo` script (the same code path, with a
+// smaller burst) so that breaking the demo breaks the tests.
+func TestDemoScript(t *testing.T) {
+	t.Parallel()
+	var out, logs lockedBuffer
+	rep, err := playDemo(t.Context(), demoConfig{
+		Out:           &out,
+		HandlerPath:   testHandler(t),
+		Azurite:       testenv.SharedAzurite(t),
+		HandlerOutput: &logs,
+		BurstSize:     6,
+	})
+	if err != nil || t.Failed() {
+		lines := strings.Split(logs.String(), "\n")
+		t.Logf("timeline:\n%s\nlast handler log lines:\n%s", out.String(), strings.Join(lines[max(0, len(lines)-50):], "\n"))
+	}
+	require.NoError(t, err)
+	require.Empty(t, rep.Failures)
+	require.Zero(t, rep.DeadLetters)
+	require.Positive(t, rep.Passed)
+	require.Equal(t, 15+6, rep.Commands, "commands the script sends: 15 plus the burst")
+	text := out.String()
+	for i := 1; i <= 9; i++ {
+		require.Contains(t, text, fmt.Sprintf("── %d. ", i))
+	}
+	require.Contains(t, text, "── SUMMARY")
+	require.Contains(t, text, "412")
+	require.Contains(t, text, "429")
+	require.NotContains(t, text, "✗")
+	if rep.SweepPending != "" {
+		t.Logf("step 9: %s", rep.SweepPending)
+	}
+}

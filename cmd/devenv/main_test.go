@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/testenv"
+)
+
+// The package's tests share one Azurite (testenv.SharedAzurite) and one
+// handler binary, built on first use by testHandler.
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	code := testenv.Run(m)
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if built.dir != "" {
+		if err := os.RemoveAll(built.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	return code
+}
+
+// built is the handler binary of the test binary.
+var built struct { //nolint:gochecknoglobals // built once per test binary
+	mu   sync.Mutex
+	done bool
+	dir  string
+	path string
+	err  error
+}
+
+// testHandler returns the handler binary, building it on the first call.
+func testHandler(t testing.TB) string {
+	t.Helper()
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if !built.done {
+		built.done = true
+		built.dir, built.err = os.MkdirTemp("", "gdapflow-devenv-test-")
+		if built.err == nil {
+			var root string
+			root, built.err = testenv.RepoRoot()
+			if built.err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				built.path, built.err = devstack.BuildHandler(ctx, root, built.dir)
+				cancel()
+			}
+		}
+	}
+	require.NoError(t, built.err, "build the handler")
+	return built.path
+}
+
+func TestRunDispatch(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	require.ErrorIs(t, run(t.Context(), nil, &out, &out), errUsage)
+	require.ErrorIs(t, run(t.Context(), []string{"nonsense"}, &out, &out), errUsage)
+	require.NoError(t, run(t.Context(), []string{"help"}, &out, &out))
+	require.Contains(t, out.String(), "demo|bench|chaos")
+	// Bad demo flags fail before anything is built or started.
+	require.Error(t, run(t.Context(), []string{"demo", "-sweep", "0"}, &out, &out))
+	require.Error(t, run(t.Context(), []string{"demo", "extra"}, &out, &out))
+	require.Error(t, run(t.Context(), []string{"demo", "-bogus"}, &out, &out))
+}
