@@ -257,22 +257,22 @@ func (d *demo) runStep(ctx context.Context, n int, step demoStep) error {
 	return err
 }
 
-// collect adds the step's window of every record to its timeline.
+// collect adds the step's window of every record to its timeline. Commands
+// gdapflow issued itself (the sweep's policy), their Graph calls and their
+// outcomes are merged into one line each.
 func (s *stepRun) collect() error {
 	st := s.d.st
-	for _, j := range st.Graph.Journal()[s.from.graph:] {
-		s.tl.add(graphEntry(j))
-	}
-	for _, j := range st.PC.Journal()[s.from.pc:] {
-		s.tl.add(pcEntry(j))
-	}
 	invs := st.Emu.Invocations()
+	issued := map[string]bool{} // operation ids gdapflow sent to its own commands queue
 	for _, inv := range invs[s.from.invs:] {
-		switch {
-		case inv.Function == "commands" && !s.d.sent[inv.MessageID] && inv.DeliveryCount == 1:
+		if inv.Function == "commands" && !s.d.sent[inv.MessageID] && inv.DeliveryCount == 1 {
+			issued[inv.MessageID] = true
 			s.tl.add(entry{at: inv.Time, rank: rankSent, marker: "→", who: "command",
-				text: inv.MessageID + "  (issued by gdapflow)", sig: "issued"})
-		case inv.Function == "expiry-sweep":
+				text:    clip(inv.MessageID, 60) + "  (issued by gdapflow)",
+				agg:     "issued command",
+				aggText: "issued by gdapflow, e.g. " + clip(inv.MessageID, 48)})
+		}
+		if inv.Function == "expiry-sweep" {
 			s.tl.add(entry{at: inv.Time, rank: rankSent, marker: "⏰", who: "timer", text: "expiry-sweep fired"})
 		}
 		if inv.Err != nil || inv.StatusCode != 200 {
@@ -280,22 +280,44 @@ func (s *stepRun) collect() error {
 				text: fmt.Sprintf("invocation %s %s → %s (%s)", inv.Function, shortID(inv.MessageID), statusText(inv.StatusCode), inv.Settlement)})
 		}
 	}
-	for _, c := range continuationWaits(invs, s.from.invs) {
-		if c.ScheduledAt.IsZero() {
-			// Not an operation's continuation (a sweep page): show its delivery.
-			s.tl.add(entry{at: invAt(invs, c.MessageID), rank: rankSent, marker: "↻", who: "cont", text: shortID(c.MessageID) + " delivered", sig: "sweepcont"})
-			continue
-		}
-		s.tl.add(entry{at: c.ScheduledAt, rank: rankHost, marker: "⏱", who: "cont",
-			text: fmt.Sprintf("continuation scheduled %s  (%s, due %s)", approxWait(c.Wait), c.MessageID, offset(c.ScheduledAt.Add(c.Wait).Sub(s.d.origin))),
-			sig:  "wait " + approxWait(c.Wait)})
-	}
 	evs, err := decodePublished(st.Emu.Published(st.Env["GDAP_EVENTS_TOPIC"])[s.from.events:])
 	if err != nil {
 		return err
 	}
+	issuedRels := map[string]bool{}
 	for _, e := range evs {
-		s.tl.add(eventEntry(e))
+		en := eventEntry(e)
+		var d eventData
+		if e.Decode(&d) == nil && issued[d.OperationID] {
+			if d.RelationshipID != "" {
+				issuedRels[d.RelationshipID] = true
+			}
+			en.agg = "issued outcome " + e.Type + " " + d.Error.Code
+			en.aggText = fmt.Sprintf("%-22s %s(commands issued by gdapflow)", strings.TrimPrefix(e.Type, "gdap."), strings.TrimSpace(d.Error.Code+" "))
+		}
+		s.tl.add(en)
+	}
+	for _, j := range st.Graph.Journal()[s.from.graph:] {
+		en := graphEntry(j)
+		if issuedRels[relationshipOfPath(j.Path)] {
+			version, _, _ := strings.Cut(strings.TrimPrefix(j.Path, "/"), "/")
+			en.agg = "issued " + en.sig
+			en.aggText = fmt.Sprintf("%-6s %-62s %s  (issued commands)", j.Method, shortPath("/"+version+j.Route, ""), statusText(j.Status))
+		}
+		s.tl.add(en)
+	}
+	for _, j := range st.PC.Journal()[s.from.pc:] {
+		s.tl.add(pcEntry(j))
+	}
+	for _, c := range continuationWaits(invs, s.from.invs) {
+		if c.ScheduledAt.IsZero() {
+			// Not an operation's continuation (a sweep page): show its delivery.
+			s.tl.add(entry{at: invAt(invs, c.MessageID), rank: rankSent, marker: "↻", who: "cont", text: clip(c.MessageID, 60) + " delivered", sig: "sweepcont"})
+			continue
+		}
+		s.tl.add(entry{at: c.ScheduledAt, rank: rankHost, marker: "⏱", who: "cont",
+			text: fmt.Sprintf("continuation scheduled %s  (%s, due %s)", approxWait(c.Wait), clip(c.MessageID, 60), offset(c.ScheduledAt.Add(c.Wait).Sub(s.d.origin))),
+			sig:  "wait " + approxWait(c.Wait)})
 	}
 	return nil
 }
@@ -998,6 +1020,7 @@ func stepSweep(ctx context.Context, s *stepRun) error {
 		return err
 	}
 	actions := 0
+	rels := map[string]bool{}
 	for id, outs := range all {
 		if s.d.sent[id] {
 			continue
@@ -1005,10 +1028,22 @@ func stepSweep(ctx context.Context, s *stepRun) error {
 		for _, o := range outs {
 			if o.CommandType == typeUpdate && o.Succeeded() && o.Result.Relationship != nil && gdap.IsAutoExtendOn(o.Result.Relationship.AutoExtendDuration) {
 				actions++
+				rels[o.RelationshipID] = true
 			}
 		}
 	}
 	s.lines = append(s.lines, fmt.Sprintf("               policy actions: %d gdap.relationship.update autoExtendDuration P180D succeeded", actions))
+	patched := 0
+	for _, j := range s.graphCalls() {
+		if j.Method == "PATCH" && j.Status == 200 && rels[relationshipOfPath(j.Path)] && strings.Contains(j.Body, `"P180D"`) {
+			if patched == 0 {
+				s.lines = append(s.lines, fmt.Sprintf("               e.g. PATCH %s  If-Match %s  %s → %d",
+					shortPath(j.Path, ""), clip(j.Headers["If-Match"], 24), clip(j.Body, 60), j.Status))
+			}
+			patched++
+		}
+	}
+	s.expect(patched == actions, "each policy action is one PATCH with autoExtendDuration P180D (%d)", patched)
 	s.expect(actions >= 1, "at least one auto-extend policy action succeeded (%d)", actions)
 	return nil
 }

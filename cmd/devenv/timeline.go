@@ -311,11 +311,6 @@ func eventEntry(e publishedEvent) entry {
 	case "gdap.command.rejected":
 		en.text = fmt.Sprintf("%-22s %s %s: %s", short, shortID(d.OperationID), d.Error.Code, clip(d.Error.Message, 70))
 		en.sig = ""
-	case "gdap.relationship.expiring", "gdap.relationship.ended", "gdap.relationship.approvalPending":
-		en.agg = en.sig
-		en.aggText = fmt.Sprintf("%-22s (one per relationship)", short)
-	}
-	switch e.Type {
 	case "gdap.relationship.expiring":
 		en.text = fmt.Sprintf("%-22s %s %s days left (threshold %s)", short, shortID(d.RelationshipID), intOr(d.DaysRemaining), intOr(d.ThresholdDays))
 	case "gdap.relationship.ended":
@@ -327,6 +322,12 @@ func eventEntry(e publishedEvent) entry {
 			intOr(d.Relationships), intOr(d.Expiring), intOr(d.Pages), intOr(d.Invocations))
 	default:
 		en.text = e.Type
+	}
+	switch e.Type {
+	case "gdap.relationship.expiring", "gdap.relationship.ended", "gdap.relationship.approvalPending":
+		// One per relationship: a sweep publishes them by the dozen.
+		en.agg = en.sig
+		en.aggText = fmt.Sprintf("%-22s (one per relationship)", short)
 	}
 	return en
 }

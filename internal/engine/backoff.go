@@ -20,11 +20,11 @@ const (
 	gentlePolls = 6
 )
 
-// retryDelay is the delay before transient retry number attempt (1-based) of
+// RetryDelay is the delay before transient retry number attempt (1-based) of
 // a step: exponential from retryBase with deterministic jitter of up to 25%,
 // never shorter than the server's Retry-After, capped at maxDelay (unless
 // Retry-After itself asks for longer).
-func retryDelay(opID string, attempt int, retryAfter time.Duration) time.Duration {
+func RetryDelay(opID string, attempt int, retryAfter time.Duration) time.Duration {
 	d := time.Duration(float64(retryBase) * math.Pow(2, float64(attempt-1)))
 	if d > maxDelay || d <= 0 {
 		d = maxDelay

@@ -307,7 +307,7 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 		last.Message = fmt.Sprintf("gave up after %d retries (GDAP_RETRY_MAX_ATTEMPTS): %s", e.opts.RetryMaxAttempts, last.Message)
 		return e.finish(ctx, r, nil, last)
 	}
-	d := retryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
+	d := RetryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
 	r.log.WarnContext(ctx, "transient upstream failure; retry scheduled",
 		"service", ue.Service, "status", ue.StatusCode, "upstream_code", ue.Code,
 		"retry", r.rec.StepAttempt, "delay", d.String())

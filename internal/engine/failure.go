@@ -105,3 +105,17 @@ func classify(err error, what string) (f *Failure, transient *upstream.Error) {
 	}
 	return &Failure{Code: CodeInternal, Message: err.Error()}, nil
 }
+
+// FailureOf maps any error from an upstream call to the failure an operation
+// would end with; what names the target for the message ("relationship
+// 123"). Other components (the sweep) use it so that codes stay consistent.
+func FailureOf(err error, what string) *Failure {
+	var fl *Failure
+	if errors.As(err, &fl) {
+		return fl
+	}
+	if ue, ok := upstream.As(err); ok {
+		return upstreamFailure(ue, what)
+	}
+	return &Failure{Code: CodeInternal, Message: err.Error()}
+}

@@ -5,26 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"math"
-	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/engine"
-	"github.com/gdapflow/gdapflow/internal/errcode"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
 // Back-off of transient listing failures.
-const (
-	retryBase = 2 * time.Second
-	retryMax  = 5 * time.Minute
-)
-
 // pageDelta is what one page adds to the sweep's counts.
 type pageDelta struct {
 	page     int
@@ -168,7 +157,7 @@ func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *sl
 	now := inv.Clock.Now().UTC()
 	ue, isUpstream := upstream.As(cause)
 	if isUpstream && ue.Transient() && st.Retries+1 < s.cfg.RetryMaxAttempts {
-		delay := retryDelay(st.SweepID, st.Retries+1, ue.RetryAfter)
+		delay := engine.RetryDelay(st.SweepID, st.Retries+1, ue.RetryAfter)
 		n, err := s.commit(ctx, st, func(n *state) {
 			n.Retries++
 			n.RetryAt = now.Add(delay)
@@ -184,7 +173,8 @@ func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *sl
 			"attempt", n.Retries, "delay", delay.String(), "error", cause.Error())
 		return s.scheduleNext(ctx, inv, n)
 	}
-	code, status := failureCode(cause)
+	f := engine.FailureOf(cause, "the relationship list")
+	code, status := f.Code, f.HTTPStatus
 	reason := cause.Error()
 	if len(reason) > 1000 {
 		reason = reason[:1000]
@@ -203,42 +193,6 @@ func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *sl
 	}
 	log.ErrorContext(ctx, "expiry sweep failed", "page", st.Page, "code", code, "error", reason)
 	return s.finish(ctx, inv, log, n)
-}
-
-// failureCode maps a listing failure to a contract error code.
-func failureCode(err error) (string, int) {
-	ue, ok := upstream.As(err)
-	if !ok {
-		return errcode.Internal, 0
-	}
-	switch {
-	case ue.StatusCode == http.StatusTooManyRequests:
-		return errcode.Throttled, ue.StatusCode
-	case ue.Transient():
-		return errcode.UpstreamUnavailable, ue.StatusCode
-	case ue.StatusCode == http.StatusUnauthorized:
-		return errcode.Unauthorized, ue.StatusCode
-	case ue.StatusCode == http.StatusForbidden:
-		return errcode.Forbidden, ue.StatusCode
-	case ue.StatusCode == http.StatusNotFound:
-		return errcode.NotFound, ue.StatusCode
-	}
-	return errcode.OperationFailed, ue.StatusCode
-}
-
-// retryDelay is exponential from retryBase with a deterministic jitter of
-// up to 25%, at least Retry-After, capped at retryMax (unless Retry-After
-// asks for longer).
-func retryDelay(key string, attempt int, retryAfter time.Duration) time.Duration {
-	d := time.Duration(float64(retryBase) * math.Pow(2, float64(attempt-1)))
-	if d > retryMax || d <= 0 {
-		d = retryMax
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key + ":" + strconv.Itoa(attempt)))
-	d += time.Duration(float64(d) * 0.25 * float64(h.Sum32()%1000) / 1000)
-	d = min(d, retryMax)
-	return max(d, retryAfter)
 }
 
 // prefetcher fetches the next page while the current one is processed, so
