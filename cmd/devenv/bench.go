@@ -111,7 +111,7 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("bench: end-to-end throughput and the floor")
+	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
 	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands); err != nil {
 		return err
 	}
@@ -177,6 +177,80 @@ type levelResult struct {
 	// them (the handler's share of the latency).
 	HandlerP50, HandlerP99 time.Duration
 	Load                   string
+	// CPU time per command by process, service and floor phases.
+	ServiceCPU, FloorCPU cpuShare
+}
+
+// cpuShare is CPU time per command (or floor iteration) by process.
+type cpuShare struct {
+	Handler, Azurite, Bench time.Duration
+}
+
+func (c cpuShare) total() time.Duration { return c.Handler + c.Azurite + c.Bench }
+
+// cpuSampler reads the CPU time (user+system) of the handler process, of
+// Azurite and of this process (emulator, simulators, taps, clients).
+type cpuSampler struct {
+	handlerExe  string
+	azuritePort int
+}
+
+type cpuSample struct{ handler, azurite, self time.Duration }
+
+func (s cpuSampler) sample() cpuSample {
+	var out cpuSample
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := "/proc/" + e.Name()
+		if exe, _ := os.Readlink(dir + "/exe"); exe == s.handlerExe {
+			out.handler += procCPU(pid)
+			continue
+		}
+		if cl, err := os.ReadFile(dir + "/cmdline"); err == nil && bytes.Contains(cl, []byte("azurite")) &&
+			bytes.Contains(cl, []byte(strconv.Itoa(s.azuritePort))) {
+			out.azurite += procCPU(pid)
+		}
+	}
+	return out
+}
+
+// procCPU is utime+stime of a process from /proc/<pid>/stat (USER_HZ 100).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces: fields start after ") ".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+func (a cpuSample) per(b cpuSample, n int) cpuShare {
+	if n <= 0 {
+		return cpuShare{}
+	}
+	return cpuShare{
+		Handler: (b.handler - a.handler) / time.Duration(n),
+		Azurite: (b.azurite - a.azurite) / time.Duration(n),
+		Bench:   (b.self - a.self) / time.Duration(n),
+	}
 }
 
 // phaseResult is one closed-loop run.
@@ -426,13 +500,17 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if _, err := floor.run(ctx, 4, rels, value()); err != nil {
 		return err
 	}
+	cpu := cpuSampler{handlerExe: handler, azuritePort: az.Port()}
 	for _, c := range levels {
 		lr := levelResult{Concurrency: c}
 		before := len(bs.Emu.Invocations())
 		tag := fmt.Sprintf("c%d", c)
+		s0 := cpu.sample()
 		if lr.Service, err = service(c, tag); err != nil {
 			return err
 		}
+		s1 := cpu.sample()
+		lr.ServiceCPU = s0.per(s1, n)
 		var durs []time.Duration
 		for _, inv := range bs.Emu.Invocations()[before:] {
 			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
@@ -440,14 +518,16 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			}
 		}
 		lr.HandlerP50, lr.HandlerP99 = percentile(durs, 0.5), percentile(durs, 0.99)
+		s2 := cpu.sample()
 		if lr.Floor, err = floor.run(ctx, c, rels, value()); err != nil {
 			return err
 		}
+		lr.FloorCPU = s2.per(cpu.sample(), n)
 		lr.Load = loadAverage()
 		res.Levels = append(res.Levels, lr)
-		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f (load %s)\n",
+		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f; CPU/cmd service %v floor %v (load %s)\n",
 			c, lr.Service.throughput(), ms(percentile(lr.Service.Latencies, 0.5)), ms(percentile(lr.Service.Latencies, 0.99)),
-			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.Load)
+			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.ServiceCPU, lr.FloorCPU, lr.Load)
 	}
 	if err := bs.Drain(ctx); err != nil {
 		return err
@@ -660,7 +740,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			tenant := "dddddddd-0000-4000-8000-000000000001"
 			bs.PC.AddCustomer(tenant, "DAP customer", true)
 			return "calls-removedap", "gdap.customer.removeDap", map[string]any{"customerTenantId": tenant}, nil
-		}, minGraph: func(int) int { return 0 }},
+		}, minGraph: func(int) int { return 3 }}, // PC GET + PATCH, + the App+User token once per token lifetime
 		{name: "duplicate delivery (update, finished)", resend: "calls-update-200", minGraph: func(int) int { return 0 }},
 	}
 	for _, sc := range scenarios {
@@ -758,9 +838,6 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 		cr.MinTable = 2 + 2*continuations
 		if sc.resend != "" {
 			cr.MinTable = 2
-		}
-		if sc.name == "removeDap" {
-			cr.MinGraph = 0
 		}
 		res.Calls = append(res.Calls, cr)
 		fmt.Printf("  %-40s %s: Graph %d, Table %d, broker %d, invocations %d\n", sc.name, cr.Outcome, cr.Graph+cr.PartnerCenter, cr.Table, cr.Broker, cr.Invocations)
@@ -919,6 +996,17 @@ func (r *benchResults) render(w io.Writer) {
 			ms(percentile(l.Service.Latencies, 0.5)), ms(percentile(l.Service.Latencies, 0.99)),
 			ms(l.HandlerP50), ms(l.HandlerP99),
 			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, l.Load)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "CPU time per command (user+system, from /proc and getrusage; \"bench process\" = host emulator, simulators, taps and clients):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| clients | service: handler | service: Azurite | service: bench process | service total | floor: Azurite | floor: bench process | floor total |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, l := range r.Levels {
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", l.Concurrency,
+			ms(l.ServiceCPU.Handler), ms(l.ServiceCPU.Azurite), ms(l.ServiceCPU.Bench), ms(l.ServiceCPU.total()),
+			ms(l.FloorCPU.Azurite), ms(l.FloorCPU.Bench), ms(l.FloorCPU.total()))
 	}
 	fmt.Fprintln(w)
 

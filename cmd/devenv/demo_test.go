@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -62,4 +64,20 @@ func TestDemoScript(t *testing.T) {
 	if rep.SweepPending != "" {
 		t.Logf("step 9: %s", rep.SweepPending)
 	}
+}
+
+func TestPrintTail(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "handler.log")
+	var b strings.Builder
+	for i := 1; i <= 60; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
+	var out bytes.Buffer
+	printTail(&out, path, 50)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 50)
+	require.Equal(t, "line 11", lines[0])
+	require.Equal(t, "line 60", lines[49])
 }

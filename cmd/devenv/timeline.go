@@ -44,6 +44,9 @@ type entry struct {
 	// the first one, shown with aggText and a count (sweep events and the
 	// commands gdapflow issues itself, which come by the dozen).
 	agg, aggText string
+	// label, when set, is the text's leading id: a run of grouped entries
+	// shows "first … last" followed by rest.
+	label, rest string
 }
 
 // timeline collects the entries of one step and renders them.
@@ -130,7 +133,11 @@ func (t *timeline) render(w io.Writer) {
 			continue
 		}
 		suffix := fmt.Sprintf("  ×%d", len(g)) + until(g[0].at, g[len(g)-1].at)
-		lines = append(lines, t.line(g[0], suffix))
+		first := g[0]
+		if last := g[len(g)-1]; first.label != "" && last.label != "" {
+			first.text = first.label + " … " + last.label + first.rest
+		}
+		lines = append(lines, t.line(first, suffix))
 	}
 	if len(lines) > maxStepLines {
 		head, tail := lines[:maxStepLines-10], lines[len(lines)-10:]
@@ -306,10 +313,10 @@ func eventEntry(e publishedEvent) entry {
 		en.text = fmt.Sprintf("%-22s %s (attempts=%d, alreadyDone=%t)", short, d.OperationID, d.Attempts, d.Result.AlreadyDone)
 		en.sig = ""
 	case "gdap.operation.failed":
-		en.text = fmt.Sprintf("%-22s %s %s: %s", short, d.OperationID, d.Error.Code, clip(d.Error.Message, 90))
+		en.text = fmt.Sprintf("%-22s %s %s: %s", short, d.OperationID, d.Error.Code, clip(shortenIDs(d.Error.Message), 90))
 		en.sig = ""
 	case "gdap.command.rejected":
-		en.text = fmt.Sprintf("%-22s %s %s: %s", short, shortID(d.OperationID), d.Error.Code, clip(d.Error.Message, 70))
+		en.text = fmt.Sprintf("%-22s %s %s: %s", short, shortID(d.OperationID), d.Error.Code, clip(shortenIDs(d.Error.Message), 70))
 		en.sig = ""
 	case "gdap.relationship.expiring":
 		en.text = fmt.Sprintf("%-22s %s %s days left (threshold %s)", short, shortID(d.RelationshipID), intOr(d.DaysRemaining), intOr(d.ThresholdDays))
@@ -330,6 +337,15 @@ func eventEntry(e publishedEvent) entry {
 		en.aggText = fmt.Sprintf("%-22s (one per relationship)", short)
 	}
 	return en
+}
+
+// idRE matches a GUID, or a GDAP relationship id (two GUIDs joined by "-").
+var idRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?`)
+
+// shortenIDs replaces every GUID or relationship id in s by its first 8
+// characters and an ellipsis.
+func shortenIDs(s string) string {
+	return idRE.ReplaceAllStringFunc(s, func(id string) string { return id[:8] + "…" })
 }
 
 // clip shortens s to n runes on one line.
@@ -370,10 +386,13 @@ func invocationOperation(inv hostemu.Invocation) string {
 // scheduledWait is a continuation derived from the invocation log: the
 // invocation that scheduled it and how long it waited in virtual time.
 type scheduledWait struct {
-	ScheduledAt time.Time
-	Wait        time.Duration
-	MessageID   string
-	Operation   string
+	// SchedulerStart is the virtual start of the invocation that scheduled
+	// the continuation: its "now" began there.
+	SchedulerStart time.Time
+	ScheduledAt    time.Time
+	Wait           time.Duration
+	MessageID      string
+	Operation      string
 }
 
 // continuationWaits derives, for each first delivery of a continuation in
@@ -398,7 +417,7 @@ func continuationWaits(invs []hostemu.Invocation, from int) []scheduledWait {
 		for j := i - 1; j >= 0; j-- {
 			if invocationOperation(invs[j]) == op && !invs[j].Time.After(c.Time) {
 				end := invs[j].Time.Add(invs[j].Duration)
-				out = append(out, scheduledWait{ScheduledAt: end, Wait: c.Time.Sub(end), MessageID: c.MessageID, Operation: op})
+				out = append(out, scheduledWait{SchedulerStart: invs[j].Time, ScheduledAt: end, Wait: c.Time.Sub(end), MessageID: c.MessageID, Operation: op})
 				break
 			}
 		}

@@ -69,7 +69,7 @@ func TestContinuationWaits(t *testing.T) {
 	}
 	got := continuationWaits(invs, 0)
 	require.Len(t, got, 3)
-	require.Equal(t, scheduledWait{ScheduledAt: t0.Add(5 * time.Millisecond), Wait: 10 * time.Second, MessageID: "op-5.c1", Operation: "op-5"}, got[0])
+	require.Equal(t, scheduledWait{SchedulerStart: t0, ScheduledAt: t0.Add(5 * time.Millisecond), Wait: 10 * time.Second, MessageID: "op-5.c1", Operation: "op-5"}, got[0])
 	require.Equal(t, "op-5.c2", got[1].MessageID)
 	require.Equal(t, t0.Add(11*time.Second), got[1].ScheduledAt) // end of the redelivered c1
 	require.True(t, got[2].ScheduledAt.IsZero())
@@ -87,16 +87,22 @@ func TestTimelineOrderAndGrouping(t *testing.T) {
 			Path: "/beta/tenantRelationships/delegatedAdminRelationships/x", Route: graphsim.RouteRelationship, Status: 429}))
 	}
 	tl.add(entry{at: t0.Add(time.Second), rank: rankSent, marker: "→", who: "command", text: "op-1  gdap.relationship.update"})
+	for _, id := range []string{"op-b1", "op-b2", "op-b3"} {
+		tl.add(entry{at: t0.Add(3 * time.Second), rank: rankSent, marker: "→", who: "command", text: id + "  gdap.relationship.update",
+			sig: "cmd update", label: id, rest: "  gdap.relationship.update"})
+	}
 	tl.add(graphEntry(graphsim.JournalEntry{Time: t0.Add(2 * time.Second), Method: "PATCH",
 		Path: "/beta/tenantRelationships/delegatedAdminRelationships/x", Route: graphsim.RouteRelationship, Status: 200}))
 	var b bytes.Buffer
 	tl.render(&b)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	require.Len(t, lines, 4, b.String())
+	require.Len(t, lines, 5, b.String())
 	require.Contains(t, lines[0], "+00:00:01.000  → command op-1")
 	require.Contains(t, lines[1], "429  ×4 (until +00:00:01.003)")
 	require.Contains(t, lines[2], "PATCH")
 	require.Contains(t, lines[3], "← event   operation.succeeded    op-1 (attempts=1, alreadyDone=false)")
+	require.Contains(t, lines[4], "+00:00:03.000  → command op-b1 … op-b3  gdap.relationship.update  ×3")
+	require.NotContains(t, lines[4], "until")
 }
 
 func TestEventEntries(t *testing.T) {
@@ -118,4 +124,30 @@ func TestEventEntries(t *testing.T) {
 
 func eventWithData(typ, data string) devstack.Event {
 	return devstack.Event{Type: typ, Data: []byte(data)}
+}
+
+func TestShortenIDs(t *testing.T) {
+	t.Parallel()
+	rel := "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836"
+	require.Equal(t, "sweep.autoextend.5d027261….20261211", shortenIDs("sweep.autoextend."+rel+".20261211"))
+	require.Equal(t, "relationship 5d027261… is active; customer 8777b240…", shortenIDs("relationship "+rel+" is active; customer 8777b240-c6f0-4469-9e98-a3205431b836"))
+	require.Equal(t, "op-1", shortenIDs("op-1"))
+}
+
+func TestTimelineAggregates(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	tl := &timeline{origin: t0}
+	ev := func(at time.Duration, typ, data string) {
+		tl.add(eventEntry(publishedEvent{At: t0.Add(at), Event: eventWithData(typ, data)}))
+	}
+	ev(time.Second, "gdap.relationship.expiring", `{"relationshipId":"r1","daysRemaining":6,"thresholdDays":7}`)
+	ev(2*time.Second, "gdap.relationship.ended", `{"relationshipId":"r2","status":"expired"}`)
+	ev(3*time.Second, "gdap.relationship.expiring", `{"relationshipId":"r3","daysRemaining":20,"thresholdDays":30}`)
+	var b bytes.Buffer
+	tl.render(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 2, b.String())
+	require.Contains(t, lines[0], "+00:00:01.000  ← event   relationship.expiring  (one per relationship)  ×2 (until +00:00:03.000)")
+	require.Contains(t, lines[1], "relationship.ended     r2 expired")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
@@ -48,6 +49,19 @@ type run struct {
 	wf  *wfState
 	cmd command.Command
 	log *slog.Logger
+	// fresh is a relationship read earlier in this invocation with no write
+	// since, which the next step may use instead of reading again.
+	fresh *gdap.Relationship
+}
+
+// takeFresh returns (and forgets) the relationship read by the previous step.
+func (r *run) takeFresh() (gdap.Relationship, bool) {
+	if r.fresh == nil {
+		return gdap.Relationship{}, false
+	}
+	rel := *r.fresh
+	r.fresh = nil
+	return rel, true
 }
 
 func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
@@ -321,7 +335,9 @@ func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration)
 	rec := r.rec
 	now := r.now()
 	deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline)
-	at := now.Add(d)
+	// Round up to the next whole second: Retry-After has second granularity
+	// and the invocation's clock may trail the broker's by the transit time.
+	at := now.Add(d).Truncate(time.Second).Add(time.Second)
 	if at.After(deadline) {
 		at = deadline
 	}

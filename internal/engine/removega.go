@@ -36,6 +36,7 @@ func removeGlobalAdmin(ctx context.Context, r *run, cmd *command.RemoveGlobalAdm
 			return stepResult{}, err
 		}
 		if !rel.HasGlobalAdmin() {
+			r.fresh = &rel
 			return afterGlobalAdminRemoved(rel, cmd), nil
 		}
 		if rel.Status != gdap.StatusActive && rel.Status != gdap.StatusCreated {
@@ -78,9 +79,12 @@ func afterGlobalAdminRemoved(rel gdap.Relationship, cmd *command.RemoveGlobalAdm
 
 func enableAutoExtend(ctx context.Context, r *run, cmd *command.RemoveGlobalAdmin) (stepResult, error) {
 	for attempt := 0; attempt < maxPreconditionRetries; attempt++ {
-		rel, err := r.e.opts.Graph.GetRelationship(ctx, cmd.RelationshipID)
-		if err != nil {
-			return stepResult{}, err
+		rel, ok := r.takeFresh()
+		if !ok {
+			var err error
+			if rel, err = r.e.opts.Graph.GetRelationship(ctx, cmd.RelationshipID); err != nil {
+				return stepResult{}, err
+			}
 		}
 		if rel.HasGlobalAdmin() {
 			// Someone added it back between the steps: re-decide from the start.
