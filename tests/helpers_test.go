@@ -84,13 +84,27 @@ func graphCalls(b *bundle) int {
 	return n
 }
 
-// simPost sends a Graph request to the simulator as another client would.
+// simPost sends a Graph POST to the simulator as another client would.
 func simPost(t *testing.T, b *bundle, path string, body any) *http.Response {
+	t.Helper()
+	return simSend(t, b, http.MethodPost, path, "", body)
+}
+
+// simPatch sends a Graph PATCH with If-Match as another client would.
+func simPatch(t *testing.T, b *bundle, path, ifMatch string, body any) *http.Response {
+	t.Helper()
+	return simSend(t, b, http.MethodPatch, path, ifMatch, body)
+}
+
+func simSend(t *testing.T, b *bundle, method, path, ifMatch string, body any) *http.Response {
 	t.Helper()
 	raw, err := json.Marshal(body)
 	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.SimURL+"/beta"+path, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(t.Context(), method, b.SimURL+"/beta"+path, bytes.NewReader(raw))
 	require.NoError(t, err)
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
 	req.Header.Set("Authorization", "Bearer other-client")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

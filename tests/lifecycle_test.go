@@ -284,3 +284,28 @@ func TestDuplicateAndStaleContinuations(t *testing.T) {
 	require.Len(t, journal(b, http.MethodPatch, id, 0), 1, "stale continuations never act")
 	require.Empty(t, b.Emu.DeadLetters("gdap-continuations"))
 }
+
+// TestRemoveGlobalAdminAfterLost202 covers a crash between Graph accepting
+// the Global Administrator removal (202) and the ledger recording it: the
+// operation is already running upstream, so the service's PATCH gets 409;
+// it finds the running operation and follows it instead of failing.
+func TestRemoveGlobalAdminAfterLost202(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	id := addRelationship(t, b, gdap.Relationship{DisplayName: "lost-202", Status: gdap.StatusActive,
+		UnifiedRoles: []string{roleHelpdesk, gdap.GlobalAdminRoleID}})
+	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: http.MethodPatch, Kind: graphsim.FaultBefore, Times: 1,
+		Before: func() {
+			resp := simPatch(t, b, "/tenantRelationships/delegatedAdminRelationships/"+id, relationship(t, b, id).ETag,
+				map[string]any{"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": roleHelpdesk}}}})
+			require.Equal(t, http.StatusAccepted, resp.StatusCode)
+		}}))
+	b.send(t, "op-lost-202", command.TypeRemoveGlobalAdmin, map[string]any{"relationshipId": id})
+	b.drain(t)
+	requireSucceeded(t, b.outcome(t, "op-lost-202"))
+	require.False(t, relationship(t, b, id).HasGlobalAdmin())
+	patches := journal(b, http.MethodPatch, id, 0)
+	require.Len(t, patches, 2)
+	require.Equal(t, http.StatusAccepted, patches[0].Status)
+	require.Equal(t, http.StatusConflict, patches[1].Status)
+}

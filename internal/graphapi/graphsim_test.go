@@ -168,6 +168,13 @@ func TestSimRemoveGlobalAdmin(t *testing.T) {
 	require.Equal(t, "delegatedAdminRelationshipUpdate", op.OperationType)
 	require.Contains(t, []string{gdap.OperationNotStarted, gdap.OperationRunning}, op.Status)
 
+	// The operation is also found by listing (recovery after a lost 202).
+	ops, err := b.client.ListOperations(t.Context(), id)
+	require.NoError(t, err)
+	require.Len(t, ops, 1)
+	require.Equal(t, op.ID, ops[0].ID)
+	require.Equal(t, res.OperationURL, b.client.OperationURL(id, ops[0].ID))
+
 	// Poll as the engine would: advance the virtual clock by Retry-After.
 	for range 10 {
 		if op.Status == gdap.OperationSucceeded || op.Status == gdap.OperationFailed {

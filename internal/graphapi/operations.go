@@ -51,48 +51,29 @@ func (c *Client) ListOperations(ctx context.Context, relationshipID string) ([]g
 	}
 	builder := c.item(relationshipID).Operations()
 	var out []gdap.Operation
-	seen := map[string]bool{}
-	for page := 0; ; page++ {
-		if page >= maxPages {
-			return nil, fmt.Errorf("graphapi: %s: more than %d pages", op, maxPages)
-		}
-		r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
+	err := c.followPages(ctx, op,
+		func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
 			_, err := builder.Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsItemOperationsRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
 			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := c.expect(op, r, http.StatusOK); err != nil {
-			return nil, err
-		}
-		v, err := parse(r.body, models.CreateDelegatedAdminRelationshipOperationCollectionResponseFromDiscriminatorValue)
-		if err != nil {
-			return nil, c.invalidResponse(op, r, err)
-		}
-		coll, ok := v.(models.DelegatedAdminRelationshipOperationCollectionResponseable)
-		if !ok {
-			return nil, c.invalidResponse(op, r, fmt.Errorf("decode response: unexpected type %T", v))
-		}
-		for _, m := range coll.GetValue() {
-			if m != nil {
-				out = append(out, toOperation(m))
+		},
+		func(u string) { builder = builder.WithUrl(u) },
+		func(body []byte) (string, error) {
+			v, err := parse(body, models.CreateDelegatedAdminRelationshipOperationCollectionResponseFromDiscriminatorValue)
+			if err != nil {
+				return "", err
 			}
-		}
-		next := deref(coll.GetOdataNextLink())
-		if next == "" {
-			return out, nil
-		}
-		if seen[next] {
-			return nil, c.invalidResponse(op, r, fmt.Errorf("@odata.nextLink repeats %q", next))
-		}
-		seen[next] = true
-		u, err := c.sameHost(next)
-		if err != nil {
-			return nil, err
-		}
-		builder = builder.WithUrl(u)
-	}
+			coll, ok := v.(models.DelegatedAdminRelationshipOperationCollectionResponseable)
+			if !ok {
+				return "", fmt.Errorf("decode response: unexpected type %T", v)
+			}
+			for _, m := range coll.GetValue() {
+				if m != nil {
+					out = append(out, toOperation(m))
+				}
+			}
+			return deref(coll.GetOdataNextLink()), nil
+		})
+	return out, err
 }
 
 // OperationURL is the absolute URL of a relationship's operation, as a 202

@@ -76,46 +76,64 @@ func (c *Client) ListRequests(ctx context.Context, relationshipID string) ([]gda
 	}
 	builder := c.item(relationshipID).Requests()
 	var out []gdap.Request
+	err := c.followPages(ctx, op,
+		func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
+			_, err := builder.Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsItemRequestsRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
+			return err
+		},
+		func(u string) { builder = builder.WithUrl(u) },
+		func(body []byte) (string, error) {
+			v, err := parse(body, models.CreateDelegatedAdminRelationshipRequestCollectionResponseFromDiscriminatorValue)
+			if err != nil {
+				return "", err
+			}
+			coll, ok := v.(models.DelegatedAdminRelationshipRequestCollectionResponseable)
+			if !ok {
+				return "", fmt.Errorf("decode response: unexpected type %T", v)
+			}
+			for _, m := range coll.GetValue() {
+				if m != nil {
+					out = append(out, toRequest(m))
+				}
+			}
+			return deref(coll.GetOdataNextLink()), nil
+		})
+	return out, err
+}
+
+// followPages fetches a collection page by page: get fetches the current
+// page, moveTo points the builder at the next page's URL, and decode
+// consumes a page body and returns its @odata.nextLink. It stops after
+// maxPages pages or when a nextLink repeats, and never follows a link to
+// another host.
+func (c *Client) followPages(ctx context.Context, op string, get call, moveTo func(u string), decode func(body []byte) (string, error)) error {
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page >= maxPages {
-			return nil, fmt.Errorf("graphapi: %s: more than %d pages", op, maxPages)
+			return fmt.Errorf("graphapi: %s: more than %d pages", op, maxPages)
 		}
-		r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
-			_, err := builder.Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsItemRequestsRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
-			return err
-		})
+		r, err := c.send(ctx, op, nil, get)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := c.expect(op, r, http.StatusOK); err != nil {
-			return nil, err
+			return err
 		}
-		v, err := parse(r.body, models.CreateDelegatedAdminRelationshipRequestCollectionResponseFromDiscriminatorValue)
+		next, err := decode(r.body)
 		if err != nil {
-			return nil, c.invalidResponse(op, r, err)
+			return c.invalidResponse(op, r, err)
 		}
-		coll, ok := v.(models.DelegatedAdminRelationshipRequestCollectionResponseable)
-		if !ok {
-			return nil, c.invalidResponse(op, r, fmt.Errorf("decode response: unexpected type %T", v))
-		}
-		for _, m := range coll.GetValue() {
-			if m != nil {
-				out = append(out, toRequest(m))
-			}
-		}
-		next := deref(coll.GetOdataNextLink())
 		if next == "" {
-			return out, nil
+			return nil
 		}
 		if seen[next] {
-			return nil, c.invalidResponse(op, r, fmt.Errorf("@odata.nextLink repeats %q", next))
+			return c.invalidResponse(op, r, fmt.Errorf("@odata.nextLink repeats %q", next))
 		}
 		seen[next] = true
 		u, err := c.sameHost(next)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		builder = builder.WithUrl(u)
+		moveTo(u)
 	}
 }
