@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/gdapflow/gdapflow/internal/devstack"
@@ -56,8 +57,15 @@ func runBench(ctx context.Context, args []string) error {
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
 	doc := fs.String("doc", "docs/performance.md", "document to update between the bench markers (\"\" = none)")
+	handlerEnv := fs.String("handler-env", "", "extra handler settings K=V,K=V for experiments (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	extraEnv := map[string]string{}
+	for _, kv := range strings.Split(*handlerEnv, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			extraEnv[k] = v
+		}
 	}
 	var levels []int
 	for _, s := range strings.Split(*concList, ",") {
@@ -77,7 +85,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args}
+	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv}
 	fmt.Printf("bench: building the handler (load average %s)\n", res.LoadStart)
 	handler, err := devstack.BuildHandler(ctx, root, dir)
 	if err != nil {
@@ -111,13 +119,13 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
-	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands); err != nil {
+	fmt.Println("bench: calls per command type")
+	env, err := benchCalls(ctx, res, root, handler, az, extraEnv)
+	if err != nil {
 		return err
 	}
-	fmt.Println("bench: calls per command type")
-	env, err := benchCalls(ctx, res, root, handler, az)
-	if err != nil {
+	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
+	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands, extraEnv); err != nil {
 		return err
 	}
 	fmt.Println("bench: cold start")
@@ -156,6 +164,7 @@ type benchResults struct {
 	Elapsed            time.Duration
 	Args               []string
 	LoadStart, LoadEnd string
+	HandlerEnv         string
 
 	Levels []levelResult
 	Calls  []callsResult
@@ -166,6 +175,8 @@ type benchResults struct {
 	SizeUnstripped int64
 
 	GoBench []goBenchResult
+	// FloorSpec describes the floor's calls per iteration.
+	FloorSpec string
 }
 
 // levelResult is one concurrency level: service and floor.
@@ -336,7 +347,7 @@ type benchStack struct {
 	waiters map[string]chan time.Time
 }
 
-func startBenchStack(ctx context.Context, scriptRoot, handler string, az *testenv.Azurite, tapTables bool) (*benchStack, error) {
+func startBenchStack(ctx context.Context, scriptRoot, handler string, az *testenv.Azurite, tapTables bool, extra map[string]string) (*benchStack, error) {
 	bs := &benchStack{waiters: map[string]chan time.Time{}}
 	var err error
 	if bs.broker, err = startTap("http://invalid.invalid"); err != nil {
@@ -348,6 +359,9 @@ func startBenchStack(ctx context.Context, scriptRoot, handler string, az *testen
 		// Production's level; devstack defaults to debug.
 		"GDAP_LOG_LEVEL":  "info",
 		"GDAP_BROKER_URL": bs.broker.URL,
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	if tapTables {
 		if bs.tables, err = startTap(fmt.Sprintf("http://127.0.0.1:%d", az.Port())); err != nil {
@@ -442,8 +456,8 @@ func closedLoop(ctx context.Context, conc, n int, do func(ctx context.Context, k
 // benchThroughput measures each level: the service (update commands sent
 // by closed-loop clients; latency = send to outcome event accepted by the
 // broker) and the floor (the same wire calls made directly).
-func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int) error {
-	bs, err := startBenchStack(ctx, scriptRoot, handler, az, false)
+func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int, extra map[string]string) error {
+	bs, err := startBenchStack(ctx, scriptRoot, handler, az, false, extra)
 	if err != nil {
 		return err
 	}
@@ -459,10 +473,6 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			return err
 		}
 		rels[i] = id
-	}
-	floor, err := newFloorClient(bs, az)
-	if err != nil {
-		return err
 	}
 	phase := 0
 	// value alternates per phase, so that every command really writes.
@@ -497,6 +507,23 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if _, err := service(4, "warm"); err != nil {
 		return err
 	}
+	// The floor makes the Table calls the service made for one update in
+	// benchCalls, with the entity the service stored (same properties and
+	// sizes).
+	if len(res.Calls) == 0 || res.Calls[0].Tables == nil {
+		return errors.New("bench: the calls of an update were not measured")
+	}
+	spec := res.Calls[0]
+	template, err := ledgerEntityTemplate(ctx, bs, az, "bench-warm-000000")
+	if err != nil {
+		return err
+	}
+	floor, err := newFloorClient(bs, az, template, spec.Tables["insert"], spec.Tables["update"], spec.Tables["read"], spec.Broker)
+	if err != nil {
+		return err
+	}
+	res.FloorSpec = fmt.Sprintf("Graph GET 1 + PATCH 1; Table insert %d, replace %d, read %d (entity: the service's own ledger record, %d bytes of JSON); broker sends %d",
+		floor.inserts, floor.updates, floor.reads, len(template), floor.sends)
 	if _, err := floor.run(ctx, 4, rels, value()); err != nil {
 		return err
 	}
@@ -550,13 +577,38 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 // If-Match replaces of an entity of the same shape on Azurite, and one
 // outcome-sized message POSTed to the broker (through the same tap).
 type floorClient struct {
-	bs    *benchStack
-	http  *http.Client
-	table *aztables.Client
-	seq   atomic.Int64
+	bs                             *benchStack
+	http                           *http.Client
+	table                          *aztables.Client
+	seq                            atomic.Int64
+	template                       []byte
+	inserts, updates, reads, sends int
 }
 
-func newFloorClient(bs *benchStack, az *testenv.Azurite) (*floorClient, error) {
+// ledgerEntityTemplate reads the ledger record the service stored for
+// operation id and returns it as entity JSON without keys and metadata.
+func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azurite, id string) ([]byte, error) {
+	tc, err := az.NewTableClient(bs.Env["GDAP_TABLE_PREFIX"] + "operations")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := tc.GetEntity(ctx, id, "op", nil)
+	if err != nil {
+		return nil, fmt.Errorf("bench: read the service's ledger record %s: %w", id, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(resp.Value, &m); err != nil {
+		return nil, err
+	}
+	for k := range m {
+		if strings.HasPrefix(k, "odata.") || k == "PartitionKey" || k == "RowKey" || strings.HasPrefix(k, "Timestamp") {
+			delete(m, k)
+		}
+	}
+	return json.Marshal(m)
+}
+
+func newFloorClient(bs *benchStack, az *testenv.Azurite, template []byte, inserts, updates, reads, sends int) (*floorClient, error) {
 	tc, err := az.NewTableClient(testenv.UniqueName("floor"))
 	if err != nil {
 		return nil, err
@@ -565,9 +617,11 @@ func newFloorClient(bs *benchStack, az *testenv.Azurite) (*floorClient, error) {
 		return nil, err
 	}
 	return &floorClient{
-		bs:    bs,
-		http:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: time.Minute},
-		table: tc,
+		bs:       bs,
+		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: time.Minute},
+		table:    tc,
+		template: template,
+		inserts:  inserts, updates: updates, reads: reads, sends: sends,
 	}, nil
 }
 
@@ -623,57 +677,59 @@ func (f *floorClient) one(ctx context.Context, relID, value string) error {
 	if _, err := f.graph(ctx, http.MethodPatch, relID, rel.ETag, patch); err != nil {
 		return err
 	}
-	// Table: the ledger's insert + 3 replaces, entity of the same size class.
+	// Table: the service's calls for one update, on an entity of the same
+	// shape as its ledger record.
 	id := fmt.Sprintf("floor-%d", f.seq.Add(1))
-	cmd, _ := devstack.NewCommand(id, "gdap.relationship.update", map[string]any{
-		"relationshipId": relID, "changes": map[string]any{"autoExtendDuration": value}})
-	ent := aztables.EDMEntity{
-		Entity: aztables.Entity{PartitionKey: id, RowKey: "op"},
-		Properties: map[string]any{
-			"V": int32(1), "CommandType": "gdap.relationship.update", "Source": devstack.CommandSource,
-			"TargetID": relID, "State": "accepted", "Command": cmd,
-		},
+	var ent map[string]any
+	if err := json.Unmarshal(f.template, &ent); err != nil {
+		return err
 	}
+	ent["PartitionKey"], ent["RowKey"] = id, "op"
 	raw, err := json.Marshal(ent)
 	if err != nil {
 		return err
 	}
-	resp, err := f.table.AddEntity(ctx, raw, nil)
-	if err != nil {
-		return err
-	}
-	etag := resp.ETag
-	for _, state := range []string{"running", "succeeded", "succeeded"} {
-		ent.Properties["State"] = state
-		ent.Properties["Workflow"] = []byte(`{"seq":0,"lastInput":"` + id + `","wrote":true}`)
-		if raw, err = json.Marshal(ent); err != nil {
+	var etag azcore.ETag
+	for range f.inserts {
+		resp, err := f.table.AddEntity(ctx, raw, nil)
+		if err != nil {
 			return err
 		}
+		etag = resp.ETag
+	}
+	for range f.updates {
 		u, err := f.table.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
 		if err != nil {
 			return err
 		}
 		etag = u.ETag
 	}
-	// Broker: one outcome-sized event, through the same tap as the handler's.
+	for range f.reads {
+		if _, err := f.table.GetEntity(ctx, id, "op", nil); err != nil {
+			return err
+		}
+	}
+	// Broker: outcome-sized events, through the same tap as the handler's.
 	event := bytes.Repeat([]byte("x"), len(b)+400)
-	msg, _ := json.Marshal(map[string]any{
-		"messageId": id, "body": base64.StdEncoding.EncodeToString(event), "contentType": "application/cloudevents+json; charset=utf-8",
-		"correlationId": id, "subject": "gdap.operation.succeeded",
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.bs.broker.URL+"/bench-floor/messages", bytes.NewReader(msg))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	br, err := f.http.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, br.Body)
-	_ = br.Body.Close()
-	if br.StatusCode != http.StatusCreated {
-		return fmt.Errorf("floor: broker answered %d", br.StatusCode)
+	for i := range f.sends {
+		msg, _ := json.Marshal(map[string]any{
+			"messageId": id + "." + strconv.Itoa(i), "body": base64.StdEncoding.EncodeToString(event),
+			"contentType": "application/cloudevents+json; charset=utf-8", "correlationId": id, "subject": "gdap.operation.succeeded",
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.bs.broker.URL+"/bench-floor/messages", bytes.NewReader(msg))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		br, err := f.http.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, br.Body)
+		_ = br.Body.Close()
+		if br.StatusCode != http.StatusCreated {
+			return fmt.Errorf("floor: broker answered %d", br.StatusCode)
+		}
 	}
 	return nil
 }
@@ -689,6 +745,7 @@ type callsResult struct {
 	TableDetail   string
 	Broker        int
 	BrokerDetail  string
+	Tables        map[string]int
 	Invocations   int
 	// MinGraph and MinTable are what a correct level-based design needs
 	// for the same upstream waits (see docs/performance.md).
@@ -698,8 +755,8 @@ type callsResult struct {
 // benchCalls runs one command of each type alone on a stack with taps on
 // Table Storage and the broker and counts the calls it costs. It returns the
 // handler's environment (for the cold-start measurement).
-func benchCalls(ctx context.Context, res *benchResults, root, handler string, az *testenv.Azurite) (map[string]string, error) {
-	bs, err := startBenchStack(ctx, root, handler, az, true)
+func benchCalls(ctx context.Context, res *benchResults, root, handler string, az *testenv.Azurite, extra map[string]string) (map[string]string, error) {
+	bs, err := startBenchStack(ctx, root, handler, az, true, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -727,15 +784,15 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			rel, err := add(gdap.StatusActive, ga)
 			return "calls-update-202", "gdap.relationship.update", map[string]any{"relationshipId": rel, "changes": map[string]any{
 				"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": benchRole}}}}}, err
-		}, minGraph: func(p int) int { return 2 + p }},
+		}, minGraph: func(p int) int { return 3 + p }}, // GET, PATCH, polls, GET for result.relationship
 		{name: "request lockForApproval", setup: func() (string, string, any, error) {
 			rel, err := add(gdap.StatusCreated, []string{benchRole})
 			return "calls-lock", "gdap.relationship.request", map[string]any{"relationshipId": rel, "action": "lockForApproval"}, err
-		}, minGraph: func(p int) int { return 2 + p }},
+		}, minGraph: func(p int) int { return 3 + p }}, // GET, POST, polls, GET for result.relationship
 		{name: "removeGlobalAdmin + enableAutoExtend", setup: func() (string, string, any, error) {
 			rel, err := add(gdap.StatusActive, ga)
 			return "calls-removega", "gdap.relationship.removeGlobalAdmin", map[string]any{"relationshipId": rel, "enableAutoExtend": true}, err
-		}, minGraph: func(p int) int { return 4 + p }},
+		}, minGraph: func(p int) int { return 4 + p }}, // GET, PATCH 202, polls, GET (fresh ETag), PATCH 200
 		{name: "removeDap", setup: func() (string, string, any, error) {
 			tenant := "dddddddd-0000-4000-8000-000000000001"
 			bs.PC.AddCustomer(tenant, "DAP customer", true)
@@ -818,6 +875,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			cr.Table += v
 		}
 		cr.TableDetail = countList(tables)
+		cr.Tables = tables
 		brokers := bs.broker.snapshot()
 		for _, v := range brokers {
 			cr.Broker += v
@@ -983,6 +1041,12 @@ func (r *benchResults) render(w io.Writer) {
 		cmd, r.Started.UTC().Format("2006-01-02 15:04 MST"), machine(), r.Elapsed.Round(time.Second), r.LoadStart, r.LoadEnd)
 
 	fmt.Fprintln(w, "### End to end: gdap.relationship.update (PATCH 200) vs the floor")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Floor per iteration: %s.", r.FloorSpec)
+	if r.HandlerEnv != "" {
+		fmt.Fprintf(w, " Handler run with extra settings `%s`.", r.HandlerEnv)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| clients | commands | service cmd/s | p50 | p99 | handler p50 | handler p99 | floor ops/s | floor p50 | floor p99 | service/floor | load avg |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")

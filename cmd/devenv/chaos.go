@@ -33,6 +33,8 @@ func runChaos(ctx context.Context, args []string) error {
 	kills := fs.Int("kills", 6, "handler process kills")
 	waves := fs.Int("waves", 0, "waves (0 = one per kill)")
 	seed := fs.Uint64("seed", 1, "seed of the command mix, duplicates and fault schedule")
+	outages := fs.Int("broker-outages", 0, "broker outages per wave (503 on every send for -outage-length); off by default")
+	outageLength := fs.Duration("outage-length", 300*time.Millisecond, "real duration of one broker outage")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
 	doc := fs.String("doc", "docs/reliability.md", "document to update between the chaos markers (\"\" = none)")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
@@ -62,8 +64,9 @@ func runChaos(ctx context.Context, args []string) error {
 		return err
 	}
 	defer logFile.Close()
+	loadStart := loadAverage()
 	fmt.Printf("chaos: %d operations, %d kills, seed %d; handler logs in %s (load average %s)\n",
-		*commands, *kills, *seed, *logPath, loadAverage())
+		*commands, *kills, *seed, *logPath, loadStart)
 
 	rep, err := chaos.Run(ctx, chaos.Config{
 		HandlerPath:   *handler,
@@ -72,6 +75,8 @@ func runChaos(ctx context.Context, args []string) error {
 		Kills:         *kills,
 		Waves:         *waves,
 		Seed:          *seed,
+		BrokerOutages: *outages,
+		OutageLength:  *outageLength,
 		Progress:      os.Stdout,
 		HandlerOutput: logFile,
 	})
@@ -85,7 +90,7 @@ func runChaos(ctx context.Context, args []string) error {
 	rep.Print(&out)
 	fmt.Print(out.String())
 	if *doc != "" {
-		section := chaosSection(rep, out.String(), args)
+		section := chaosSection(rep, out.String(), args, loadStart)
 		if err := replaceMarked(filepath.Join(root, *doc), chaosDocBegin, chaosDocEnd, section); err != nil {
 			return err
 		}
@@ -98,14 +103,14 @@ func runChaos(ctx context.Context, args []string) error {
 }
 
 // chaosSection is the generated Markdown recorded in docs/reliability.md.
-func chaosSection(rep *chaos.Report, printed string, args []string) string {
+func chaosSection(rep *chaos.Report, printed string, args []string, loadStart string) string {
 	var b strings.Builder
 	cmd := "make chaos"
 	if len(args) > 0 {
 		cmd = "go run ./cmd/devenv chaos " + strings.Join(args, " ")
 	}
-	fmt.Fprintf(&b, "Last run: `%s`, %s, %s, load average before the run %s, %s.\n\n",
-		cmd, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), loadAverage(), rep.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "Last run: `%s`, %s, %s, load average (1/5/15 min) before the run %s, after %s; %s.\n\n",
+		cmd, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), loadStart, loadAverage(), rep.Elapsed.Round(time.Second))
 	b.WriteString("| invariant | result | checked |\n|---|---|---|\n")
 	for _, inv := range rep.Invariants {
 		res := "holds"

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,13 @@ type Config struct {
 	// FaultRate scales the injected Graph faults: per wave, about
 	// FaultRate × commands faulty responses (default 0.30).
 	FaultRate float64
+	// BrokerOutages is how many times per wave the broker refuses every send
+	// (503) for OutageLength, as during a Service Bus outage (default 0:
+	// off). Invocations then fail and their messages are redelivered at
+	// once, so an outage can exhaust MaxDeliveryCount and dead-letter them.
+	BrokerOutages int
+	// OutageLength is the real duration of one outage (default 300 ms).
+	OutageLength time.Duration
 	// DrainTimeout bounds each wave's drain in real time (default 10 min).
 	DrainTimeout time.Duration
 	// Progress receives one line per wave; nil discards.
@@ -83,6 +91,9 @@ func (c *Config) defaults() error {
 	if c.FaultRate == 0 {
 		c.FaultRate = 0.30
 	}
+	if c.OutageLength <= 0 {
+		c.OutageLength = 300 * time.Millisecond
+	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Minute
 	}
@@ -100,6 +111,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	began := time.Now()
+	gate, err := startBrokerGate()
+	if err != nil {
+		return nil, err
+	}
+	defer gate.close()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		RepoRoot:      cfg.RepoRoot,
 		HandlerPath:   cfg.HandlerPath,
@@ -111,12 +127,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			// Info is what production runs with; debug would make the
 			// handler's logging dominate a run this size.
 			"GDAP_LOG_LEVEL": "info",
+			// Sends go through the gate, which can simulate an outage.
+			"GDAP_BROKER_URL": gate.url,
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = stack.Close() }()
+	brokerURL := stack.Emu.BrokerURL()
+	gate.target.Store(&brokerURL)
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	plan, err := buildPlan(stack, rng, cfg.Commands)
@@ -124,7 +144,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Config: cfg, Planned: plan.countByKind(), FaultsArmed: map[graphsim.FaultKind]int{}}
-	if err := execute(ctx, stack, rng, cfg, plan, rep); err != nil {
+	err = execute(ctx, stack, gate, rng, cfg, plan, rep)
+	rep.BrokerRefused = int(gate.failed.Load())
+	if err != nil {
 		return rep, err
 	}
 	rep.Elapsed = time.Since(began)
@@ -136,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // execute sends the waves, arms faults and kills the handler, draining each
 // wave to the end.
-func execute(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
+func execute(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
 	waves := splitWaves(plan.ops, cfg.Waves)
 	killsLeft := cfg.Kills
 	var late []*op // duplicates owed to the next wave
@@ -195,7 +217,7 @@ func execute(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Con
 				rep.Garbage++
 			}
 		}
-		if err := drainWithChaos(ctx, stack, rng, cfg, len(sends), kill, before, rep); err != nil {
+		if err := drainWithChaos(ctx, stack, gate, rng, cfg, len(sends), kill, before, rep); err != nil {
 			return fmt.Errorf("wave %d: %w", w+1, err)
 		}
 		fmt.Fprintf(cfg.Progress, "chaos: wave %d/%d: %d messages, %d kills, drained in %s\n",
@@ -221,7 +243,7 @@ func execute(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Con
 // drainWithChaos drains the stack while a goroutine arms Graph faults in
 // small batches and kills the handler `kills` times once the wave is well
 // under way (after a random 15–60 % of its messages were processed).
-func drainWithChaos(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, cfg Config, messages, kills, invBefore int, rep *Report) error {
+func drainWithChaos(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *rand.Rand, cfg Config, messages, kills, invBefore int, rep *Report) error {
 	dctx, cancel := context.WithTimeout(ctx, cfg.DrainTimeout)
 	defer cancel()
 	faultBudget := int(cfg.FaultRate * float64(messages))
@@ -229,6 +251,13 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, 
 	for i := range killAt {
 		killAt[i] = invBefore + int(float64(messages)*(0.15+0.45*rng.Float64()))
 	}
+	slices.Sort(killAt)
+	outageAt := make([]int, cfg.BrokerOutages)
+	for i := range outageAt {
+		outageAt[i] = invBefore + int(float64(messages)*(0.1+0.6*rng.Float64()))
+	}
+	slices.Sort(outageAt)
+	var outageUntil time.Time
 	schedule := newFaultSchedule(rng, faultBudget)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -253,11 +282,21 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, 
 				}
 				rep.FaultsArmed[f.Kind] += f.Times
 			}
-			if len(killAt) == 0 {
+			if !outageUntil.IsZero() && time.Now().After(outageUntil) {
+				gate.down.Store(false)
+				outageUntil = time.Time{}
+			}
+			if len(killAt) == 0 && len(outageAt) == 0 {
 				continue
 			}
 			done := len(stack.Emu.Invocations())
-			if done < killAt[0] {
+			if len(outageAt) > 0 && done >= outageAt[0] && outageUntil.IsZero() {
+				outageAt = outageAt[1:]
+				gate.down.Store(true)
+				outageUntil = time.Now().Add(cfg.OutageLength)
+				rep.BrokerOutages++
+			}
+			if len(killAt) == 0 || done < killAt[0] {
 				continue
 			}
 			killAt = killAt[1:]
@@ -271,6 +310,7 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, rng *rand.Rand, 
 	err := stack.Drain(dctx)
 	close(stop)
 	wg.Wait()
+	gate.down.Store(false)
 	// Faults left armed would hit the next wave's first requests; the next
 	// wave arms its own.
 	stack.Graph.ClearFaults()

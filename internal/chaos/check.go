@@ -31,6 +31,9 @@ type Report struct {
 	// Kills is how many times the handler was killed; IdleKills of them hit
 	// a handler with nothing in flight (the wave had drained first).
 	Kills, IdleKills int
+	// BrokerOutages is how many outages were simulated; BrokerRefused how
+	// many sends the broker refused during them.
+	BrokerOutages, BrokerRefused int
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -336,6 +339,9 @@ func (r *Report) Print(w io.Writer) {
 		armed[string(k)] = v
 	}
 	row("faults armed (Times)", sortedPairs(armed))
+	if r.Config.BrokerOutages > 0 {
+		row("broker outages (sends refused)", fmt.Sprintf("%d (%d)", r.BrokerOutages, r.BrokerRefused))
+	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {
 		label := fmt.Sprint(k)

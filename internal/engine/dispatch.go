@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/ledger"
@@ -114,15 +115,20 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 	inv.Logger = log
 	now := inv.Clock.Now().UTC()
 	cmd, decodeErr := env.Decode()
+	// The record is created already claimed by this invocation (state
+	// running, attempt 1): creation is the lease, no second write needed.
+	wf := &wfState{LastInputID: inv.MessageID}
 	rec := &ledger.Record{
 		OperationID: env.ID,
 		CommandType: env.Type,
 		Source:      env.Source,
 		ContentHash: env.ContentHash,
-		State:       ledger.StateAccepted,
+		State:       ledger.StateRunning,
+		Attempts:    1,
 		AcceptedAt:  now,
 		UpdatedAt:   now,
 		Command:     body,
+		Workflow:    encodeState(wf),
 	}
 	if decodeErr == nil {
 		rec.TargetID = command.TargetID(cmd)
@@ -147,12 +153,13 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 		return fmt.Errorf("record operation %s: %w", env.ID, err)
 	}
 	log.InfoContext(ctx, "command accepted", "target", rec.TargetID)
+	r := &run{e: e, inv: inv, rec: rec, wf: wf, log: log, cmd: cmd}
 	if decodeErr != nil {
+		rec.Attempts = 0 // nothing was executed
 		code, msg := errorCode(decodeErr, CodeInvalidCommand)
-		r := &run{e: e, inv: inv, rec: rec, wf: &wfState{LastInputID: inv.MessageID}, log: log}
 		return e.finish(ctx, r, nil, &Failure{Code: code, Message: msg})
 	}
-	return e.execute(ctx, inv, rec, 0)
+	return e.runClaimed(ctx, r)
 }
 
 // HandleContinuation processes one message from the continuations queue.
@@ -214,6 +221,12 @@ func (e *Engine) resume(ctx context.Context, inv Invocation, rec *ledger.Record,
 			log.InfoContext(ctx, "re-sending continuation after redelivery", "wake_id", rec.WakeID)
 			return e.sendResume(ctx, rec, rec.Step, rec.WakeID, rec.WakeAt)
 		}
+		if c == nil && rec.WakeID != "" && now.After(rec.WakeAt.Add(e.opts.LeaseDuration)) {
+			// A command re-sent for an operation whose continuation is long
+			// overdue (lost, or dead-lettered during an outage): re-send it.
+			log.WarnContext(ctx, "continuation overdue; re-sending it for the re-sent command", "wake_id", rec.WakeID, "wake_at", rec.WakeAt)
+			return e.sendResume(ctx, rec, rec.Step, rec.WakeID, now)
+		}
 		log.InfoContext(ctx, "input does not match the pending continuation; acknowledged", "pending_wake_id", rec.WakeID)
 		return nil
 	case ledger.StateRunning:
@@ -230,14 +243,13 @@ func (e *Engine) resume(ctx context.Context, inv Invocation, rec *ledger.Record,
 			return err
 		}
 		log.InfoContext(ctx, "operation is being executed elsewhere; lease check scheduled", "at", expiry)
-		return e.opts.Sender.Send(ctx, e.opts.ContinuationsQueue, msg)
+		return e.send(ctx, e.opts.ContinuationsQueue, msg)
 	}
 	log.ErrorContext(ctx, "operation in unknown state acknowledged", "state", rec.State)
 	return nil
 }
 
-// execute claims the operation (ETag-guarded lease) and runs its workflow
-// until it finishes, waits, or the per-invocation step budget is spent.
+// execute claims the operation (ETag-guarded lease) and runs its workflow.
 func (e *Engine) execute(ctx context.Context, inv Invocation, rec *ledger.Record, depth int) error {
 	now := inv.Clock.Now().UTC()
 	wf := decodeState(rec.Workflow)
@@ -269,6 +281,13 @@ func (e *Engine) execute(ctx context.Context, inv Invocation, rec *ledger.Record
 		return e.finish(ctx, r, nil, &Failure{Code: code, Message: msg})
 	}
 	r.cmd = cmd
+	return e.runClaimed(ctx, r)
+}
+
+// runClaimed runs the workflow of an operation this invocation holds the
+// lease of, until it finishes, waits, or the step budget is spent.
+func (e *Engine) runClaimed(ctx context.Context, r *run) error {
+	rec := r.rec
 	if rec.CommandType == command.TypeSweepRun {
 		return e.startSweep(ctx, r)
 	}
@@ -361,7 +380,7 @@ func (e *Engine) sendResume(ctx context.Context, rec *ledger.Record, step, wakeI
 	if err != nil {
 		return err
 	}
-	if err := e.opts.Sender.Send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
+	if err := e.send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
 		return fmt.Errorf("schedule continuation %s: %w", wakeID, err)
 	}
 	return nil
@@ -417,7 +436,7 @@ func (e *Engine) publishOutcome(ctx context.Context, inv Invocation, rec *ledger
 	if err != nil {
 		return fmt.Errorf("build outcome event: %w", err)
 	}
-	if err := e.opts.Sender.Send(ctx, e.opts.EventsTopic, msg); err != nil {
+	if err := e.send(ctx, e.opts.EventsTopic, msg); err != nil {
 		return fmt.Errorf("publish outcome of %s: %w", rec.OperationID, err)
 	}
 	rec.OutcomePublished = true
@@ -434,7 +453,7 @@ func (e *Engine) reject(ctx context.Context, inv Invocation, operationID string,
 	if err != nil {
 		return fmt.Errorf("build rejection event: %w", err)
 	}
-	if err := e.opts.Sender.Send(ctx, e.opts.EventsTopic, msg); err != nil {
+	if err := e.send(ctx, e.opts.EventsTopic, msg); err != nil {
 		return fmt.Errorf("publish rejection: %w", err)
 	}
 	return nil
@@ -492,4 +511,33 @@ func looseTarget(data []byte) string {
 		}
 	}
 	return ""
+}
+
+// sendAttempts and sendBackoff bound the in-invocation retries of a send: a
+// broker blip is absorbed here; a longer outage fails the invocation so that
+// Service Bus redelivers it (and every redelivery re-sends).
+const (
+	sendAttempts = 4
+	sendBackoff  = 150 * time.Millisecond
+)
+
+// send sends m, retrying briefly (about one second in all) on failure.
+func (e *Engine) send(ctx context.Context, entity string, m bus.Message) error {
+	var err error
+	for attempt := range sendAttempts {
+		if err = e.opts.Sender.Send(ctx, entity, m); err == nil {
+			return nil
+		}
+		if attempt == sendAttempts-1 {
+			break
+		}
+		t := time.NewTimer(sendBackoff << attempt)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+	return err
 }

@@ -1,0 +1,71 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// brokerGate sits between the handler and the emulator's broker
+// (GDAP_BROKER_URL points at it). While down, every send fails with 503, as
+// Service Bus does during an outage; otherwise requests pass through.
+type brokerGate struct {
+	url    string
+	target atomic.Pointer[string]
+	down   atomic.Bool
+	failed atomic.Int64
+	client *http.Client
+	srv    *http.Server
+}
+
+func startBrokerGate() (*brokerGate, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	g := &brokerGate{url: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 30 * time.Second}}
+	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = g.srv.Serve(ln) }()
+	return g, nil
+}
+
+func (g *brokerGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	target := g.target.Load()
+	if g.down.Load() || target == nil {
+		g.failed.Add(1)
+		http.Error(w, "chaos: broker outage", http.StatusServiceUnavailable)
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, *target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	resp, err := g.client.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+func (g *brokerGate) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = g.srv.Shutdown(ctx)
+}
