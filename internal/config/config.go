@@ -291,7 +291,7 @@ func (r *reader) load() (Config, error) {
 	c.EventSource = r.str(SettingEventSource, "/gdapflow")
 
 	c.SweepSchedule = r.str(SettingSweepSchedule, "0 0 */6 * * *")
-	if _, err := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(c.SweepSchedule); err != nil {
+	if _, err := ParseSchedule(c.SweepSchedule); err != nil {
 		r.fail(SettingSweepSchedule, "must be a six-field NCRONTAB expression, got %q", c.SweepSchedule)
 	}
 	c.ExpiryWarningDays = r.days(SettingExpiryWarningDays, "30,7,1")
@@ -368,6 +368,12 @@ func (r *reader) load() (Config, error) {
 		return Config{}, r.err
 	}
 	return c, nil
+}
+
+// ParseSchedule parses a six-field NCRONTAB expression (with seconds), as
+// the Functions timer trigger reads GDAP_SWEEP_SCHEDULE.
+func ParseSchedule(s string) (cron.Schedule, error) {
+	return cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(s)
 }
 
 func (r *reader) days(name, def string) []int {

@@ -38,8 +38,6 @@ type wfState struct {
 	RequestStatus string `json:"requestStatus,omitempty"`
 	// Wrote records that an upstream write was executed for the operation.
 	Wrote bool `json:"wrote,omitempty"`
-	// LastTransient is the last transient failure, reported when retries run out.
-	LastTransient *Failure `json:"lastTransient,omitempty"`
 }
 
 // run is one invocation's execution of an operation.
@@ -71,7 +69,7 @@ func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
 type stepResult struct {
 	done *Result       // succeeded
 	fail *Failure      // failed terminally
-	next string        // step to run next ("" = same step)
+	next string        // step to run next ("" is the workflow's first step)
 	wait time.Duration // > 0: continue at next after this delay
 }
 
@@ -335,7 +333,6 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 	}
 	last := upstreamFailure(ue, describeTarget(r.rec))
 	last.Code = code
-	r.wf.LastTransient = last
 	if r.rec.StepAttempt > e.opts.RetryMaxAttempts {
 		last.Message = fmt.Sprintf("gave up after %d retries (GDAP_RETRY_MAX_ATTEMPTS): %s", e.opts.RetryMaxAttempts, last.Message)
 		return e.finish(ctx, r, nil, last)

@@ -92,18 +92,12 @@ func upstreamFailure(ue *upstream.Error, what string) *Failure {
 
 // classify turns a step error into either a terminal failure or a transient
 // upstream error worth retrying later.
-func classify(err error, what string) (f *Failure, transient *upstream.Error) {
+func classify(err error, what string) (*Failure, *upstream.Error) {
 	var fl *Failure
-	if errors.As(err, &fl) {
-		return fl, nil
+	if ue, ok := upstream.As(err); ok && ue.Transient() && !errors.As(err, &fl) {
+		return nil, ue
 	}
-	if ue, ok := upstream.As(err); ok {
-		if ue.Transient() {
-			return nil, ue
-		}
-		return upstreamFailure(ue, what), nil
-	}
-	return &Failure{Code: CodeInternal, Message: err.Error()}, nil
+	return FailureOf(err, what), nil
 }
 
 // FailureOf maps any error from an upstream call to the failure an operation

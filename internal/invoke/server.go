@@ -14,6 +14,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/hostwire"
 	"github.com/gdapflow/gdapflow/internal/sweep"
@@ -58,11 +59,17 @@ type Options struct {
 
 // Server serves the custom handler's HTTP routes.
 type Server struct {
-	opts Options
+	opts     Options
+	schedule cron.Schedule
 }
 
-// New returns a Server.
-func New(opts Options) *Server { return &Server{opts: opts} }
+// New returns a Server. The sweep schedule was validated with the
+// configuration; if it does not parse, timer sweeps are named after the
+// current second instead of the schedule's occurrence.
+func New(opts Options) *Server {
+	sched, _ := config.ParseSchedule(opts.SweepSchedule)
+	return &Server{opts: opts, schedule: sched}
+}
 
 // Handler returns the routes: GET / and POST /<function>.
 func (s *Server) Handler() http.Handler {
@@ -77,8 +84,19 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// call is one invocation being served.
+type call struct {
+	host   *hostwire.Invocation
+	inv    engine.Invocation
+	logs   *collector
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+}
+
 // begin decodes the invocation and prepares its logger, clock and deadline.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) (*hostwire.Invocation, engine.Invocation, *collector, context.Context, context.CancelFunc, bool) {
+// On failure it has already answered the host and returns nil.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) *call {
 	c := &collector{}
 	log := slog.New(&teeHandler{next: s.opts.Logger.Handler(), c: c}).With(
 		"function", function, "invocation_id", r.Header.Get("X-Azure-Functions-InvocationId"))
@@ -95,7 +113,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) 
 		// transport problem worth a redelivery.
 		log.ErrorContext(r.Context(), "invocation could not be decoded", "error", err.Error())
 		hostwire.WriteResponse(w, http.StatusBadRequest, c.result())
-		return nil, engine.Invocation{}, nil, nil, nil, false
+		return nil
 	}
 	var clock vclock.Clock = vclock.Real{}
 	if s.opts.DevClock != nil {
@@ -105,73 +123,70 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) 
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
-	return hinv, engine.Invocation{Clock: clock, Logger: log, Function: function}, c, ctx, cancel, true
+	return &call{host: hinv, inv: engine.Invocation{Clock: clock, Logger: log, Function: function}, logs: c, ctx: ctx, cancel: cancel, start: time.Now()}
 }
 
 func (s *Server) queue(function string, handle queueHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		hinv, inv, c, ctx, cancel, ok := s.begin(w, r, function)
-		if !ok {
+		c := s.begin(w, r, function)
+		if c == nil {
 			return
 		}
-		defer cancel()
-		msg, err := hinv.ServiceBusMessage(bindingMessage)
+		defer c.cancel()
+		msg, err := c.host.ServiceBusMessage(bindingMessage)
 		if err != nil {
-			inv.Logger.ErrorContext(ctx, "trigger message could not be decoded", "error", err.Error())
-			hostwire.WriteResponse(w, http.StatusBadRequest, c.result())
+			c.inv.Logger.ErrorContext(c.ctx, "trigger message could not be decoded", "error", err.Error())
+			hostwire.WriteResponse(w, http.StatusBadRequest, c.logs.result())
 			return
 		}
-		inv.MessageID = msg.MessageID
-		inv.DeliveryCount = msg.DeliveryCount
-		inv.Logger = inv.Logger.With("message_id", msg.MessageID, "correlation_id", msg.CorrelationID, "delivery_count", msg.DeliveryCount)
-		start := time.Now()
-		err = handle(ctx, inv, msg.Body)
-		s.respond(ctx, w, inv, c, err, start)
+		c.inv.MessageID = msg.MessageID
+		c.inv.DeliveryCount = msg.DeliveryCount
+		c.inv.Logger = c.inv.Logger.With("message_id", msg.MessageID, "correlation_id", msg.CorrelationID, "delivery_count", msg.DeliveryCount)
+		c.respond(w, handle(c.ctx, c.inv, msg.Body))
 	}
 }
 
 func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
-	hinv, inv, c, ctx, cancel, ok := s.begin(w, r, FunctionExpirySweep)
-	if !ok {
+	c := s.begin(w, r, FunctionExpirySweep)
+	if c == nil {
 		return
 	}
-	defer cancel()
-	info, err := hinv.Timer(bindingTimer)
+	defer c.cancel()
+	info, err := c.host.Timer(bindingTimer)
 	if err != nil {
-		inv.Logger.ErrorContext(ctx, "timer payload could not be decoded", "error", err.Error())
-		hostwire.WriteResponse(w, http.StatusBadRequest, c.result())
+		c.inv.Logger.ErrorContext(c.ctx, "timer payload could not be decoded", "error", err.Error())
+		hostwire.WriteResponse(w, http.StatusBadRequest, c.logs.result())
 		return
 	}
-	start := time.Now()
 	if s.opts.Sweeper == nil {
-		inv.Logger.WarnContext(ctx, "expiry sweep timer fired but no sweeper is configured")
-		s.respond(ctx, w, inv, c, nil, start)
+		c.inv.Logger.WarnContext(c.ctx, "expiry sweep timer fired but no sweeper is configured")
+		c.respond(w, nil)
 		return
 	}
-	now := inv.Clock.Now().UTC()
-	sweepID := sweep.TimerSweepID(scheduledTick(s.opts.SweepSchedule, now))
-	inv.Logger = inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
-	err = s.opts.Sweeper.Start(ctx, inv, engine.SweepTrigger{SweepID: sweepID})
-	s.respond(ctx, w, inv, c, err, start)
+	sweepID := sweep.TimerSweepID(scheduledTick(s.schedule, c.inv.Clock.Now()))
+	c.inv.Logger = c.inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
+	c.respond(w, s.opts.Sweeper.Start(c.ctx, c.inv, engine.SweepTrigger{SweepID: sweepID}))
 }
 
-func (s *Server) respond(ctx context.Context, w http.ResponseWriter, inv engine.Invocation, c *collector, err error, start time.Time) {
+// respond answers the host: 200 when the message was dealt with, 500 so that
+// Service Bus redelivers it otherwise.
+func (c *call) respond(w http.ResponseWriter, err error) {
+	elapsed := time.Since(c.start).Milliseconds()
 	if err != nil {
-		inv.Logger.ErrorContext(ctx, "invocation failed; the message will be redelivered", "error", err.Error(), "elapsed_ms", time.Since(start).Milliseconds())
-		hostwire.WriteResponse(w, http.StatusInternalServerError, c.result())
+		c.inv.Logger.ErrorContext(c.ctx, "invocation failed; the message will be redelivered", "error", err.Error(), "elapsed_ms", elapsed)
+		hostwire.WriteResponse(w, http.StatusInternalServerError, c.logs.result())
 		return
 	}
-	inv.Logger.DebugContext(ctx, "invocation done", "elapsed_ms", time.Since(start).Milliseconds())
-	hostwire.WriteResponse(w, http.StatusOK, c.result())
+	c.inv.Logger.DebugContext(c.ctx, "invocation done", "elapsed_ms", elapsed)
+	hostwire.WriteResponse(w, http.StatusOK, c.logs.result())
 }
 
 // scheduledTick is the latest occurrence of the NCRONTAB schedule at or
-// before now (now itself, truncated to the second, if the schedule cannot be
-// parsed or has no occurrence in the last 8 days).
-func scheduledTick(schedule string, now time.Time) time.Time {
+// before now (now itself, truncated to the second, if there is no schedule
+// or no occurrence in the last 8 days).
+func scheduledTick(sched cron.Schedule, now time.Time) time.Time {
 	now = now.UTC().Truncate(time.Second)
-	sched, err := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(schedule)
-	if err != nil {
+	if sched == nil {
 		return now
 	}
 	// Walk forward through growing windows; each walk is bounded so that a
