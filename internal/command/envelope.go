@@ -185,6 +185,30 @@ func checkEncoding(body []byte) error {
 // refusing nesting deeper than MaxDepth and duplicate member names (which
 // different JSON parsers resolve differently).
 func decodeStrict(body []byte) (any, error) {
+	if v, ok := decodePlain(body); ok {
+		return v, nil
+	}
+	return decodeTokens(body)
+}
+
+// decodePlain is decodeStrict's fast path for bodies that plainShape vouches
+// for: one Decode, without json.Decoder.Token, which allocates an error for
+// every scalar. ok is false when it cannot vouch; decodeTokens then decides.
+func decodePlain(body []byte) (v any, ok bool) {
+	if !json.Valid(body) || !plainShape(body) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil { // unreachable after json.Valid
+		return nil, false
+	}
+	return v, true
+}
+
+// decodeTokens is decodeStrict token by token: it alone decides what is
+// refused, and with which message.
+func decodeTokens(body []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	v, err := readValue(dec, 0, "")
@@ -195,6 +219,85 @@ func decodeStrict(body []byte) (any, error) {
 		return nil, envelopeErr("", "trailing data after the JSON object")
 	}
 	return v, nil
+}
+
+// maxPlainMembers bounds the member names plainShape compares pairwise in
+// one object; a larger object is left to readValue and its map.
+const maxPlainMembers = 64
+
+// plainShape reports whether body, which must be valid JSON, certainly nests
+// at most MaxDepth deep and has no duplicate member names. It compares names
+// as raw bytes, so it answers false (undecided, not refused) for a name with
+// an escape or invalid UTF-8, which decoding could turn into a duplicate, and
+// for an object with more than maxPlainMembers names.
+func plainShape(body []byte) bool {
+	var (
+		buf    [32][]byte
+		names  = buf[:0]     // member names of the open objects, innermost last
+		starts [MaxDepth]int // starts[d]: index in names of the first name of the container open at depth d+1
+		depth  int
+	)
+	for i := 0; i < len(body); {
+		switch c := body[i]; c {
+		case '{', '[':
+			if depth == MaxDepth {
+				return false
+			}
+			starts[depth] = len(names)
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return false
+			}
+			depth--
+			names = names[:starts[depth]]
+			i++
+		case '"':
+			end := stringEnd(body, i)
+			if end < 0 {
+				return false
+			}
+			j := end
+			for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
+				j++
+			}
+			if j < len(body) && body[j] == ':' {
+				if depth == 0 {
+					return false
+				}
+				name := body[i+1 : end-1]
+				open := names[starts[depth-1]:]
+				if len(open) == maxPlainMembers || bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
+					return false
+				}
+				for _, prev := range open {
+					if bytes.Equal(prev, name) {
+						return false
+					}
+				}
+				names = append(names, name)
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	return depth == 0
+}
+
+// stringEnd returns the index just after the closing quote of the JSON
+// string starting at body[start], or -1 if it is not closed.
+func stringEnd(body []byte, start int) int {
+	for i := start + 1; i < len(body); i++ {
+		switch body[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
 }
 
 func readValue(dec *json.Decoder, depth int, path string) (any, error) {

@@ -56,6 +56,9 @@ var graphHosts = []string{
 // anything (empty id, empty If-Match, no changes, unknown action).
 var ErrInvalidArgument = errors.New("graphapi: invalid argument")
 
+// errNoRelationshipID is the ErrInvalidArgument of an empty relationship id.
+var errNoRelationshipID = fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+
 // ErrForeignURL reports an operation URL or next link that is not on the
 // BaseURL's host; the client refuses to send the token there.
 var ErrForeignURL = errors.New("graphapi: URL is not on the Graph base URL's host")
@@ -238,10 +241,11 @@ func (e *bodyReadError) Unwrap() error { return e.err }
 // the builder's request configuration.
 type call func(ctx context.Context, headers *abstractions.RequestHeaders, options []abstractions.RequestOption) error
 
-// send runs one HTTP call through the SDK with the standard headers, captures
-// the raw response, and turns transport and credential failures into
-// *upstream.Error. HTTP error statuses are left to the caller (see check).
-func (c *Client) send(ctx context.Context, op string, extra map[string]string, fn call) (*response, error) {
+// send runs one HTTP call through the SDK with the standard headers and
+// captures the raw response. It returns the response when its status is one
+// of ok; transport and credential failures, error statuses and unexpected
+// success statuses become *upstream.Error.
+func (c *Client) send(ctx context.Context, op string, extra map[string]string, fn call, ok ...int) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -278,6 +282,9 @@ func (c *Client) send(ctx context.Context, op string, extra map[string]string, f
 	}
 	if got == nil {
 		return nil, c.transportError(op, errors.New("no HTTP response"))
+	}
+	if err := c.expect(op, got, ok...); err != nil {
+		return nil, err
 	}
 	return got, nil
 }

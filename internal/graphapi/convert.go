@@ -95,15 +95,25 @@ func nullEmptyDateTimes(body []byte) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
+// decodeAs decodes body with factory and asserts the result is an M.
+func decodeAs[M any](body []byte, factory absser.ParsableFactory) (M, error) {
+	v, err := parse(body, factory)
+	if err != nil {
+		var zero M
+		return zero, err
+	}
+	m, ok := v.(M)
+	if !ok {
+		return m, fmt.Errorf("decode response: unexpected type %T", v)
+	}
+	return m, nil
+}
+
 // decodeRelationship decodes a single relationship body.
 func decodeRelationship(body []byte) (gdap.Relationship, error) {
-	v, err := parse(body, models.CreateDelegatedAdminRelationshipFromDiscriminatorValue)
+	m, err := decodeAs[models.DelegatedAdminRelationshipable](body, models.CreateDelegatedAdminRelationshipFromDiscriminatorValue)
 	if err != nil {
 		return gdap.Relationship{}, err
-	}
-	m, ok := v.(models.DelegatedAdminRelationshipable)
-	if !ok {
-		return gdap.Relationship{}, fmt.Errorf("decode response: unexpected type %T", v)
 	}
 	var raw rawDurations
 	_ = json.Unmarshal(body, &raw) // parse succeeded, so body is JSON
@@ -166,19 +176,6 @@ func durationString(raw *string, typed *absser.ISODuration) (s string) {
 	return s
 }
 
-// decodeRequest decodes a single relationship request body.
-func decodeRequest(body []byte) (gdap.Request, error) {
-	v, err := parse(body, models.CreateDelegatedAdminRelationshipRequestFromDiscriminatorValue)
-	if err != nil {
-		return gdap.Request{}, err
-	}
-	m, ok := v.(models.DelegatedAdminRelationshipRequestable)
-	if !ok {
-		return gdap.Request{}, fmt.Errorf("decode response: unexpected type %T", v)
-	}
-	return toRequest(m), nil
-}
-
 // toRequest converts an SDK relationship request.
 func toRequest(m models.DelegatedAdminRelationshipRequestable) gdap.Request {
 	r := gdap.Request{
@@ -193,19 +190,6 @@ func toRequest(m models.DelegatedAdminRelationshipRequestable) gdap.Request {
 		r.Status = s.String()
 	}
 	return r
-}
-
-// decodeOperation decodes a single long-running operation body.
-func decodeOperation(body []byte) (gdap.Operation, error) {
-	v, err := parse(body, models.CreateDelegatedAdminRelationshipOperationFromDiscriminatorValue)
-	if err != nil {
-		return gdap.Operation{}, err
-	}
-	m, ok := v.(models.DelegatedAdminRelationshipOperationable)
-	if !ok {
-		return gdap.Operation{}, fmt.Errorf("decode response: unexpected type %T", v)
-	}
-	return toOperation(m), nil
 }
 
 // toOperation converts an SDK operation.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
@@ -69,7 +70,7 @@ func (c *Client) statusError(op string, r *response) error {
 		Operation:  op,
 		StatusCode: r.status,
 		RequestID:  r.header.Get("request-id"),
-		RetryAfter: upstream.ParseRetryAfter(strings.TrimSpace(r.header.Get("Retry-After")), c.clock.Now()),
+		RetryAfter: c.retryAfter(r),
 	}
 	var body graphErrorBody
 	if len(r.body) > 0 && json.Unmarshal(r.body, &body) == nil && body.Error != nil {
@@ -83,6 +84,11 @@ func (c *Client) statusError(op string, r *response) error {
 		e.Message = http.StatusText(r.status)
 	}
 	return e
+}
+
+// retryAfter reads r's Retry-After header (zero when absent or invalid).
+func (c *Client) retryAfter(r *response) time.Duration {
+	return upstream.ParseRetryAfter(strings.TrimSpace(r.header.Get("Retry-After")), c.clock.Now())
 }
 
 // innerRequestID returns the first request-id found in nested innerError objects.
@@ -113,7 +119,9 @@ func (c *Client) invalidResponse(op string, r *response, err error) error {
 	}
 }
 
-// expect returns nil when r's status is one of ok, else the mapped error.
+// expect returns nil when r's status is one of ok, else the mapped error:
+// an error status becomes statusError, any other success status
+// invalidResponse.
 func (c *Client) expect(op string, r *response, ok ...int) error {
 	for _, s := range ok {
 		if r.status == s {

@@ -2,7 +2,6 @@ package graphapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,18 +27,15 @@ func (c *Client) GetOperation(ctx context.Context, operationURL string) (gdap.Op
 	r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
 		_, err := builder.Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsItemOperationsDelegatedAdminRelationshipOperationItemRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
 		return err
-	})
+	}, http.StatusOK)
 	if err != nil {
 		return gdap.Operation{}, err
 	}
-	if err := c.expect(op, r, http.StatusOK); err != nil {
-		return gdap.Operation{}, err
-	}
-	o, err := decodeOperation(r.body)
+	m, err := decodeAs[models.DelegatedAdminRelationshipOperationable](r.body, models.CreateDelegatedAdminRelationshipOperationFromDiscriminatorValue)
 	if err != nil {
 		return gdap.Operation{}, c.invalidResponse(op, r, err)
 	}
-	return o, nil
+	return toOperation(m), nil
 }
 
 // ListOperations lists the long-running operations of a relationship
@@ -47,7 +43,7 @@ func (c *Client) GetOperation(ctx context.Context, operationURL string) (gdap.Op
 func (c *Client) ListOperations(ctx context.Context, relationshipID string) ([]gdap.Operation, error) {
 	const op = "list relationship operations"
 	if relationshipID == "" {
-		return nil, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+		return nil, errNoRelationshipID
 	}
 	builder := c.item(relationshipID).Operations()
 	var out []gdap.Operation
@@ -57,22 +53,8 @@ func (c *Client) ListOperations(ctx context.Context, relationshipID string) ([]g
 			return err
 		},
 		func(u string) { builder = builder.WithUrl(u) },
-		func(body []byte) (string, error) {
-			v, err := parse(body, models.CreateDelegatedAdminRelationshipOperationCollectionResponseFromDiscriminatorValue)
-			if err != nil {
-				return "", err
-			}
-			coll, ok := v.(models.DelegatedAdminRelationshipOperationCollectionResponseable)
-			if !ok {
-				return "", fmt.Errorf("decode response: unexpected type %T", v)
-			}
-			for _, m := range coll.GetValue() {
-				if m != nil {
-					out = append(out, toOperation(m))
-				}
-			}
-			return deref(coll.GetOdataNextLink()), nil
-		})
+		collect[models.DelegatedAdminRelationshipOperationCollectionResponseable](
+			models.CreateDelegatedAdminRelationshipOperationCollectionResponseFromDiscriminatorValue, toOperation, &out))
 	return out, err
 }
 

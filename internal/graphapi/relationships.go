@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,6 @@ import (
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/tenantrelationships"
 
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
 // MaxPageSize is the largest $top Graph accepts on these lists.
@@ -53,18 +53,21 @@ func (c *Client) item(id string) *tenantrelationships.DelegatedAdminRelationship
 func (c *Client) GetRelationship(ctx context.Context, id string) (gdap.Relationship, error) {
 	const op = "get relationship"
 	if id == "" {
-		return gdap.Relationship{}, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+		return gdap.Relationship{}, errNoRelationshipID
 	}
 	r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
 		_, err := c.item(id).Get(ctx, &tenantrelationships.DelegatedAdminRelationshipsDelegatedAdminRelationshipItemRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
 		return err
-	})
+	}, http.StatusOK)
 	if err != nil {
 		return gdap.Relationship{}, err
 	}
-	if err := c.expect(op, r, http.StatusOK); err != nil {
-		return gdap.Relationship{}, err
-	}
+	return c.relationshipFrom(op, r)
+}
+
+// relationshipFrom decodes a single relationship response; the ETag header
+// stands in for a missing @odata.etag.
+func (c *Client) relationshipFrom(op string, r *response) (gdap.Relationship, error) {
 	rel, err := decodeRelationship(r.body)
 	if err != nil {
 		return gdap.Relationship{}, c.invalidResponse(op, r, err)
@@ -81,7 +84,7 @@ func (c *Client) GetRelationship(ctx context.Context, id string) (gdap.Relations
 func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch gdap.Changes) (PatchResult, error) {
 	const op = "update relationship"
 	if id == "" {
-		return PatchResult{}, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+		return PatchResult{}, errNoRelationshipID
 	}
 	if ifMatch == "" {
 		return PatchResult{}, fmt.Errorf("%w: empty If-Match etag", ErrInvalidArgument)
@@ -93,11 +96,8 @@ func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch g
 	r, err := c.send(ctx, op, map[string]string{"If-Match": ifMatch}, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
 		_, err := c.item(id).Patch(ctx, body, &tenantrelationships.DelegatedAdminRelationshipsDelegatedAdminRelationshipItemRequestBuilderPatchRequestConfiguration{Headers: h, Options: o})
 		return err
-	})
+	}, http.StatusOK, http.StatusAccepted, http.StatusNoContent)
 	if err != nil {
-		return PatchResult{}, err
-	}
-	if err := c.expect(op, r, http.StatusOK, http.StatusAccepted, http.StatusNoContent); err != nil {
 		return PatchResult{}, err
 	}
 	switch r.status {
@@ -115,20 +115,17 @@ func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch g
 		}
 		return PatchResult{
 			OperationURL: u.String(),
-			RetryAfter:   upstream.ParseRetryAfter(strings.TrimSpace(r.header.Get("Retry-After")), c.clock.Now()),
+			RetryAfter:   c.retryAfter(r),
 		}, nil
 	case http.StatusNoContent:
 		return PatchResult{}, nil
 	}
-	if len(strings.TrimSpace(string(r.body))) == 0 {
+	if len(bytes.TrimSpace(r.body)) == 0 {
 		return PatchResult{}, nil
 	}
-	rel, err := decodeRelationship(r.body)
+	rel, err := c.relationshipFrom(op, r)
 	if err != nil {
-		return PatchResult{}, c.invalidResponse(op, r, err)
-	}
-	if rel.ETag == "" {
-		rel.ETag = r.header.Get("ETag")
+		return PatchResult{}, err
 	}
 	return PatchResult{Relationship: &rel}, nil
 }
@@ -156,11 +153,8 @@ func (c *Client) ListRelationships(ctx context.Context, nextLink string, top int
 		cfg.Headers, cfg.Options = h, o
 		_, err := builder.Get(ctx, &cfg)
 		return err
-	})
+	}, http.StatusOK)
 	if err != nil {
-		return RelationshipPage{}, err
-	}
-	if err := c.expect(op, r, http.StatusOK); err != nil {
 		return RelationshipPage{}, err
 	}
 	page, err := decodeRelationshipPage(r.body)
@@ -172,13 +166,9 @@ func (c *Client) ListRelationships(ctx context.Context, nextLink string, top int
 
 // decodeRelationshipPage decodes a relationship collection body.
 func decodeRelationshipPage(body []byte) (RelationshipPage, error) {
-	v, err := parse(body, models.CreateDelegatedAdminRelationshipCollectionResponseFromDiscriminatorValue)
+	coll, err := decodeAs[models.DelegatedAdminRelationshipCollectionResponseable](body, models.CreateDelegatedAdminRelationshipCollectionResponseFromDiscriminatorValue)
 	if err != nil {
 		return RelationshipPage{}, err
-	}
-	coll, ok := v.(models.DelegatedAdminRelationshipCollectionResponseable)
-	if !ok {
-		return RelationshipPage{}, fmt.Errorf("decode response: unexpected type %T", v)
 	}
 	var raw rawDurationList
 	_ = json.Unmarshal(body, &raw)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/tenantrelationships"
 
@@ -17,7 +18,7 @@ import (
 func (c *Client) CreateRequest(ctx context.Context, relationshipID, action string) (gdap.Request, error) {
 	const op = "create relationship request"
 	if relationshipID == "" {
-		return gdap.Request{}, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+		return gdap.Request{}, errNoRelationshipID
 	}
 	parsed, _ := models.ParseDelegatedAdminRelationshipRequestAction(action)
 	act, ok := parsed.(*models.DelegatedAdminRelationshipRequestAction)
@@ -29,18 +30,11 @@ func (c *Client) CreateRequest(ctx context.Context, relationshipID, action strin
 	r, err := c.send(ctx, op, nil, func(ctx context.Context, h *abstractions.RequestHeaders, o []abstractions.RequestOption) error {
 		_, err := c.item(relationshipID).Requests().Post(ctx, body, &tenantrelationships.DelegatedAdminRelationshipsItemRequestsRequestBuilderPostRequestConfiguration{Headers: h, Options: o})
 		return err
-	})
+	}, http.StatusCreated, http.StatusOK)
 	if err != nil {
 		return gdap.Request{}, err
 	}
-	if err := c.expect(op, r, http.StatusCreated, http.StatusOK); err != nil {
-		return gdap.Request{}, err
-	}
-	req, err := decodeRequest(r.body)
-	if err != nil {
-		return gdap.Request{}, c.invalidResponse(op, r, err)
-	}
-	return req, nil
+	return c.requestFrom(op, r)
 }
 
 // GetRequest reads one relationship request.
@@ -53,18 +47,20 @@ func (c *Client) GetRequest(ctx context.Context, relationshipID, requestID strin
 		_, err := c.item(relationshipID).Requests().ByDelegatedAdminRelationshipRequestId(requestID).Get(ctx,
 			&tenantrelationships.DelegatedAdminRelationshipsItemRequestsDelegatedAdminRelationshipRequestItemRequestBuilderGetRequestConfiguration{Headers: h, Options: o})
 		return err
-	})
+	}, http.StatusOK)
 	if err != nil {
 		return gdap.Request{}, err
 	}
-	if err := c.expect(op, r, http.StatusOK); err != nil {
-		return gdap.Request{}, err
-	}
-	req, err := decodeRequest(r.body)
+	return c.requestFrom(op, r)
+}
+
+// requestFrom decodes a single relationship request response.
+func (c *Client) requestFrom(op string, r *response) (gdap.Request, error) {
+	m, err := decodeAs[models.DelegatedAdminRelationshipRequestable](r.body, models.CreateDelegatedAdminRelationshipRequestFromDiscriminatorValue)
 	if err != nil {
 		return gdap.Request{}, c.invalidResponse(op, r, err)
 	}
-	return req, nil
+	return toRequest(m), nil
 }
 
 // ListRequests reads every request of a relationship, following
@@ -72,7 +68,7 @@ func (c *Client) GetRequest(ctx context.Context, relationshipID, requestID strin
 func (c *Client) ListRequests(ctx context.Context, relationshipID string) ([]gdap.Request, error) {
 	const op = "list relationship requests"
 	if relationshipID == "" {
-		return nil, fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
+		return nil, errNoRelationshipID
 	}
 	builder := c.item(relationshipID).Requests()
 	var out []gdap.Request
@@ -82,23 +78,30 @@ func (c *Client) ListRequests(ctx context.Context, relationshipID string) ([]gda
 			return err
 		},
 		func(u string) { builder = builder.WithUrl(u) },
-		func(body []byte) (string, error) {
-			v, err := parse(body, models.CreateDelegatedAdminRelationshipRequestCollectionResponseFromDiscriminatorValue)
-			if err != nil {
-				return "", err
-			}
-			coll, ok := v.(models.DelegatedAdminRelationshipRequestCollectionResponseable)
-			if !ok {
-				return "", fmt.Errorf("decode response: unexpected type %T", v)
-			}
-			for _, m := range coll.GetValue() {
-				if m != nil {
-					out = append(out, toRequest(m))
-				}
-			}
-			return deref(coll.GetOdataNextLink()), nil
-		})
+		collect[models.DelegatedAdminRelationshipRequestCollectionResponseable](
+			models.CreateDelegatedAdminRelationshipRequestCollectionResponseFromDiscriminatorValue, toRequest, &out))
 	return out, err
+}
+
+// collect returns a followPages decode function for collection pages of
+// type C: it appends each page's items, converted by conv, to *out and
+// returns the page's @odata.nextLink.
+func collect[C interface {
+	GetValue() []M
+	GetOdataNextLink() *string
+}, M, T any](factory absser.ParsableFactory, conv func(M) T, out *[]T) func(body []byte) (string, error) {
+	return func(body []byte) (string, error) {
+		coll, err := decodeAs[C](body, factory)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range coll.GetValue() {
+			if any(m) != nil {
+				*out = append(*out, conv(m))
+			}
+		}
+		return deref(coll.GetOdataNextLink()), nil
+	}
 }
 
 // followPages fetches a collection page by page: get fetches the current
@@ -112,11 +115,8 @@ func (c *Client) followPages(ctx context.Context, op string, get call, moveTo fu
 		if page >= maxPages {
 			return fmt.Errorf("graphapi: %s: more than %d pages", op, maxPages)
 		}
-		r, err := c.send(ctx, op, nil, get)
+		r, err := c.send(ctx, op, nil, get, http.StatusOK)
 		if err != nil {
-			return err
-		}
-		if err := c.expect(op, r, http.StatusOK); err != nil {
 			return err
 		}
 		next, err := decode(r.body)

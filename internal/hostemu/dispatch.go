@@ -122,12 +122,7 @@ func (e *Emulator) oldestReady() *queue {
 func (e *Emulator) deliver(p *handlerProc, q *queue, m *message, now time.Time) {
 	defer e.wg.Done()
 	body, err := e.serviceBusRequest(q.fn, m, now)
-	var c call
-	if err != nil {
-		c = call{id: newGUID(), err: &InvocationError{Function: q.fn.name, Kind: FailureTransport, Err: err}}
-	} else {
-		c = e.post(p, q.fn, body)
-	}
+	c := e.postBuilt(p, q.fn, body, err)
 	inv := Invocation{
 		ID: c.id, Function: q.fn.name, MessageID: m.MessageID, DeliveryCount: m.deliveryCount,
 		StatusCode: c.status, Err: c.err, Time: now, Duration: c.duration, Logs: c.logs,

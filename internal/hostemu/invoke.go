@@ -85,6 +85,15 @@ func (e *Emulator) post(p *handlerProc, fn *function, body []byte) call {
 	return c
 }
 
+// postBuilt posts the invocation body built for fn, or, when building it
+// failed with buildErr, records that as a transport failure without posting.
+func (e *Emulator) postBuilt(p *handlerProc, fn *function, body []byte, buildErr error) call {
+	if buildErr != nil {
+		return call{id: newGUID(), err: &InvocationError{Function: fn.name, Kind: FailureTransport, Err: buildErr}}
+	}
+	return e.post(p, fn, body)
+}
+
 var errFunctionTimeout = errors.New("function timeout") //nolint:gochecknoglobals // cause sentinel
 
 func snippet(b []byte) string {

@@ -56,12 +56,7 @@ func (e *Emulator) fireScheduled(ts *timerState, now time.Time) {
 // only logged, as in the host; the next occurrence still fires.
 func (e *Emulator) invokeTimer(p *handlerProc, fn *function, ti timerInfo, now time.Time) Invocation {
 	body, err := timerRequest(fn, ti, now)
-	var c call
-	if err != nil {
-		c = call{id: newGUID(), err: &InvocationError{Function: fn.name, Kind: FailureTransport, Err: err}}
-	} else {
-		c = e.post(p, fn, body)
-	}
+	c := e.postBuilt(p, fn, body, err)
 	if c.err != nil {
 		e.log.Error("timer invocation failed", "function", fn.name, "error", c.err)
 	}

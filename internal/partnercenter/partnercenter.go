@@ -80,7 +80,7 @@ func New(baseURL string, tokens TokenSource, hc *http.Client, clock vclock.Clock
 // GetCustomer reads one customer, including AllowDelegatedAccess.
 // A 404 is an *upstream.Error with StatusCode 404.
 func (c *Client) GetCustomer(ctx context.Context, tenantID, correlationID string) (Customer, error) {
-	return c.do(ctx, "get customer", http.MethodGet, c.customerURL(tenantID, false), nil, correlationID)
+	return c.do(ctx, "get customer", http.MethodGet, tenantID, nil, correlationID)
 }
 
 // dapBody is the Customer resource body that removes legacy DAP, as in
@@ -92,13 +92,14 @@ var dapBody = []byte(`{"AllowDelegatedAccess":false,"attributes":{"objectType":"
 // Center answers with. Its AllowDelegatedAccess is usually nil, because
 // Partner Center reports the flag only on GET: confirm with GetCustomer.
 func (c *Client) DisableDelegatedAccess(ctx context.Context, tenantID, correlationID string) (Customer, error) {
-	// The documented request syntax has a trailing slash.
-	return c.do(ctx, "remove legacy DAP", http.MethodPatch, c.customerURL(tenantID, true), dapBody, correlationID)
+	return c.do(ctx, "remove legacy DAP", http.MethodPatch, tenantID, dapBody, correlationID)
 }
 
-func (c *Client) customerURL(tenantID string, slash bool) string {
+// customerURL is the URL of one customer. PATCH gets a trailing slash, as in
+// the documented request syntax of the DAP removal.
+func (c *Client) customerURL(method, tenantID string) string {
 	u := c.baseURL + "/v1/customers/" + url.PathEscape(tenantID)
-	if slash {
+	if method == http.MethodPatch {
 		u += "/"
 	}
 	return u
@@ -119,7 +120,9 @@ type customerBody struct {
 	AllowDelegatedAccess *bool `json:"allowDelegatedAccess"`
 }
 
-func (c *Client) do(ctx context.Context, op, method, target string, body []byte, correlationID string) (Customer, error) {
+// do sends one request about the customer tenantID and decodes the Customer
+// Partner Center answers with.
+func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byte, correlationID string) (Customer, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		if _, ok := upstream.As(err); ok {
@@ -133,7 +136,7 @@ func (c *Client) do(ctx context.Context, op, method, target string, body []byte,
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.customerURL(method, tenantID), rd)
 	if err != nil {
 		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, Err: err}
 	}
@@ -168,8 +171,7 @@ func (c *Client) do(ctx context.Context, op, method, target string, body []byte,
 		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, StatusCode: resp.StatusCode,
 			Code: "invalid_response", Message: "Partner Center answered with a body that is not a Customer", RequestID: requestID, Err: err}
 	}
-	out := Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantFromURL(target)), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}
-	return out, nil
+	return Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantID), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}, nil
 }
 
 func (c *Client) responseError(op string, resp *http.Response, raw []byte, requestID string) error {
@@ -222,13 +224,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-func tenantFromURL(target string) string {
-	parts := strings.Split(strings.TrimSuffix(target, "/"), "/")
-	id, err := url.PathUnescape(parts[len(parts)-1])
-	if err != nil {
-		return ""
-	}
-	return id
 }

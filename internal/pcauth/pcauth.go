@@ -64,6 +64,9 @@ const (
 	CodeInvalidClient = "invalid_client"
 )
 
+// opRefresh is the upstream.Error Operation of every refresh failure.
+const opRefresh = "refresh App+User token"
+
 // DefaultScopes are the scopes requested when Options.Scopes is empty.
 func DefaultScopes() []string { return []string{PartnerCenterScope, "offline_access"} }
 
@@ -188,7 +191,7 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	})
 	select {
 	case <-ctx.Done():
-		return "", &upstream.Error{Service: upstream.ServiceEntra, Operation: "refresh App+User token", Err: ctx.Err()}
+		return "", &upstream.Error{Service: upstream.ServiceEntra, Operation: opRefresh, Err: ctx.Err()}
 	case res := <-ch:
 		if res.Err != nil {
 			return "", res.Err
@@ -226,7 +229,7 @@ func (s *Source) refresh(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if rt == "" {
-		uerr := &upstream.Error{Service: upstream.ServiceEntra, Operation: "refresh App+User token", StatusCode: http.StatusBadRequest,
+		uerr := &upstream.Error{Service: upstream.ServiceEntra, Operation: opRefresh, StatusCode: http.StatusBadRequest,
 			Code: CodeInvalidGrant, Message: "no refresh token is stored: " + InvalidGrantRemedy}
 		s.alarm(ctx, CodeInvalidGrant, "", uerr)
 		return "", uerr
@@ -305,14 +308,13 @@ func (s *Source) grantError(ctx context.Context, err error, secret string) error
 	if ue, ok := upstream.As(err); ok {
 		return ue // from the assertion provider
 	}
-	op := "refresh App+User token"
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		return &upstream.Error{Service: upstream.ServiceEntra, Operation: op, Err: errors.New(scrub(err.Error(), secret, s.opts.ClientSecret))}
+		return &upstream.Error{Service: upstream.ServiceEntra, Operation: opRefresh, Err: errors.New(scrub(err.Error(), secret, s.opts.ClientSecret))}
 	}
 	ue := &upstream.Error{
 		Service:    upstream.ServiceEntra,
-		Operation:  op,
+		Operation:  opRefresh,
 		StatusCode: re.Response.StatusCode,
 		Code:       re.ErrorCode,
 		RequestID:  re.Response.Header.Get("x-ms-request-id"),

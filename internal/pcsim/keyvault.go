@@ -23,15 +23,17 @@ var secretNameRE = regexp.MustCompile(`^[0-9A-Za-z-]{1,127}$`)
 func (s *Sim) SetSecret(name, value string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.setSecretLocked(name, secretVersion{value: value})
+	return s.setSecretLocked(name, secretVersion{value: value}).version
 }
 
-func (s *Sim) setSecretLocked(name string, v secretVersion) string {
+// setSecretLocked stores v as a new version of the secret name and returns
+// it with its version id and creation time set.
+func (s *Sim) setSecretLocked(name string, v secretVersion) secretVersion {
 	v.version = newID(16)
 	v.created = s.opts.Clock.Now()
 	key := strings.ToLower(name)
 	s.secrets[key] = append(s.secrets[key], v)
-	return v.version
+	return v
 }
 
 // Secret returns the current value of the Key Vault secret name.
@@ -140,9 +142,7 @@ func (s *Sim) serveSecrets(w http.ResponseWriter, r *http.Request, body []byte) 
 			return
 		}
 		s.mu.Lock()
-		v := secretVersion{value: *in.Value, contentType: in.ContentType, tags: in.Tags}
-		v.version = s.setSecretLocked(name, v)
-		v.created = s.opts.Clock.Now()
+		v := s.setSecretLocked(name, secretVersion{value: *in.Value, contentType: in.ContentType, tags: in.Tags})
 		s.counters.SecretSets++
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, secretBundle(vault, name, v))

@@ -201,16 +201,10 @@ func (s *Sim) grantRefresh(w http.ResponseWriter, form url.Values, fail func(tok
 	}
 	rt.redeemed = true
 	next := s.issueRefreshLocked(rt.clientID, now)
-	at := "pcsim.at." + newID(24)
-	s.access[at] = &accessToken{clientID: clientID, appUser: true, expires: now.Add(s.opts.AccessTokenLifetime)}
+	at := s.issueAccessLocked("pcsim.at.", clientID, true, now)
 	s.counters.RefreshTokenGrants++
 	s.mu.Unlock()
-	secs := int(s.opts.AccessTokenLifetime / time.Second)
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "scope": s.opts.Scope, "expires_in": secs, "ext_expires_in": secs,
-		"access_token": at, "refresh_token": next,
-	})
+	s.writeToken(w, map[string]any{"access_token": at, "scope": s.opts.Scope, "refresh_token": next})
 }
 
 func (s *Sim) grantClientCredentials(w http.ResponseWriter, form url.Values, fail func(tokenFailure)) {
@@ -220,16 +214,27 @@ func (s *Sim) grantClientCredentials(w http.ResponseWriter, form url.Values, fai
 		return
 	}
 	s.mu.Lock()
-	now := s.opts.Clock.Now()
-	at := "pcsim.app." + newID(24)
-	s.access[at] = &accessToken{clientID: form.Get("client_id"), expires: now.Add(s.opts.AccessTokenLifetime)}
+	at := s.issueAccessLocked("pcsim.app.", form.Get("client_id"), false, s.opts.Clock.Now())
 	s.counters.ClientCredentialsGrants++
 	s.mu.Unlock()
+	s.writeToken(w, map[string]any{"access_token": at})
+}
+
+// issueAccessLocked mints an access token (prefix names its kind) valid for
+// AccessTokenLifetime from now.
+func (s *Sim) issueAccessLocked(prefix, clientID string, appUser bool, now time.Time) string {
+	at := prefix + newID(24)
+	s.access[at] = &accessToken{clientID: clientID, appUser: appUser, expires: now.Add(s.opts.AccessTokenLifetime)}
+	return at
+}
+
+// writeToken answers a successful grant: fields plus the token type and
+// lifetime every grant returns.
+func (s *Sim) writeToken(w http.ResponseWriter, fields map[string]any) {
 	secs := int(s.opts.AccessTokenLifetime / time.Second)
+	fields["token_type"], fields["expires_in"], fields["ext_expires_in"] = "Bearer", secs, secs
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": at,
-	})
+	writeJSON(w, http.StatusOK, fields)
 }
 
 // redactTokenForm renders a token request body for the journal with every
