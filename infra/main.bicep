@@ -5,7 +5,7 @@
 // SAS or connection string is created, read or output by this template.
 //
 // Deploy: docs/deploy.md. Settings: contract §4 (every setting the handler
-// reads is set below; infra/infra_test.go checks it against internal/config).
+// reads is set below; infra/bicep_test.go checks it against internal/config).
 
 targetScope = 'resourceGroup'
 
@@ -116,9 +116,10 @@ param loginBaseUrl string = environment().authentication.loginEndpoint
 @description('GDAP_TABLE_PREFIX: prefix of the app\'s table names.')
 param tablePrefix string = 'gdap'
 
-@description('Tables created with the infrastructure: the operation ledger (handler.go: GDAP_TABLE_PREFIX + "operations"). The app also ensures its tables at start-up.')
+@description('Tables created with the infrastructure: the operation ledger and the expiry sweep\'s state and snapshot (handler.go: GDAP_TABLE_PREFIX + "operations" and + "sweep"). The app also ensures its tables at start-up.')
 param appTableNames array = [
   '${tablePrefix}operations'
+  '${tablePrefix}sweep'
 ]
 
 @description('GDAP_EVENT_SOURCE: CloudEvents source of published events.')

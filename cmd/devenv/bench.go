@@ -9,12 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,20 +278,16 @@ func (p phaseResult) throughput() float64 {
 	return float64(p.Commands) / p.Elapsed.Seconds()
 }
 
+// percentile is the nearest-rank q-quantile of ds (0 for none): the
+// smallest value with at least q of the values at or below it.
 func percentile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(q*float64(len(s)) + 0.5)
-	if i >= len(s) {
-		i = len(s) - 1
-	}
-	if i > 0 && q*float64(len(s)) == float64(i) {
-		i--
-	}
-	return s[i]
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }
 
 // buildStripped builds the handler as cmd/package does.
@@ -573,9 +569,10 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 
 // floorClient makes, per iteration, exactly the wire calls one
 // gdap.relationship.update costs the service, without service logic: Graph
-// GET + PATCH (If-Match) on the simulator, a Table insert and three
-// If-Match replaces of an entity of the same shape on Azurite, and one
-// outcome-sized message POSTed to the broker (through the same tap).
+// GET + PATCH (If-Match) on the simulator, the Table inserts, If-Match
+// replaces and reads benchCalls measured for one update, on an entity of the
+// same shape on Azurite, and the measured number of outcome-sized messages
+// POSTed to the broker (through the same tap).
 type floorClient struct {
 	bs                             *benchStack
 	http                           *http.Client
@@ -769,6 +766,8 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 		})
 	}
 	ga := []string{benchRole, gdap.GlobalAdminRoleID}
+	// sent keeps the bodies sent so far, for the duplicate scenario.
+	sent := map[string][]byte{}
 	type scenario struct {
 		name     string
 		setup    func() (id string, typ string, data any, err error)
@@ -807,9 +806,9 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 		var id string
 		if sc.resend != "" {
 			id = sc.resend
-			body, err := findCommandBody(bs, id)
-			if err != nil {
-				return nil, err
+			body, ok := sent[id]
+			if !ok {
+				return nil, fmt.Errorf("bench: no body sent for %s", id)
 			}
 			if err := bs.SendBody(ctx, id+".again", body); err != nil {
 				return nil, err
@@ -824,7 +823,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			if err != nil {
 				return nil, err
 			}
-			sentBodies[id] = body
+			sent[id] = body
 			if err := bs.SendBody(ctx, id, body); err != nil {
 				return nil, err
 			}
@@ -909,17 +908,6 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 	return env, nil
 }
 
-// sentBodies keeps the bodies benchCalls sent, for the duplicate scenario.
-var sentBodies = map[string][]byte{} //nolint:gochecknoglobals // bench-local scratch
-
-func findCommandBody(_ *benchStack, id string) ([]byte, error) {
-	b, ok := sentBodies[id]
-	if !ok {
-		return nil, fmt.Errorf("bench: no body sent for %s", id)
-	}
-	return b, nil
-}
-
 func shortRoute(route string) string {
 	r := strings.TrimPrefix(route, "/tenantRelationships/delegatedAdminRelationships")
 	switch r {
@@ -937,10 +925,9 @@ func shortRoute(route string) string {
 	return r
 }
 
-var guidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
-
+// pcRoute is a Partner Center path with its ids replaced by "{id}".
 func pcRoute(p string) string {
-	return guidRE.ReplaceAllString(p, "{id}")
+	return idRE.ReplaceAllString(p, "{id}")
 }
 
 // benchColdStart starts the stripped handler binary with the stack's
@@ -1087,18 +1074,12 @@ func (r *benchResults) render(w io.Writer) {
 
 	fmt.Fprintln(w, "### Cold start and binary size")
 	fmt.Fprintln(w)
-	sorted := slices.Clone(r.ColdStart)
-	slices.Sort(sorted)
-	var med time.Duration
-	if len(sorted) > 0 {
-		med = sorted[len(sorted)/2]
-	}
 	all := make([]string, 0, len(r.ColdStart))
 	for _, d := range r.ColdStart {
 		all = append(all, ms(d))
 	}
 	fmt.Fprintf(w, "| figure | value |\n|---|---|\n")
-	fmt.Fprintf(w, "| process start → first 200 on `GET /` (median of %d) | %s (all: %s) |\n", len(sorted), ms(med), strings.Join(all, ", "))
+	fmt.Fprintf(w, "| process start → first 200 on `GET /` (median of %d) | %s (all: %s) |\n", len(r.ColdStart), ms(percentile(r.ColdStart, 0.5)), strings.Join(all, ", "))
 	fmt.Fprintf(w, "| handler binary, stripped as packaged (`-trimpath -ldflags=\"-s -w\"`) | %s (%d bytes) |\n", mib(r.SizeStripped), r.SizeStripped)
 	fmt.Fprintf(w, "| handler binary, `go build` (unstripped) | %s (%d bytes) |\n", mib(r.SizeUnstripped), r.SizeUnstripped)
 	fmt.Fprintln(w)
@@ -1218,7 +1199,7 @@ func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t.onPublished != nil && resp.StatusCode/100 == 2 && r.Method == http.MethodPost {
-		entity, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		entity := brokerEntity(r)
 		var m struct {
 			CorrelationID string `json:"correlationId"`
 		}
@@ -1265,6 +1246,11 @@ func classifyBroker(r *http.Request) string {
 	if r.Method != http.MethodPost {
 		return ""
 	}
+	return brokerEntity(r)
+}
+
+// brokerEntity is the entity of a local-broker send (POST /{entity}/messages).
+func brokerEntity(r *http.Request) string {
 	entity, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	return entity
 }

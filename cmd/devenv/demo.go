@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -266,7 +265,7 @@ func (s *stepRun) collect() error {
 	invs := st.Emu.Invocations()
 	issued := map[string]bool{} // operation ids gdapflow sent to its own commands queue
 	for _, inv := range invs[s.from.invs:] {
-		if inv.Function == "commands" && !s.d.sent[inv.MessageID] && inv.DeliveryCount == 1 {
+		if s.d.issuedCommand(inv) {
 			issued[inv.MessageID] = true
 			s.tl.add(entry{at: inv.Time, rank: rankSent, marker: "→", who: "command",
 				text:    shortenIDs(inv.MessageID) + "  (issued by gdapflow)",
@@ -276,12 +275,12 @@ func (s *stepRun) collect() error {
 		if inv.Function == "expiry-sweep" {
 			s.tl.add(entry{at: inv.Time, rank: rankSent, marker: "⏰", who: "timer", text: "expiry-sweep fired"})
 		}
-		if inv.Err != nil || inv.StatusCode != 200 {
+		if invocationFailed(inv) {
 			s.tl.add(entry{at: inv.Time, rank: rankHost, marker: "✗", who: "host",
 				text: fmt.Sprintf("invocation %s %s → %s (%s)", inv.Function, shortID(inv.MessageID), statusText(inv.StatusCode), inv.Settlement)})
 		}
 	}
-	evs, err := decodePublished(st.Emu.Published(st.Env["GDAP_EVENTS_TOPIC"])[s.from.events:])
+	evs, err := s.stepEvents()
 	if err != nil {
 		return err
 	}
@@ -321,6 +320,19 @@ func (s *stepRun) collect() error {
 			sig:  "wait " + approxWait(c.Wait)})
 	}
 	return nil
+}
+
+// issuedCommand reports whether inv is the first delivery of a command
+// gdapflow sent to its own commands queue (the sweep's policy), not one the
+// demo sent.
+func (d *demo) issuedCommand(inv hostemu.Invocation) bool {
+	return inv.Function == "commands" && !d.sent[inv.MessageID] && inv.DeliveryCount == 1
+}
+
+// invocationFailed reports whether the handler did not answer an invocation
+// with 200.
+func invocationFailed(inv hostemu.Invocation) bool {
+	return inv.Err != nil || inv.StatusCode != 200
 }
 
 // invAt returns the virtual time of the first invocation of a message.
@@ -396,7 +408,7 @@ func (s *stepRun) expect(ok bool, format string, a ...any) bool {
 	return ok
 }
 
-// outcome returns the outcomes of an operation.
+// outcomes returns the outcomes of an operation.
 func (s *stepRun) outcomes(id string) ([]devstack.Outcome, error) {
 	all, err := s.d.st.Outcomes()
 	if err != nil {
@@ -438,7 +450,7 @@ func (s *stepRun) expectOutcome(id, code string) (devstack.Outcome, error) {
 // expectRejected checks that exactly one gdap.command.rejected with code was
 // published in this step for operationID.
 func (s *stepRun) expectRejected(operationID, code string) error {
-	evs, err := decodePublished(s.d.st.Emu.Published(s.d.st.Env["GDAP_EVENTS_TOPIC"])[s.from.events:])
+	evs, err := s.stepEvents()
 	if err != nil {
 		return err
 	}
@@ -497,10 +509,10 @@ func (d *demo) summary() error {
 	issued, failedInv := 0, 0
 	for _, inv := range invs {
 		byFn[inv.Function]++
-		if inv.Function == "commands" && !d.sent[inv.MessageID] && inv.DeliveryCount == 1 {
+		if d.issuedCommand(inv) {
 			issued++
 		}
-		if inv.Err != nil || inv.StatusCode != 200 {
+		if invocationFailed(inv) {
 			failedInv++
 		}
 	}
@@ -542,11 +554,7 @@ func (d *demo) summary() error {
 
 // countList renders a count map as "a 3, b 1" in key order.
 func countList(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := devstack.SortedKeys(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
@@ -858,7 +866,6 @@ const burstRetryAfter = 7
 func stepThrottledBurst(ctx context.Context, s *stepRun) error {
 	n := s.d.cfg.BurstSize
 	ids := make([]string, n)
-	owner := map[string]string{} // relationship id → operation id
 	for i := range n {
 		id, err := s.d.st.Graph.AddRelationship(gdap.Relationship{DisplayName: fmt.Sprintf("Proseware branch %02d (draft)", i+1),
 			Status: gdap.StatusCreated, Duration: "P730D", AutoExtendDuration: "PT0S", UnifiedRoles: []string{roleHelpdesk}})
@@ -876,7 +883,6 @@ func stepThrottledBurst(ctx context.Context, s *stepRun) error {
 	s.note("•", "setup", "fault: the next %d GETs of a relationship answer 429 Retry-After: %d", throttled, burstRetryAfter)
 	for i, id := range ids {
 		op := fmt.Sprintf("op-7-burst-%02d", i+1)
-		owner[id] = op
 		if err := s.send(ctx, op, typeUpdate, map[string]any{
 			"relationshipId": id, "changes": map[string]any{"displayName": fmt.Sprintf("Proseware branch %02d", i+1)}}); err != nil {
 			return err

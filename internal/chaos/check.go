@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -40,7 +39,8 @@ type Report struct {
 	// GraphCalls all Graph requests.
 	GraphResponses map[int]int
 	GraphCalls     int
-	// Invocations by settlement, and handler restarts seen by the emulator.
+	// Invocations counts the invocations by settlement ("timer" for the
+	// timer, which has none).
 	Invocations map[string]int
 	// Outcomes counts outcome events by "succeeded" or the failure code;
 	// Rejections the gdap.command.rejected events by code.
@@ -379,13 +379,8 @@ func sortedPairs[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, len(m))
+	for _, k := range devstack.SortedKeys(m) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, " ")
