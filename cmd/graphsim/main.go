@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	clock := vclock.NewVirtual(startAt)
-	sim := graphsim.New(graphsim.Options{Clock: clock, Logger: logger, Fallback: fallbackHandler(clock, logger)})
+	sim := graphsim.New(graphsim.Options{Clock: clock, Fallback: fallbackHandler(clock, logger)})
 	if *fixtures != "" {
 		ids, err := sim.LoadFixturesFile(*fixtures)
 		if err != nil {

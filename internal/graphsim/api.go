@@ -1,7 +1,7 @@
 package graphsim
 
 import (
-	"container/heap"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,7 +48,7 @@ func (s *Sim) AddRelationship(in gdap.Relationship) (string, error) {
 	}
 	s.bumpLocked(&r.etag)
 	s.insertLocked(r)
-	s.scheduleInitialLocked(r, now, s.scheduleLocked)
+	s.scheduleNextLocked(r, now, s.scheduleLocked)
 	return r.id, nil
 }
 
@@ -59,7 +59,7 @@ func invalid(format string, a ...any) error {
 // buildLocked validates in and fills defaults.
 func (s *Sim) buildLocked(in gdap.Relationship, now time.Time) (*relationship, error) {
 	r := &relationship{
-		id: in.ID, displayName: in.DisplayName, status: cmpOr(in.Status, gdap.StatusCreated),
+		id: in.ID, displayName: in.DisplayName, status: cmp.Or(in.Status, gdap.StatusCreated),
 		autoExtend: gdap.AutoExtendOff, roles: slices.Clone(in.UnifiedRoles),
 		created: in.CreatedDateTime.UTC(), modified: in.LastModified.UTC(),
 		activated: in.ActivatedDateTime.UTC(), end: in.EndDateTime.UTC(),
@@ -83,7 +83,7 @@ func (s *Sim) buildLocked(in gdap.Relationship, now time.Time) (*relationship, e
 	if !slices.Contains(relationshipStatuses, r.status) || r.status == gdap.StatusUnknownFutureValue {
 		return nil, invalid("unknown status %q", r.status)
 	}
-	days, e := parseDurationDays(cmpOr(in.Duration, "P730D"))
+	days, e := parseDurationDays(cmp.Or(in.Duration, "P730D"))
 	if e != nil {
 		return nil, invalid("%s", e.message)
 	}
@@ -129,41 +129,6 @@ func (s *Sim) buildLocked(in gdap.Relationship, now time.Time) (*relationship, e
 		}
 	}
 	return r, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// scheduleInitialLocked schedules the transition a freshly added
-// relationship is waiting for.
-func (s *Sim) scheduleInitialLocked(r *relationship, now time.Time, add func(*event)) {
-	switch r.status {
-	case gdap.StatusActive:
-		add(&event{at: r.end, kind: evRelExpiry, rel: r})
-	case gdap.StatusApprovalPending:
-		add(&event{at: laterOf(r.created.Add(s.opts.ApprovalLapse), now), kind: evRelApprovalLapse, rel: r})
-	case gdap.StatusApproved:
-		add(&event{at: now.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
-	case gdap.StatusActivating:
-		add(&event{at: now.Add(s.opts.ActivationStepDelay), kind: evRelActive, rel: r})
-	case gdap.StatusExpiring:
-		add(&event{at: now.Add(s.opts.ExpiryStepDelay), kind: evRelExpired, rel: r})
-	case gdap.StatusTerminationRequested:
-		add(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminating, rel: r})
-	case gdap.StatusTerminating:
-		add(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminated, rel: r})
-	}
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // Relationship returns the current state of a relationship (after applying
@@ -245,14 +210,14 @@ func (s *Sim) Approve(id string, customer *gdap.Customer) error {
 		}
 		r.hasCustomer = true
 		r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
-			DisplayName: cmpOr(customer.DisplayName, r.customer.DisplayName)}
+			DisplayName: cmp.Or(customer.DisplayName, r.customer.DisplayName)}
 	}
 	if !r.hasCustomer {
 		r.hasCustomer = true
 		tid := newGUID(s.rng)
 		r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
 	}
-	s.approveLocked(r, now)
+	s.enterLocked(r, gdap.StatusApproved, now)
 	return nil
 }
 
@@ -270,8 +235,7 @@ func (s *Sim) TerminateByCustomer(id string) error {
 	if r.status != gdap.StatusActive {
 		return fmt.Errorf("%w: terminate needs active, status is %s", ErrInvalidState, r.status)
 	}
-	s.setStatusLocked(r, gdap.StatusTerminationRequested, now)
-	s.scheduleLocked(&event{at: now.Add(s.opts.TerminationStepDelay), kind: evRelTerminating, rel: r})
+	s.enterLocked(r, gdap.StatusTerminationRequested, now)
 	return nil
 }
 
@@ -343,6 +307,3 @@ func (s *Sim) SetServiceManagementDetails(tenantID string, details []ServiceMana
 	}
 	s.smd[strings.ToLower(tenantID)] = ds
 }
-
-// initHeapLocked restores heap order after bulk appends.
-func (s *Sim) initHeapLocked() { heap.Init(&s.sched) }

@@ -8,12 +8,12 @@ import (
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
-var aaCreateProps = newPropRules( //nolint:gochecknoglobals // immutable table
+var aaCreateProps = newPropRules("delegatedAdminAccessAssignment", //nolint:gochecknoglobals // immutable table
 	[]string{"accessContainer", "accessDetails"},
 	[]string{"id", "status", "createdDateTime", "lastModifiedDateTime"},
 )
 
-var aaPatchProps = newPropRules( //nolint:gochecknoglobals // immutable table
+var aaPatchProps = newPropRules("delegatedAdminAccessAssignment", //nolint:gochecknoglobals // immutable table
 	[]string{"accessDetails"},
 	[]string{"id", "status", "createdDateTime", "lastModifiedDateTime", "accessContainer"},
 )
@@ -60,11 +60,8 @@ func (s *Sim) createAssignmentLocked(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	m, e := c.jsonObject()
+	m, e := s.jsonBody(c, aaCreateProps)
 	if e != nil {
-		return e
-	}
-	if e := s.checkProps(m, aaCreateProps, "delegatedAdminAccessAssignment"); e != nil {
 		return e
 	}
 	if r.status != gdap.StatusActive {
@@ -154,11 +151,8 @@ func (s *Sim) patchAssignmentLocked(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	m, e := c.jsonObject()
+	m, e := s.jsonBody(c, aaPatchProps)
 	if e != nil {
-		return e
-	}
-	if e := s.checkProps(m, aaPatchProps, "delegatedAdminAccessAssignment"); e != nil {
 		return e
 	}
 	if e := s.checkIfMatch(c, a.etag); e != nil {

@@ -25,7 +25,7 @@ func (s *Sim) readBody(r *http.Request) ([]byte, *apiError) {
 		return nil, badRequest("The request body could not be read.")
 	}
 	if len(raw) > maxBody {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "requestEntityTooLarge", "The request body is too large.")
+		return nil, tooLarge()
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -43,11 +43,31 @@ func (s *Sim) readBody(r *http.Request) ([]byte, *apiError) {
 		if err != nil {
 			return nil, badRequest("The request body is labelled gzip but is not valid gzip.")
 		}
+		if len(out) > maxBody {
+			return nil, tooLarge()
+		}
 		return out, nil
 	default:
 		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 			"Content-Encoding '"+enc+"' is not supported.")
 	}
+}
+
+func tooLarge() *apiError {
+	return errorf(http.StatusRequestEntityTooLarge, "requestEntityTooLarge", "The request body is too large.")
+}
+
+// jsonBody checks Content-Type (rule 5), parses the body as one JSON object
+// and applies p (rules 6, 22).
+func (s *Sim) jsonBody(c *call, p propRules) (map[string]json.RawMessage, *apiError) {
+	m, e := c.jsonObject()
+	if e != nil {
+		return nil, e
+	}
+	if e := s.checkProps(m, p); e != nil {
+		return nil, e
+	}
+	return m, nil
 }
 
 // jsonObject checks Content-Type (rule 5) and parses the body as one JSON
@@ -70,12 +90,13 @@ func (c *call) jsonObject() (map[string]json.RawMessage, *apiError) {
 
 // propRules says which body properties an entity accepts (rules 6, 22).
 type propRules struct {
+	entity   string // the entity type, named in error messages
 	writable map[string]bool
 	readOnly map[string]bool
 }
 
-func newPropRules(writable, readOnly []string) propRules {
-	p := propRules{writable: map[string]bool{}, readOnly: map[string]bool{}}
+func newPropRules(entity string, writable, readOnly []string) propRules {
+	p := propRules{entity: entity, writable: map[string]bool{}, readOnly: map[string]bool{}}
 	for _, k := range writable {
 		p.writable[k] = true
 	}
@@ -85,9 +106,9 @@ func newPropRules(writable, readOnly []string) propRules {
 	return p
 }
 
-// check rejects unknown (rule 6) and read-only (rule 22) properties and, when
-// the simulator is lenient, drops them from m.
-func (s *Sim) checkProps(m map[string]json.RawMessage, p propRules, where string) *apiError {
+// checkProps rejects unknown (rule 6) and read-only (rule 22) properties
+// and, when the simulator is lenient, drops them from m.
+func (s *Sim) checkProps(m map[string]json.RawMessage, p propRules) *apiError {
 	for k := range m {
 		switch {
 		case p.writable[k]:
@@ -95,12 +116,12 @@ func (s *Sim) checkProps(m map[string]json.RawMessage, p propRules, where string
 			delete(m, k)
 		case p.readOnly[k]:
 			if !s.opts.AllowReadOnlyProperties {
-				return badRequest("Property '" + k + "' of " + where + " is read-only.")
+				return badRequest("Property '" + k + "' of " + p.entity + " is read-only.")
 			}
 			delete(m, k)
 		default:
 			if !s.opts.AllowUnknownProperties {
-				return badRequest("Property '" + k + "' does not exist on " + where + ".")
+				return badRequest("Property '" + k + "' does not exist on " + p.entity + ".")
 			}
 			delete(m, k)
 		}

@@ -143,11 +143,12 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) ctlClock(w http.ResponseWriter) {
-	now := s.Sync()
-	out := map[string]any{"now": now}
-	if next, ok := s.NextTransition(); ok {
+	s.mu.Lock()
+	out := map[string]any{"now": s.syncLocked()}
+	if next, ok := s.nextEventLocked(); ok {
 		out["nextTransition"] = next
 	}
+	s.mu.Unlock()
 	ctlJSON(w, http.StatusOK, out)
 }
 

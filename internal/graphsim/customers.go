@@ -55,13 +55,18 @@ func (s *Sim) customersLocked() []gdap.Customer {
 	return out
 }
 
-func (s *Sim) customerLocked(id string) (gdap.Customer, bool) {
+// customerLocked looks up the customer c.relID (the path's tenant id).
+func (s *Sim) customerLocked(c *call) (gdap.Customer, *apiError) {
 	for _, r := range s.order {
-		if r.hasCustomer && customerStatus(r.status) && strings.EqualFold(r.customer.TenantID, id) {
-			return r.customer, true
+		if r.hasCustomer && customerStatus(r.status) && strings.EqualFold(r.customer.TenantID, c.relID) {
+			return r.customer, nil
 		}
 	}
-	return gdap.Customer{}, false
+	return gdap.Customer{}, notFound("delegatedAdminCustomer '" + c.relID + "'")
+}
+
+func serviceDetailsContext(cu gdap.Customer) string {
+	return ctxCustomers + "('" + cu.TenantID + "')/serviceManagementDetails"
 }
 
 func renderCustomer(cu gdap.Customer) obj {
@@ -80,9 +85,9 @@ func (s *Sim) listCustomersLocked(c *call) *apiError {
 
 // getCustomerLocked serves GET delegatedAdminCustomers/{id}.
 func (s *Sim) getCustomerLocked(c *call) *apiError {
-	cu, ok := s.customerLocked(c.relID)
-	if !ok {
-		return notFound("delegatedAdminCustomer '" + c.relID + "'")
+	cu, e := s.customerLocked(c)
+	if e != nil {
+		return e
 	}
 	sel, e := s.parseItemQuery(c, custShape)
 	if e != nil {
@@ -98,27 +103,27 @@ func renderDetail(d ServiceManagementDetail) obj {
 
 // listServiceDetailsLocked serves GET …/serviceManagementDetails.
 func (s *Sim) listServiceDetailsLocked(c *call) *apiError {
-	cu, ok := s.customerLocked(c.relID)
-	if !ok {
-		return notFound("delegatedAdminCustomer '" + c.relID + "'")
+	cu, e := s.customerLocked(c)
+	if e != nil {
+		return e
 	}
 	details := s.smd[strings.ToLower(cu.TenantID)]
 	items := make([]smallItem, len(details))
 	for i, d := range details {
 		items[i] = smallItem{o: renderDetail(d)}
 	}
-	return s.serveSmallList(c, smdShape, ctxCustomers+"('"+cu.TenantID+"')/serviceManagementDetails", items)
+	return s.serveSmallList(c, smdShape, serviceDetailsContext(cu), items)
 }
 
 // getServiceDetailLocked serves GET …/serviceManagementDetails/{id}.
 func (s *Sim) getServiceDetailLocked(c *call) *apiError {
-	cu, ok := s.customerLocked(c.relID)
-	if !ok {
-		return notFound("delegatedAdminCustomer '" + c.relID + "'")
+	cu, e := s.customerLocked(c)
+	if e != nil {
+		return e
 	}
 	for _, d := range s.smd[strings.ToLower(cu.TenantID)] {
 		if d.ID == c.subID {
-			c.writeEntity(http.StatusOK, ctxCustomers+"('"+cu.TenantID+"')/serviceManagementDetails", renderDetail(d))
+			c.writeEntity(http.StatusOK, serviceDetailsContext(cu), renderDetail(d))
 			return nil
 		}
 	}

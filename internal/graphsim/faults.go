@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -128,7 +129,8 @@ func (f *faultState) matches(route, method string) bool {
 }
 
 // applyFaults runs the faults matching this request; it reports whether
-// the request should still be served.
+// the request should still be served. A reset is only marked on c: the
+// caller closes the connection after journaling the request.
 func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool {
 	var sleep time.Duration
 	var hit *Fault
@@ -144,9 +146,7 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 		case FaultETagRace:
 			c.etagRace = true
 		case FaultBefore:
-			if f.Before != nil {
-				before = append(before, f.Before)
-			}
+			before = append(before, f.Before)
 		default:
 			if hit != nil {
 				continue
@@ -176,25 +176,17 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 	switch hit.Kind {
 	case FaultReset:
 		c.reset = true
-		resetConn(w)
 	case FaultThrottle:
-		s.fail(w, &apiError{status: http.StatusTooManyRequests, code: orCode(hit.Code, CodeTooManyRequests),
+		s.fail(w, &apiError{status: http.StatusTooManyRequests, code: cmp.Or(hit.Code, CodeTooManyRequests),
 			message: "Too many requests.", retryAfter: max(hit.RetryAfter, 1)})
 	case FaultUnavailable:
-		s.fail(w, &apiError{status: http.StatusServiceUnavailable, code: orCode(hit.Code, CodeServiceUnavailable),
+		s.fail(w, &apiError{status: http.StatusServiceUnavailable, code: cmp.Or(hit.Code, CodeServiceUnavailable),
 			message: "The service is temporarily unavailable.", retryAfter: hit.RetryAfter})
 	case FaultInternal:
-		s.fail(w, &apiError{status: http.StatusInternalServerError, code: orCode(hit.Code, CodeInternalServerError),
+		s.fail(w, &apiError{status: http.StatusInternalServerError, code: cmp.Or(hit.Code, CodeInternalServerError),
 			message: "An internal server error occurred.", retryAfter: hit.RetryAfter})
 	}
 	return false
-}
-
-func orCode(c, def string) string {
-	if c != "" {
-		return c
-	}
-	return def
 }
 
 // resetConn hijacks the connection and closes it with a TCP reset.

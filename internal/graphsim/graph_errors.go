@@ -11,7 +11,6 @@ import (
 const (
 	CodeInvalidAuthenticationToken = "InvalidAuthenticationToken"
 	CodeBadRequest                 = "BadRequest"
-	CodeInvalidRequest             = "invalidRequest"
 	CodeItemNotFound               = "itemNotFound"
 	CodeMethodNotAllowed           = "methodNotAllowed"
 	CodeUnsupportedMediaType       = "unsupportedMediaType"
@@ -25,7 +24,6 @@ const (
 	CodeTooManyRequests            = "TooManyRequests"
 	CodeServiceUnavailable         = "serviceNotAvailable"
 	CodeInternalServerError        = "generalException"
-	CodeUnsupportedQuery           = "Request_UnsupportedQuery"
 )
 
 // apiError is a Graph error response about to be written.
@@ -37,6 +35,7 @@ type apiError struct {
 	retryAfter int // seconds, 0 = no header
 }
 
+// Error implements error.
 func (e *apiError) Error() string { return strconv.Itoa(e.status) + " " + e.code + ": " + e.message }
 
 func errorf(status int, code, message string) *apiError {

@@ -17,9 +17,6 @@ type field struct {
 // 300 relationships is the simulator's hot path.
 type obj []field
 
-// rawJSON is emitted verbatim.
-type rawJSON []byte
-
 // MarshalJSON implements json.Marshaler.
 func (o obj) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
 
@@ -34,15 +31,6 @@ func (o obj) appendJSON(b []byte) []byte {
 		b = appendValue(b, f.v)
 	}
 	return append(b, '}')
-}
-
-func (o obj) get(k string) (any, bool) {
-	for _, f := range o {
-		if f.k == k {
-			return f.v, true
-		}
-	}
-	return nil, false
 }
 
 func appendValue(b []byte, v any) []byte {
@@ -84,8 +72,6 @@ func appendValue(b []byte, v any) []byte {
 			b = appendString(b, e)
 		}
 		return append(b, ']')
-	case rawJSON:
-		return append(b, x...)
 	default:
 		raw, err := json.Marshal(x)
 		if err != nil {

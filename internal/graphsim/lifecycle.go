@@ -25,32 +25,44 @@ func (s *Sim) setStatusLocked(r *relationship, status string, at time.Time) {
 	}
 }
 
-// activateLocked makes a relationship active at time at (rule 30):
-// activatedDateTime = at, endDateTime = at + duration; expiry is scheduled.
-func (s *Sim) activateLocked(r *relationship, at time.Time) {
-	r.activated = at
-	r.end = at.AddDate(0, 0, r.durationDays)
-	s.setStatusLocked(r, gdap.StatusActive, at)
-	s.scheduleLocked(&event{at: r.end, kind: evRelExpiry, rel: r})
+// enterLocked moves a relationship to status at time at and schedules the
+// transition that status waits for (scheduleNextLocked). Statuses reached
+// through a partner's terminate request use setStatusLocked instead: the
+// request, not the clock, moves them on.
+func (s *Sim) enterLocked(r *relationship, status string, at time.Time) {
+	s.setStatusLocked(r, status, at)
+	s.scheduleNextLocked(r, at, s.scheduleLocked)
 }
 
-// approveLocked is the customer's (or reseller's) approval: approvalPending
-// → approved, then activating and active after ActivationStepDelay each.
-func (s *Sim) approveLocked(r *relationship, at time.Time) {
-	s.setStatusLocked(r, gdap.StatusApproved, at)
-	s.scheduleLocked(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
-}
-
-// lockLocked moves a created relationship to approvalPending and schedules
-// the approval lapse (rule 30): createdDateTime + ApprovalLapse, but not
-// before now.
-func (s *Sim) lockLocked(r *relationship, at time.Time) {
-	s.setStatusLocked(r, gdap.StatusApprovalPending, at)
-	lapse := r.created.Add(s.opts.ApprovalLapse)
-	if lapse.Before(at) {
-		lapse = at
+// scheduleNextLocked schedules, through add (scheduleLocked, or
+// appendEventLocked when seeding), the transition a relationship that
+// reached its status at time at waits for (rule 30): expiry at endDateTime,
+// the approval lapse at createdDateTime + ApprovalLapse (not before at), or
+// the next activation, expiry or customer-termination step.
+func (s *Sim) scheduleNextLocked(r *relationship, at time.Time, add func(*event)) {
+	switch r.status {
+	case gdap.StatusActive:
+		add(&event{at: r.end, kind: evRelExpiry, rel: r})
+	case gdap.StatusApprovalPending:
+		add(&event{at: laterOf(r.created.Add(s.opts.ApprovalLapse), at), kind: evRelApprovalLapse, rel: r})
+	case gdap.StatusApproved:
+		add(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
+	case gdap.StatusActivating:
+		add(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActive, rel: r})
+	case gdap.StatusExpiring:
+		add(&event{at: at.Add(s.opts.ExpiryStepDelay), kind: evRelExpired, rel: r})
+	case gdap.StatusTerminationRequested:
+		add(&event{at: at.Add(s.opts.TerminationStepDelay), kind: evRelTerminating, rel: r})
+	case gdap.StatusTerminating:
+		add(&event{at: at.Add(s.opts.TerminationStepDelay), kind: evRelTerminated, rel: r})
 	}
-	s.scheduleLocked(&event{at: lapse, kind: evRelApprovalLapse, rel: r})
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // endAssignmentsLocked deletes the access assignments of an ended relationship.
@@ -76,11 +88,10 @@ func (s *Sim) fireLocked(e *event) {
 			r.end = r.end.Add(AutoExtendPeriod)
 			r.modified = at
 			s.bumpLocked(&r.etag)
-			s.scheduleLocked(&event{at: r.end, kind: evRelExpiry, rel: r})
+			s.scheduleNextLocked(r, at, s.scheduleLocked) // expiry at the new end
 			return
 		}
-		s.setStatusLocked(r, gdap.StatusExpiring, at)
-		s.scheduleLocked(&event{at: at.Add(s.opts.ExpiryStepDelay), kind: evRelExpired, rel: r})
+		s.enterLocked(r, gdap.StatusExpiring, at)
 	case evRelExpired:
 		if r.status == gdap.StatusExpiring {
 			s.setStatusLocked(r, gdap.StatusExpired, at)
@@ -91,17 +102,19 @@ func (s *Sim) fireLocked(e *event) {
 		}
 	case evRelActivating:
 		if r.status == gdap.StatusApproved {
-			s.setStatusLocked(r, gdap.StatusActivating, at)
-			s.scheduleLocked(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActive, rel: r})
+			s.enterLocked(r, gdap.StatusActivating, at)
 		}
 	case evRelActive:
+		// Activation (rule 30): activatedDateTime = at, endDateTime = at +
+		// duration.
 		if r.status == gdap.StatusActivating {
-			s.activateLocked(r, at)
+			r.activated = at
+			r.end = at.AddDate(0, 0, r.durationDays)
+			s.enterLocked(r, gdap.StatusActive, at)
 		}
 	case evRelTerminating:
 		if r.status == gdap.StatusTerminationRequested {
-			s.setStatusLocked(r, gdap.StatusTerminating, at)
-			s.scheduleLocked(&event{at: at.Add(s.opts.TerminationStepDelay), kind: evRelTerminated, rel: r})
+			s.enterLocked(r, gdap.StatusTerminating, at)
 		}
 	case evRelTerminated:
 		if r.status == gdap.StatusTerminating {
@@ -163,7 +176,7 @@ func (s *Sim) requestDoneLocked(r *relationship, q *relRequest, at time.Time) {
 		switch q.action {
 		case gdap.ActionLockForApproval:
 			if ok = r.status == gdap.StatusCreated; ok {
-				s.lockLocked(r, at)
+				s.enterLocked(r, gdap.StatusApprovalPending, at)
 			}
 		case gdap.ActionTerminate:
 			if ok = r.status == gdap.StatusTerminating || r.status == gdap.StatusTerminationRequested; ok {
@@ -172,7 +185,7 @@ func (s *Sim) requestDoneLocked(r *relationship, q *relRequest, at time.Time) {
 		case gdap.ActionApprove:
 			if ok = r.status == gdap.StatusApprovalPending; ok {
 				r.consentPend = false
-				s.approveLocked(r, at)
+				s.enterLocked(r, gdap.StatusApproved, at)
 			}
 		case gdap.ActionReject:
 			if ok = r.status == gdap.StatusApprovalPending; ok {

@@ -2,7 +2,6 @@ package graphsim
 
 import (
 	"cmp"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -48,8 +47,6 @@ type Options struct {
 	// Clock supplies every timestamp. Default vclock.Real{}. Tests pass
 	// vclock.NewFrozen or vclock.NewVirtual.
 	Clock vclock.Clock
-	// Logger receives diagnostic logs. Default: discard.
-	Logger *slog.Logger
 	// Fallback serves every path not under /beta, /v1.0 or /_sim (for
 	// example the Partner Center / Entra simulator). Nil: 404.
 	Fallback http.Handler
@@ -120,9 +117,6 @@ type ThrottleBudget struct {
 func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = vclock.Real{}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.MissingIfMatchStatus = cmp.Or(o.MissingIfMatchStatus, http.StatusBadRequest)
 	o.InvalidStateStatus = cmp.Or(o.InvalidStateStatus, http.StatusBadRequest)

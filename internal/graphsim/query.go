@@ -213,14 +213,16 @@ func (c *call) writeCollection(context string, items []obj, count int, withCount
 	c.writeJSONSized(200, body, 512+len(items)*1200)
 }
 
-// smallList is an in-memory collection of rendered items with offset paging:
-// requests, operations, access assignments, customers.
+// smallItem is one rendered item of a small in-memory collection
+// (requests, operations, access assignments, customers, service management
+// details) served with offset paging by serveSmallList.
 type smallItem struct {
 	o    obj
 	keys map[string]string // filter and sort values
 }
 
-// serveSmallList filters, sorts and pages items.
+// serveSmallList filters, sorts and pages items. Filter values and sort keys
+// compare case-insensitively (GUIDs), as relationship lists do.
 func (s *Sim) serveSmallList(c *call, shape queryShape, context string, items []smallItem) *apiError {
 	q, e := s.parseListQuery(c, shape)
 	if e != nil {
@@ -230,7 +232,7 @@ func (s *Sim) serveSmallList(c *call, shape queryShape, context string, items []
 	for _, it := range items {
 		ok := true
 		for _, f := range q.filter {
-			if it.keys[f.prop] != f.value {
+			if !strings.EqualFold(it.keys[f.prop], f.value) {
 				ok = false
 				break
 			}

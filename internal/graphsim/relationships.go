@@ -13,7 +13,7 @@ import (
 const ctxRelationships = "tenantRelationships/delegatedAdminRelationships"
 
 // relProps are the body rules of POST/PATCH relationship (rules 6, 22).
-var relProps = newPropRules( //nolint:gochecknoglobals // immutable table
+var relProps = newPropRules("delegatedAdminRelationship", //nolint:gochecknoglobals // immutable table
 	[]string{"displayName", "duration", "customer", "accessDetails", "autoExtendDuration"},
 	[]string{"id", "status", "createdDateTime", "lastModifiedDateTime", "activatedDateTime", "endDateTime",
 		"accessAssignments", "operations", "requests", "indirectProviderTenantId", "isPartnerConsentPending"},
@@ -120,11 +120,8 @@ func (s *Sim) removeLocked(r *relationship) {
 
 // createRelationshipLocked serves POST relationships (rules 7–14).
 func (s *Sim) createRelationshipLocked(c *call) *apiError {
-	m, e := c.jsonObject()
+	m, e := s.jsonBody(c, relProps)
 	if e != nil {
-		return e
-	}
-	if e := s.checkProps(m, relProps, "delegatedAdminRelationship"); e != nil {
 		return e
 	}
 	f, e := s.parseRelFields(m)
@@ -200,11 +197,8 @@ func (s *Sim) patchRelationshipLocked(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	m, e := c.jsonObject()
+	m, e := s.jsonBody(c, relProps)
 	if e != nil {
-		return e
-	}
-	if e := s.checkProps(m, relProps, "delegatedAdminRelationship"); e != nil {
 		return e
 	}
 	if e := s.checkIfMatch(c, r.etag); e != nil {

@@ -112,10 +112,11 @@ func (c *call) writeJSON(status int, body obj) { c.writeJSONSized(status, body, 
 
 // writeJSONSized is writeJSON with an output size hint (collections).
 func (c *call) writeJSONSized(status int, body obj, hint int) {
-	c.w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
-	c.w.WriteHeader(status)
 	out := body.appendJSON(make([]byte, 0, hint))
-	c.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	c.w.WriteHeader(status)
 	_, _ = c.w.Write(out)
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
-var reqProps = newPropRules( //nolint:gochecknoglobals // immutable table
+var reqProps = newPropRules("delegatedAdminRelationshipRequest", //nolint:gochecknoglobals // immutable table
 	[]string{"action"},
 	[]string{"id", "status", "createdDateTime", "lastModifiedDateTime"},
 )
@@ -39,11 +39,8 @@ func (s *Sim) createRequestLocked(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	m, e := c.jsonObject()
+	m, e := s.jsonBody(c, reqProps)
 	if e != nil {
-		return e
-	}
-	if e := s.checkProps(m, reqProps, "delegatedAdminRelationshipRequest"); e != nil {
 		return e
 	}
 	action, ok, e := stringProp(m, "action")

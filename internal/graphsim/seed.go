@@ -1,7 +1,9 @@
 package graphsim
 
 import (
+	"container/heap"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +13,7 @@ import (
 
 // SeedOptions configures Seed.
 type SeedOptions struct {
-	// Count is how many relationships to generate.
+	// Count is how many relationships to generate (none when not positive).
 	Count int `json:"count"`
 	// Seed makes the population deterministic (same seed, same clock time,
 	// same population).
@@ -81,15 +83,16 @@ func (s *Sim) Seed(o SeedOptions) SeedSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.syncLocked()
+	o.Count = max(o.Count, 0)
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)) //nolint:gosec // deterministic test data
 	sum := SeedSummary{Count: o.Count, ByStatus: map[string]int{}}
 	s.seedBatch++
 	prefix := "S" + strconv.Itoa(s.seedBatch) + "-"
-	if s.rels == nil || len(s.rels) == 0 {
+	if len(s.rels) == 0 {
 		s.rels = make(map[string]*relationship, o.Count)
 		s.names = make(map[string]string, o.Count)
 	}
-	s.order = growCap(s.order, o.Count)
+	s.order = slices.Grow(s.order, o.Count)
 
 	var cust gdap.Customer
 	custLeft := 0
@@ -104,7 +107,7 @@ func (s *Sim) Seed(o SeedOptions) SeedSummary {
 		r := s.seedOne(rng, now, cust, prefix, i)
 		s.bumpLocked(&r.etag)
 		s.insertLocked(r)
-		s.scheduleInitialLocked(r, now, s.appendEventLocked)
+		s.scheduleNextLocked(r, now, s.appendEventLocked)
 		sum.ByStatus[r.status]++
 		if r.reseller {
 			sum.Resellers++
@@ -116,17 +119,8 @@ func (s *Sim) Seed(o SeedOptions) SeedSummary {
 			sum.FirstID = r.id
 		}
 	}
-	s.initHeapLocked()
+	heap.Init(&s.sched)
 	return sum
-}
-
-func growCap(s []*relationship, n int) []*relationship {
-	if cap(s)-len(s) >= n {
-		return s
-	}
-	out := make([]*relationship, len(s), len(s)+n)
-	copy(out, s)
-	return out
 }
 
 // seedOne builds one generated relationship.

@@ -83,7 +83,7 @@ type call struct {
 	prefer bool // Prefer: include-unknown-enum-members
 	// etagRace: change the entity after this GET (FaultETagRace).
 	etagRace bool
-	// reset: the connection was closed without a response.
+	// reset: close the connection without a response (FaultReset).
 	reset bool
 }
 
@@ -121,7 +121,14 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request) {
 
 	body, bodyErr := s.readBody(r)
 	c.body = body
-	defer func() { s.record(r, c, rec) }()
+	defer func() {
+		// Journal first: once the connection is reset the client may send
+		// its next request, which must not be journaled before this one.
+		s.record(r, c, rec)
+		if c.reset {
+			resetConn(rec)
+		}
+	}()
 
 	if e := checkAuth(r); e != nil {
 		s.fail(rec, e)
