@@ -249,53 +249,30 @@ func (rd *entityReader) typeErr(name string, v any) {
 	}
 }
 
-func (rd *entityReader) str(name string) string {
+// property returns the value of name as a T: the zero T when it is absent
+// or null, and (recording the error) when it has another type.
+func property[T any](rd *entityReader, name string) T {
+	var zero T
 	v, ok := rd.props[name]
 	if !ok || v == nil {
-		return ""
+		return zero
 	}
-	s, ok := v.(string)
+	t, ok := v.(T)
 	if !ok {
 		rd.typeErr(name, v)
+		return zero
 	}
-	return s
+	return t
 }
 
-func (rd *entityReader) int(name string) int {
-	v, ok := rd.props[name]
-	if !ok || v == nil {
-		return 0
-	}
-	i, ok := v.(int32)
-	if !ok {
-		rd.typeErr(name, v)
-	}
-	return int(i)
-}
+func (rd *entityReader) str(name string) string { return property[string](rd, name) }
 
-func (rd *entityReader) bool(name string) bool {
-	v, ok := rd.props[name]
-	if !ok || v == nil {
-		return false
-	}
-	b, ok := v.(bool)
-	if !ok {
-		rd.typeErr(name, v)
-	}
-	return b
-}
+func (rd *entityReader) int(name string) int { return int(property[int32](rd, name)) }
+
+func (rd *entityReader) bool(name string) bool { return property[bool](rd, name) }
 
 func (rd *entityReader) time(name string) time.Time {
-	v, ok := rd.props[name]
-	if !ok || v == nil {
-		return time.Time{}
-	}
-	t, ok := v.(aztables.EDMDateTime)
-	if !ok {
-		rd.typeErr(name, v)
-		return time.Time{}
-	}
-	return time.Time(t).UTC()
+	return time.Time(property[aztables.EDMDateTime](rd, name)).UTC()
 }
 
 func (rd *entityReader) binary(name string) []byte {

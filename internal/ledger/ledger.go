@@ -4,6 +4,9 @@
 // hash) and to resume long-running operations from continuation messages.
 // Writes use optimistic concurrency: every Update carries the ETag of the
 // last read or write. See docs/ledger.md for the table design.
+//
+// HasCode, IsEntityNotFound and IsConditionFailed classify Table Storage
+// errors the same way for every gdapflow table (the sweep's too).
 package ledger
 
 import (
@@ -145,7 +148,7 @@ func New(client *aztables.Client) *Store {
 // EnsureTable creates the ledger table if it does not exist.
 func (s *Store) EnsureTable(ctx context.Context) error {
 	_, err := s.client.CreateTable(ctx, nil)
-	if err != nil && !hasCode(err, aztables.TableAlreadyExists) {
+	if err != nil && !HasCode(err, aztables.TableAlreadyExists) {
 		return fmt.Errorf("ledger: create table: %w", err)
 	}
 	return nil
@@ -161,7 +164,7 @@ func (s *Store) Create(ctx context.Context, r *Record) error {
 	}
 	resp, err := s.client.AddEntity(ctx, body, nil)
 	if err != nil {
-		if hasCode(err, aztables.EntityAlreadyExists) {
+		if HasCode(err, aztables.EntityAlreadyExists) {
 			return fmt.Errorf("ledger: create %q: %w", r.OperationID, ErrExists)
 		}
 		return fmt.Errorf("ledger: create %q: %w", r.OperationID, err)
@@ -177,7 +180,7 @@ func (s *Store) Get(ctx context.Context, operationID string) (*Record, error) {
 	}
 	resp, err := s.client.GetEntity(ctx, operationID, rowKey, nil)
 	if err != nil {
-		if isNotFound(err) {
+		if IsEntityNotFound(err) {
 			return nil, fmt.Errorf("ledger: get %q: %w", operationID, ErrNotFound)
 		}
 		return nil, fmt.Errorf("ledger: get %q: %w", operationID, err)
@@ -210,9 +213,9 @@ func (s *Store) Update(ctx context.Context, r *Record) error {
 	})
 	if err != nil {
 		switch {
-		case hasCode(err, aztables.UpdateConditionNotSatisfied) || statusIs(err, http.StatusPreconditionFailed):
+		case IsConditionFailed(err):
 			return fmt.Errorf("ledger: update %q: %w", r.OperationID, ErrConflict)
-		case isNotFound(err):
+		case IsEntityNotFound(err):
 			return fmt.Errorf("ledger: update %q: %w", r.OperationID, ErrNotFound)
 		}
 		return fmt.Errorf("ledger: update %q: %w", r.OperationID, err)
@@ -221,7 +224,9 @@ func (s *Store) Update(ctx context.Context, r *Record) error {
 	return nil
 }
 
-func hasCode(err error, code aztables.TableErrorCode) bool {
+// HasCode reports whether err is a Table Storage error with code (for
+// example aztables.TableAlreadyExists from CreateTable).
+func HasCode(err error, code aztables.TableErrorCode) bool {
 	var re *azcore.ResponseError
 	return errors.As(err, &re) && re.ErrorCode == string(code)
 }
@@ -231,8 +236,16 @@ func statusIs(err error, status int) bool {
 	return errors.As(err, &re) && re.StatusCode == status
 }
 
-// isNotFound is a 404 for the entity, not for the table: a missing table
-// (EnsureTable not called) is a configuration error, not a missing record.
-func isNotFound(err error) bool {
-	return statusIs(err, http.StatusNotFound) && !hasCode(err, aztables.TableNotFound)
+// IsEntityNotFound reports a 404 for an entity. A 404 for the table
+// (TableNotFound: EnsureTable was not called) is a configuration error, not
+// a missing entity, and does not match.
+func IsEntityNotFound(err error) bool {
+	return statusIs(err, http.StatusNotFound) && !HasCode(err, aztables.TableNotFound)
+}
+
+// IsConditionFailed reports that a conditional write lost an optimistic
+// concurrency race: its If-Match ETag no longer matched (412,
+// UpdateConditionNotSatisfied). Re-read and decide again.
+func IsConditionFailed(err error) bool {
+	return HasCode(err, aztables.UpdateConditionNotSatisfied) || statusIs(err, http.StatusPreconditionFailed)
 }

@@ -44,12 +44,17 @@ func validIDChars(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:-", c) >= 0) {
+		if !idChar(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// idChar reports whether c is in [A-Za-z0-9._:-]: the contract's id
+// alphabet, which is also safe in a Table Storage key.
+func idChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:-", c) >= 0
 }
 
 // boundedID joins parts with "." and, when the result exceeds maxIDLen,

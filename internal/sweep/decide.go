@@ -46,6 +46,11 @@ func (r rules) window() time.Duration {
 	return time.Duration(r.thresholds[0]) * day
 }
 
+// inWindow reports whether rel is active and inside the warning window.
+func inWindow(now time.Time, rel gdap.Relationship, rl rules) bool {
+	return rel.Status == gdap.StatusActive && !rel.EndDateTime.IsZero() && normTime(rel.EndDateTime).Sub(now) <= rl.window()
+}
+
 // record is the content of one snapshot row. It is comparable: two records
 // that are == need no write.
 type record struct {
@@ -147,12 +152,11 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 	if prev != nil && !old.Created.Equal(next.Created) {
 		next.ApprovalWarned = false
 	}
-	d := decision{}
+	d := decision{inWindow: inWindow(now, rel, rl)}
 
 	// Expiry thresholds: active relationships with an end date.
 	if rel.Status == gdap.StatusActive && !next.End.IsZero() {
 		left := next.End.Sub(now)
-		d.inWindow = left <= rl.window()
 		warned := parseDays(next.Warned)
 		nearest, announce, marked := 0, false, false
 		for _, t := range rl.thresholds { // descending: the last crossed is the nearest

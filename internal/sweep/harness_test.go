@@ -140,17 +140,24 @@ type completion struct {
 type recordingOps struct {
 	mu   sync.Mutex
 	done []completion
+	// onComplete, when set, runs after each recorded completion (outside
+	// the lock), e.g. to let a trigger join while the sweep finishes.
+	onComplete func(opID string)
 }
 
 // CompleteOperation implements operations.
 func (o *recordingOps) CompleteOperation(_ context.Context, _ engine.Invocation, opID string, res *engine.Result, f *engine.Failure) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	c := completion{opID: opID, failure: f}
 	if res != nil {
 		c.sweepID = res.SweepID
 	}
 	o.done = append(o.done, c)
+	hook := o.onComplete
+	o.mu.Unlock()
+	if hook != nil {
+		hook(opID)
+	}
 	return nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
-// Back-off of transient listing failures.
 // pageDelta is what one page adds to the sweep's counts.
 type pageDelta struct {
 	page     int

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/ledger"
 )
 
 // pagesPartition holds one page-index row per page position.
@@ -55,7 +56,7 @@ func pageRowKey(k int) string { return fmt.Sprintf("%08d", k) }
 func (st *store) readPage(ctx context.Context, k int) (*pageIndex, error) {
 	st.n.pageReads.Add(1)
 	resp, err := st.client.GetEntity(ctx, pagesPartition, pageRowKey(k), nil)
-	if isNotFound(err) {
+	if ledger.IsEntityNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -177,9 +178,4 @@ func quietUntil(now time.Time, rel gdap.Relationship, next record, rl rules) uin
 		return noDeadline - 1
 	}
 	return uint32(q.Unix())
-}
-
-// inWindow reports whether rel is active and inside the warning window.
-func inWindow(now time.Time, rel gdap.Relationship, rl rules) bool {
-	return rel.Status == gdap.StatusActive && !rel.EndDateTime.IsZero() && rel.EndDateTime.Sub(now) <= rl.window()
 }

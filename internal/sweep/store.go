@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/gdapflow/gdapflow/internal/ledger"
 )
 
 // Table layout (docs/sweep.md): one table holds the singleton state row and
@@ -126,7 +127,7 @@ func (s *state) running() bool { return s.Phase == phaseListing || s.Phase == ph
 func (st *store) loadState(ctx context.Context) (*state, error) {
 	st.n.stateReads.Add(1)
 	resp, err := st.client.GetEntity(ctx, statePartition, stateRowKey, nil)
-	if isNotFound(err) {
+	if ledger.IsEntityNotFound(err) {
 		return &state{ByStatus: map[string]int{}}, nil
 	}
 	if err != nil {
@@ -186,7 +187,7 @@ func (st *store) saveState(ctx context.Context, s *state) error {
 	st.n.stateWrites.Add(1)
 	if s.ETag == "" {
 		resp, err := st.client.AddEntity(ctx, body, nil)
-		if hasCode(err, aztables.EntityAlreadyExists) || statusIs(err, http.StatusConflict) {
+		if ledger.HasCode(err, aztables.EntityAlreadyExists) {
 			return ErrConflict
 		}
 		if err != nil {
@@ -197,7 +198,7 @@ func (st *store) saveState(ctx context.Context, s *state) error {
 	}
 	etag := s.ETag
 	resp, err := st.client.UpdateEntity(ctx, body, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
-	if hasCode(err, aztables.UpdateConditionNotSatisfied) || statusIs(err, http.StatusPreconditionFailed) || isNotFound(err) {
+	if ledger.IsConditionFailed(err) || ledger.IsEntityNotFound(err) {
 		return ErrConflict
 	}
 	if err != nil {
@@ -215,7 +216,7 @@ func (st *store) readRows(ctx context.Context, ids []string) ([]*record, error) 
 	parallel(len(ids), st.concurrency, func(i int) {
 		st.n.snapReads.Add(1)
 		resp, err := st.client.GetEntity(ctx, partitionOf(ids[i]), rowKeyOf(ids[i]), nil)
-		if isNotFound(err) {
+		if ledger.IsEntityNotFound(err) {
 			return
 		}
 		if err != nil {
@@ -308,18 +309,16 @@ func partitionOf(id string) string {
 	return fmt.Sprintf("rel-%x", h%snapshotPartitions)
 }
 
-// rowKeyOf escapes an id for use as a RowKey: characters other than
-// letters, digits and "-._:" become %XX (Graph ids are GUID pairs and pass
-// unchanged).
+// rowKeyOf escapes an id for use as a RowKey: bytes outside idChar become
+// %XX (Graph ids are GUID pairs and pass unchanged).
 func rowKeyOf(id string) string {
 	var b strings.Builder
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._:", c) >= 0 {
+		if c := id[i]; idChar(c) {
 			b.WriteByte(c)
-			continue
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
 		}
-		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
 }
@@ -397,20 +396,4 @@ func (p props) time(k string) time.Time {
 		return normTime(time.Time(v))
 	}
 	return time.Time{}
-}
-
-// hasCode reports whether err is a Table Storage error with code.
-func hasCode(err error, code aztables.TableErrorCode) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == string(code)
-}
-
-func statusIs(err error, status int) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.StatusCode == status
-}
-
-// isNotFound reports a missing entity (not a missing table).
-func isNotFound(err error) bool {
-	return statusIs(err, http.StatusNotFound) && !hasCode(err, aztables.TableNotFound)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
+	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -213,7 +215,7 @@ func New(opts Options) (*Sweeper, error) {
 // EnsureTable creates the sweep table if it does not exist.
 func (s *Sweeper) EnsureTable(ctx context.Context) error {
 	_, err := s.store.client.CreateTable(ctx, nil)
-	if err != nil && !hasCode(err, aztables.TableAlreadyExists) {
+	if err != nil && !ledger.HasCode(err, aztables.TableAlreadyExists) {
 		return fmt.Errorf("sweep: create table: %w", err)
 	}
 	return nil
@@ -244,13 +246,9 @@ type summary struct {
 }
 
 func summaryOf(st *state) summary {
-	by := make(map[string]int, len(st.ByStatus))
-	for k, v := range st.ByStatus {
-		by[k] = v
-	}
 	return summary{
 		SweepID: st.SweepID, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
-		Relationships: st.Relationships, CountsByStatus: by, Expiring: st.Expiring,
+		Relationships: st.Relationships, CountsByStatus: maps.Clone(st.ByStatus), Expiring: st.Expiring,
 		Pages: st.Page, Invocations: st.Invocations,
 	}
 }
@@ -354,7 +352,7 @@ func (s *Sweeper) Continue(ctx context.Context, inv engine.Invocation, payload [
 		return err
 	}
 	switch {
-	case st.SweepID != p.SweepID || st.Phase == phaseDone || !st.running():
+	case st.SweepID != p.SweepID || !st.running():
 		log.InfoContext(ctx, "stale sweep continuation acknowledged", "sweep_id", p.SweepID, "page", p.Page,
 			"current_sweep", st.SweepID, "phase", st.Phase)
 		return nil
@@ -475,10 +473,8 @@ func (s *Sweeper) commit(ctx context.Context, st *state, fn func(n *state)) (*st
 // clone returns a deep copy.
 func (s *state) clone() *state {
 	n := *s
-	n.ByStatus = make(map[string]int, len(s.ByStatus))
-	for k, v := range s.ByStatus {
-		n.ByStatus[k] = v
-	}
+	n.ByStatus = make(map[string]int, len(s.ByStatus)) // never nil: commits add to it
+	maps.Copy(n.ByStatus, s.ByStatus)
 	n.Operations = slices.Clone(s.Operations)
 	return &n
 }
@@ -510,31 +506,37 @@ func (s *Sweeper) scheduleNext(ctx context.Context, inv engine.Invocation, st *s
 
 // finish publishes gdap.sweep.completed (unless the sweep failed), completes
 // every waiting operation and marks the sweep done. Each step is idempotent,
-// so a crash anywhere is repaired by running finish again.
+// so a crash anywhere is repaired by running finish again. When the final
+// write loses the race to an operation that joined, only that operation is
+// completed on the retry (the event and the others are already done).
 func (s *Sweeper) finish(ctx context.Context, inv engine.Invocation, log *slog.Logger, st *state) error {
-	for range conflictRetries {
-		if st.Failed == "" {
-			msg, err := completedEvent(s.events, summaryOf(st))
-			if err != nil {
-				return err
-			}
-			if err := s.send.Send(ctx, s.cfg.EventsTopic, msg); err != nil {
-				return fmt.Errorf("sweep: publish gdap.sweep.completed: %w", err)
-			}
+	if st.Failed == "" {
+		msg, err := completedEvent(s.events, summaryOf(st))
+		if err != nil {
+			return err
 		}
+		if err := s.send.Send(ctx, s.cfg.EventsTopic, msg); err != nil {
+			return fmt.Errorf("sweep: publish gdap.sweep.completed: %w", err)
+		}
+	}
+	completed := map[string]bool{}
+	for range conflictRetries {
 		for _, op := range st.Operations {
+			if completed[op] {
+				continue
+			}
 			if err := s.complete(ctx, inv, st, op); err != nil {
 				return err
 			}
+			completed[op] = true
 		}
 		n := st.clone()
 		n.Phase = phaseDone
 		n.LeaseUntil = time.Time{}
 		err := s.store.saveState(ctx, n)
 		if err == nil {
-			sum := summaryOf(n)
-			log.InfoContext(ctx, "sweep finished", "relationships", sum.Relationships, "pages", sum.Pages,
-				"invocations", sum.Invocations, "expiring", sum.Expiring, "failed", n.Failed,
+			log.InfoContext(ctx, "sweep finished", "relationships", n.Relationships, "pages", n.Page,
+				"invocations", n.Invocations, "expiring", n.Expiring, "failed", n.Failed,
 				"operations", len(n.Operations))
 			return nil
 		}

@@ -426,6 +426,36 @@ func TestOverlappingTriggers(t *testing.T) {
 		require.Equal(t, 3, sum.Pages)
 		require.EqualValues(t, 5, b.sw.Stats().SnapshotReads, "the joined triggers read no page")
 	}) // redelivered Start re-sends one continuation, deduplicated
+	t.Run("trigger joins while the sweep finishes", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{pageSize: 2})
+		now := b.clock.Now()
+		for i := range 3 {
+			b.add(t, activeRel(now, time.Duration(100+i)*day))
+		}
+		joined := false
+		b.ops.onComplete = func(opID string) {
+			if opID == "op-1" && !joined {
+				joined = true
+				require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
+			}
+		}
+		b.sweep(t, engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"})
+
+		require.True(t, joined)
+		ops := map[string]int{}
+		for _, d := range b.ops.list() {
+			require.Equal(t, "op-1", d.sweepID)
+			ops[d.opID]++
+		}
+		require.Equal(t, map[string]int{"op-1": 1, "op-2": 1}, ops, "each operation is completed once")
+		require.Len(t, b.sender.unique(testEvents, typeSweepCompleted), 1)
+		require.Equal(t, 1, b.sender.count(testEvents), "gdap.sweep.completed is published once")
+		st, err := b.sw.store.loadState(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, phaseDone, st.Phase)
+		require.Equal(t, []string{"op-1", "op-2"}, st.Operations)
+	})
 	t.Run("stale lease is taken over", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{pageSize: 2, maxPages: 1})

@@ -22,14 +22,12 @@ var shared struct {
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(Run(m))
 }
 
 // Run is Main without the exit, for a TestMain that has its own set-up and
 // clean-up around the tests; it returns the exit code.
-func Run(m *testing.M) int { return run(m) }
-
-func run(m *testing.M) int {
+func Run(m *testing.M) int {
 	shared.mu.Lock()
 	shared.inMain = true
 	shared.mu.Unlock()
