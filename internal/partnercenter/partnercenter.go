@@ -45,6 +45,12 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
 
+// tokenInvalidator is implemented by token sources that can drop a cached
+// token Partner Center refused (pcauth.Source).
+type tokenInvalidator interface {
+	Invalidate(token string)
+}
+
 // Customer is the part of Partner Center's Customer resource gdapflow uses.
 type Customer struct {
 	// ID is the customer's tenant id.
@@ -123,12 +129,27 @@ type customerBody struct {
 // do sends one request about the customer tenantID and decodes the Customer
 // Partner Center answers with.
 func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byte, correlationID string) (Customer, error) {
+	cust, token, err := c.doOnce(ctx, op, method, tenantID, body, correlationID)
+	// A cached token refused with 401 before its expiry (sessions revoked,
+	// consent withdrawn and granted again): drop it and try once more with a
+	// freshly redeemed one.
+	if ue, ok := upstream.As(err); ok && ue.StatusCode == http.StatusUnauthorized && ue.Service == upstream.ServicePartnerCenter {
+		if inv, ok := c.tokens.(tokenInvalidator); ok {
+			inv.Invalidate(token)
+			cust, _, err = c.doOnce(ctx, op, method, tenantID, body, correlationID)
+		}
+	}
+	return cust, err
+}
+
+// doOnce makes one call; it also returns the token it used.
+func (c *Client) doOnce(ctx context.Context, op, method, tenantID string, body []byte, correlationID string) (Customer, string, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		if _, ok := upstream.As(err); ok {
-			return Customer{}, err
+			return Customer{}, "", err
 		}
-		return Customer{}, &upstream.Error{Service: upstream.ServiceEntra, Operation: "get App+User token", Err: err}
+		return Customer{}, "", &upstream.Error{Service: upstream.ServiceEntra, Operation: "get App+User token", Err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
@@ -138,7 +159,7 @@ func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byt
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.customerURL(method, tenantID), rd)
 	if err != nil {
-		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, Err: err}
+		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, Err: err}
 	}
 	requestID := uuid.NewString()
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -153,7 +174,7 @@ func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byt
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error names the URL (no credentials in it) and the cause.
-		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
+		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -161,17 +182,17 @@ func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byt
 		requestID = respID
 	}
 	if err != nil {
-		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
+		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Customer{}, c.responseError(op, resp, raw, requestID)
+		return Customer{}, token, c.responseError(op, resp, raw, requestID)
 	}
 	var cb customerBody
 	if err := json.Unmarshal(raw, &cb); err != nil {
-		return Customer{}, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, StatusCode: resp.StatusCode,
+		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, StatusCode: resp.StatusCode,
 			Code: "invalid_response", Message: "Partner Center answered with a body that is not a Customer", RequestID: requestID, Err: err}
 	}
-	return Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantID), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}, nil
+	return Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantID), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}, token, nil
 }
 
 func (c *Client) responseError(op string, resp *http.Response, raw []byte, requestID string) error {

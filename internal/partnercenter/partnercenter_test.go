@@ -326,3 +326,35 @@ func TestNoTokensInErrorsOrLogs(t *testing.T) {
 
 // Compile-time check that pcauth.Source is a TokenSource.
 var _ partnercenter.TokenSource = (*pcauth.Source)(nil)
+
+// TestRevokedAccessTokenIsReplaced: Partner Center refuses a cached access
+// token before its expiry (401); the client drops it, redeems the refresh
+// token again and retries the call once.
+func TestRevokedAccessTokenIsReplaced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.client.GetCustomer(t.Context(), dapOn, "corr-1")
+	require.NoError(t, err)
+	require.Equal(t, 1, b.sim.Counters().RefreshTokenGrants)
+	require.Equal(t, 1, b.sim.RevokeAccessTokens(clientID))
+
+	alreadyDone, err := removeDAP(t.Context(), b.client, dapOn, "corr-2")
+	require.NoError(t, err)
+	require.False(t, alreadyDone)
+	require.Equal(t, 2, b.sim.Counters().RefreshTokenGrants, "one new grant after the 401")
+	reqs := customerRequests(b.sim)
+	require.Equal(t, http.StatusUnauthorized, reqs[1].Status, "the revoked token was refused once")
+
+	// A token source that cannot invalidate: the 401 is returned as is.
+	tok, err := b.source.Token(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, b.sim.RevokeAccessTokens(clientID))
+	plain := partnercenter.New(b.srv.URL, staticToken(tok), b.srv.Client(), b.clock)
+	_, err = plain.GetCustomer(t.Context(), dapOn, "corr-3")
+	require.Equal(t, http.StatusUnauthorized, requireUpstream(t, err).StatusCode)
+}
+
+// staticToken is a TokenSource with one fixed token and no invalidation.
+type staticToken string
+
+func (s staticToken) Token(context.Context) (string, error) { return string(s), nil }

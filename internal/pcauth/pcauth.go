@@ -200,6 +200,18 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	}
 }
 
+// Invalidate drops token from the cache if it is the cached access token,
+// so that the next Token call redeems the refresh token again. Partner
+// Center callers use it when a token is refused with 401 before its expiry
+// (for example after the Admin Agent's sessions were revoked).
+func (s *Source) Invalidate(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token != "" && s.access == token {
+		s.access = ""
+	}
+}
+
 func (s *Source) cached() (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -88,6 +88,9 @@ func (s *Sim) authorizePC(w http.ResponseWriter, r *http.Request) bool {
 	case known && !now.Before(at.expires):
 		writePCError(w, http.StatusUnauthorized, "TokenExpired", "The access token has expired.")
 		return false
+	case known && at.revoked:
+		writePCError(w, http.StatusUnauthorized, "InvalidToken", "The access token has been revoked.")
+		return false
 	case known && at.appUser:
 		return true
 	case known && s.opts.AllowAppOnly:

@@ -22,6 +22,7 @@ type accessToken struct {
 	clientID string
 	appUser  bool
 	expires  time.Time
+	revoked  bool
 }
 
 // IssueRefreshToken mints a refresh token for clientID, as the interactive
@@ -59,6 +60,23 @@ func (s *Sim) RevokeAllRefreshTokens(clientID string) int {
 	for _, rt := range s.refresh {
 		if rt.clientID == clientID && !rt.revoked {
 			rt.revoked = true
+			n++
+		}
+	}
+	return n
+}
+
+// RevokeAccessTokens invalidates every access token issued to clientID
+// before its expiry, so Partner Center answers 401 to them (as after the
+// user's sessions are revoked), and returns how many there were. Refresh
+// tokens stay valid.
+func (s *Sim) RevokeAccessTokens(clientID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, at := range s.access {
+		if at.clientID == clientID && !at.revoked {
+			at.revoked = true
 			n++
 		}
 	}
