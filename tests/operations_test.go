@@ -118,8 +118,11 @@ func TestOperationLogsCarryIDs(t *testing.T) {
 }
 
 // TestHandlerRestartMidRun kills the handler while invocations are in
-// flight; the emulator restarts it as the host would, redelivers, and every
-// operation still ends exactly once with exactly one write.
+// flight, in the worst place: after Graph received the PATCH and before the
+// handler saw the answer. The emulator restarts the handler as the host
+// would and redelivers; every operation still ends exactly once, and each
+// relationship was written exactly once (the re-executed step finds the
+// change already applied).
 func TestHandlerRestartMidRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
@@ -127,8 +130,12 @@ func TestHandlerRestartMidRun(t *testing.T) {
 	for i := range 6 {
 		ids = append(ids, addRelationship(t, b, gdap.Relationship{DisplayName: "restart-" + string(rune('a'+i)), Status: gdap.StatusCreated}))
 	}
-	// Slow reads keep invocations in flight while the handler is killed.
-	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: http.MethodGet,
+	// The first PATCH signals that it reached Graph; slow PATCHes keep the
+	// invocations in flight while the handler is killed.
+	patching := make(chan struct{})
+	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: http.MethodPatch,
+		Kind: graphsim.FaultBefore, Times: 1, Before: func() { close(patching) }}))
+	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: http.MethodPatch,
 		Kind: graphsim.FaultLatency, Latency: 300 * time.Millisecond, Times: 6}))
 	for i, id := range ids {
 		b.send(t, "op-restart-"+string(rune('a'+i)), command.TypeRelationshipUpdate, update(id, map[string]any{"displayName": "restarted-" + string(rune('a'+i))}))
@@ -139,8 +146,11 @@ func TestHandlerRestartMidRun(t *testing.T) {
 		defer cancel()
 		done <- b.Drain(ctx)
 	}()
-	// Kill once the first invocation is under way (the latency fault holds it).
-	require.Eventually(t, func() bool { return len(b.Graph.Journal()) > 0 || len(b.Emu.Invocations()) > 0 }, 30*time.Second, 5*time.Millisecond)
+	select {
+	case <-patching:
+	case <-time.After(time.Minute):
+		t.Fatal("no PATCH reached the simulator")
+	}
 	require.NoError(t, b.Emu.KillHandler())
 	require.NoError(t, <-done)
 
