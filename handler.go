@@ -178,13 +178,19 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	if cfg.BrokerURL != "" {
 		sender = bus.NewLocalBroker(cfg.BrokerURL, &http.Client{Timeout: 10 * time.Second})
 	} else {
+		// The SDK's default retries (3, from 4 s, up to 120 s) could hold an
+		// invocation for half a minute per send; the engine retries briefly
+		// itself and then lets Service Bus redeliver, so keep these short.
+		sbOpts := &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{
+			MaxRetries: 2, RetryDelay: 250 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
+		}}
 		var client *azservicebus.Client
 		if cfg.ServiceBusConnectionString != "" {
-			client, err = azservicebus.NewClientFromConnectionString(cfg.ServiceBusConnectionString, nil)
+			client, err = azservicebus.NewClientFromConnectionString(cfg.ServiceBusConnectionString, sbOpts)
 		} else {
 			var c azcore.TokenCredential
 			if c, err = credential(); err == nil {
-				client, err = azservicebus.NewClient(cfg.ServiceBusNamespace, c, nil)
+				client, err = azservicebus.NewClient(cfg.ServiceBusNamespace, c, sbOpts)
 			}
 		}
 		if err != nil {
