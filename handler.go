@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
@@ -136,15 +137,20 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		return cred, nil
 	}
 
-	// Table Storage: the operation ledger.
+	// Table Storage: the operation ledger. Retries stay short and every try
+	// is bounded, so a slow or throttled Table call cannot hold an invocation
+	// for long; the message is redelivered instead.
+	tableOpts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{
+		MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second, TryTimeout: 8 * time.Second,
+	}}}
 	var svc *aztables.ServiceClient
 	var err error
 	if cfg.TablesConnectionString != "" {
-		svc, err = aztables.NewServiceClientFromConnectionString(cfg.TablesConnectionString, nil)
+		svc, err = aztables.NewServiceClientFromConnectionString(cfg.TablesConnectionString, tableOpts)
 	} else {
 		var c azcore.TokenCredential
 		if c, err = credential(); err == nil {
-			svc, err = aztables.NewServiceClient(cfg.TablesEndpoint, c, nil)
+			svc, err = aztables.NewServiceClient(cfg.TablesEndpoint, c, tableOpts)
 		}
 	}
 	if err != nil {
