@@ -6,11 +6,9 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,34 +47,16 @@ func runMain(m *testing.M) int {
 	return testenv.Run(m)
 }
 
-// syncBuffer collects the handler's output for assertions.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // bundle is one test's running service.
 type bundle struct {
 	*devstack.Stack
-	out *syncBuffer
+	out *testenv.Buffer
 }
 
 // setup starts a stack for one test; env overrides app settings.
 func setup(t *testing.T, env map[string]string, mut ...func(*devstack.Options)) *bundle {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	opts := devstack.Options{
 		HandlerPath:   handlerPath,
 		Azurite:       testenv.SharedAzurite(t),

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,29 +13,11 @@ import (
 	"github.com/gdapflow/gdapflow/internal/testenv"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the handler's concurrent output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDemoScript runs the `make demo` script (the same code path, with a
 // smaller burst) so that breaking the demo breaks the tests.
 func TestDemoScript(t *testing.T) {
 	t.Parallel()
-	var out, logs lockedBuffer
+	var out, logs testenv.Buffer
 	rep, err := playDemo(t.Context(), demoConfig{
 		Out:           &out,
 		HandlerPath:   testHandler(t),

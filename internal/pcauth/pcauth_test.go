@@ -1,7 +1,6 @@
 package pcauth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/pcauth"
 	"github.com/gdapflow/gdapflow/internal/pcsim"
+	"github.com/gdapflow/gdapflow/internal/testenv"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -30,26 +30,8 @@ const (
 	secretName = "pc-refresh-token"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // errorLines returns the log lines at level ERROR.
-func (b *syncBuffer) errorLines() []string {
+func errorLines(b *testenv.Buffer) []string {
 	var out []string
 	for _, l := range strings.Split(b.String(), "\n") {
 		if strings.Contains(l, `"level":"ERROR"`) {
@@ -84,7 +66,7 @@ type testBundle struct {
 	sim   *pcsim.Sim
 	srv   *httptest.Server
 	clock *vclock.Virtual
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 }
 
 func setup(t *testing.T, mod func(*pcsim.Options)) testBundle {
@@ -97,7 +79,7 @@ func setup(t *testing.T, mod func(*pcsim.Options)) testBundle {
 	sim := pcsim.New(o)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return testBundle{sim: sim, srv: srv, clock: clock, logs: &syncBuffer{}}
+	return testBundle{sim: sim, srv: srv, clock: clock, logs: &testenv.Buffer{}}
 }
 
 func (b testBundle) source(t *testing.T, store pcauth.RefreshTokenStore, mod func(*pcauth.Options)) *pcauth.Source {
@@ -255,7 +237,7 @@ func TestInvalidGrant(t *testing.T) {
 				require.Contains(t, ue.Message, "docs/partner-center-auth.md")
 				require.False(t, ue.Transient())
 			}
-			lines := b.logs.errorLines()
+			lines := errorLines(b.logs)
 			require.Len(t, lines, 1, "logged once, loudly")
 			require.Contains(t, lines[0], `"oauth_error":"invalid_grant"`)
 
@@ -268,7 +250,7 @@ func TestInvalidGrant(t *testing.T) {
 			b.clock.Advance(time.Hour)
 			_, err = src.Token(t.Context())
 			require.Equal(t, pcauth.CodeInvalidGrant, requireUpstream(t, err).Code)
-			require.Len(t, b.logs.errorLines(), 2)
+			require.Len(t, errorLines(b.logs), 2)
 		})
 	}
 }
@@ -346,7 +328,7 @@ func TestAssertionClientAuth(t *testing.T) {
 			require.Equal(t, tc.wantErr, ue.Code)
 			require.Equal(t, http.StatusUnauthorized, ue.StatusCode)
 			require.Contains(t, ue.Message, "federated credential")
-			require.Len(t, b.logs.errorLines(), 1)
+			require.Len(t, errorLines(b.logs), 1)
 		})
 	}
 }
@@ -388,7 +370,7 @@ func TestTransientTokenEndpointFailures(t *testing.T) {
 			require.Equal(t, tc.status, ue.StatusCode)
 			require.Equal(t, tc.retry, ue.RetryAfter)
 			require.True(t, ue.Transient())
-			require.Empty(t, b.logs.errorLines(), "transient failures are not alarms")
+			require.Empty(t, errorLines(b.logs), "transient failures are not alarms")
 			_, err = src.Token(t.Context())
 			require.NoError(t, err, "the next call succeeds with the same stored token")
 		})
@@ -560,7 +542,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	leaks = append(leaks, at2, assertion)
 
 	texts = append(texts, b.logs.String())
-	require.NotEmpty(t, b.logs.errorLines())
+	require.NotEmpty(t, errorLines(b.logs))
 	for _, text := range texts {
 		for _, l := range leaks {
 			require.NotContains(t, text, l)
