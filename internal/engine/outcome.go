@@ -16,17 +16,19 @@ import (
 // outcome is byte-identical to the first one.
 func (e *Engine) outcomeMessage(rec *ledger.Record) (bus.Message, error) {
 	b := event.NewBuilder(e.opts.EventSource)
-	relID, custID := rec.TargetID, ""
+	op := event.Operation{
+		OperationID: rec.OperationID, CommandType: rec.CommandType, RelationshipID: rec.TargetID,
+		Attempts: rec.Attempts, AcceptedAt: rec.AcceptedAt, FinishedAt: rec.FinishedAt,
+	}
 	if rec.CommandType == command.TypeRemoveDAP {
-		relID, custID = "", rec.TargetID
+		op.RelationshipID, op.CustomerTenantID = "", rec.TargetID
 	}
 	if rec.State == ledger.StateFailed {
 		if rec.LastError == nil {
 			return bus.Message{}, fmt.Errorf("failed operation %s has no error recorded", rec.OperationID)
 		}
 		return b.OperationFailed(rec.FinishedAt, event.OperationFailed{
-			OperationID: rec.OperationID, CommandType: rec.CommandType, RelationshipID: relID, CustomerTenantID: custID,
-			Attempts: rec.Attempts, AcceptedAt: rec.AcceptedAt, FinishedAt: rec.FinishedAt,
+			Operation: op,
 			Error: event.ErrorInfo{
 				Code: rec.LastError.Code, Message: rec.LastError.Message, HTTPStatus: rec.LastError.HTTPStatus,
 				UpstreamCode: rec.LastError.UpstreamCode, UpstreamRequestID: rec.LastError.UpstreamRequestID,
@@ -51,10 +53,7 @@ func (e *Engine) outcomeMessage(rec *ledger.Record) (bus.Message, error) {
 			AutoExtendDuration: rr.AutoExtendDuration, UnifiedRoles: rr.UnifiedRoles, ETag: rr.ETag,
 		}
 	}
-	return b.OperationSucceeded(rec.FinishedAt, event.OperationSucceeded{
-		OperationID: rec.OperationID, CommandType: rec.CommandType, RelationshipID: relID, CustomerTenantID: custID,
-		Attempts: rec.Attempts, AcceptedAt: rec.AcceptedAt, FinishedAt: rec.FinishedAt, Result: er,
-	})
+	return b.OperationSucceeded(rec.FinishedAt, event.OperationSucceeded{Operation: op, Result: er})
 }
 
 // rejectedMessage builds gdap.command.rejected for a body that is not a

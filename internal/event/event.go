@@ -97,8 +97,9 @@ type Result struct {
 	AlreadyDone bool `json:"alreadyDone"`
 }
 
-// OperationSucceeded is the data of gdap.operation.succeeded.
-type OperationSucceeded struct {
+// Operation identifies an operation in both outcome events; its fields
+// appear at the top level of the event data.
+type Operation struct {
 	OperationID      string    `json:"operationId"`
 	CommandType      string    `json:"commandType"`
 	RelationshipID   string    `json:"relationshipId,omitempty"`
@@ -106,19 +107,18 @@ type OperationSucceeded struct {
 	Attempts         int       `json:"attempts"`
 	AcceptedAt       time.Time `json:"acceptedAt"`
 	FinishedAt       time.Time `json:"finishedAt"`
-	Result           Result    `json:"result"`
+}
+
+// OperationSucceeded is the data of gdap.operation.succeeded.
+type OperationSucceeded struct {
+	Operation
+	Result Result `json:"result"`
 }
 
 // OperationFailed is the data of gdap.operation.failed.
 type OperationFailed struct {
-	OperationID      string    `json:"operationId"`
-	CommandType      string    `json:"commandType"`
-	RelationshipID   string    `json:"relationshipId,omitempty"`
-	CustomerTenantID string    `json:"customerTenantId,omitempty"`
-	Attempts         int       `json:"attempts"`
-	AcceptedAt       time.Time `json:"acceptedAt"`
-	FinishedAt       time.Time `json:"finishedAt"`
-	Error            ErrorInfo `json:"error"`
+	Operation
+	Error ErrorInfo `json:"error"`
 }
 
 // RelationshipExpiring is the data of gdap.relationship.expiring.

@@ -53,8 +53,8 @@ func buildAll(b *Builder) []built {
 		out = append(out, built{name: name, typ: typ, msg: m, err: err, wantID: id, wantCorr: corr, wantSubj: subj, wantData: data})
 	}
 	m, err := b.OperationSucceeded(now, OperationSucceeded{
-		OperationID: "op-1", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 2,
-		AcceptedAt: accepted, FinishedAt: now,
+		Operation: Operation{OperationID: "op-1", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 2,
+			AcceptedAt: accepted, FinishedAt: now},
 		Result: Result{Relationship: &Relationship{ID: relID, DisplayName: "Contoso", Status: "active", EndDateTime: &endDate,
 			AutoExtendDuration: "P180D", UnifiedRoles: []string{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}, ETag: `W/"abc"`}},
 	})
@@ -64,8 +64,8 @@ func buildAll(b *Builder) []built {
 		"autoExtendDuration":"P180D","unifiedRoles":["f2ef992c-3afb-46b9-b7cf-a126ee74c451"],"etag":"W/\"abc\""},"alreadyDone":false}}`, m, err)
 
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
-		OperationID: "op-2", CommandType: "gdap.relationship.request", RelationshipID: relID, Attempts: 1,
-		AcceptedAt: accepted, FinishedAt: now,
+		Operation: Operation{OperationID: "op-2", CommandType: "gdap.relationship.request", RelationshipID: relID, Attempts: 1,
+			AcceptedAt: accepted, FinishedAt: now},
 		Result: Result{Relationship: &Relationship{ID: relID, Status: "approvalPending"}, RequestID: "req-1", RequestStatus: "succeeded", AlreadyDone: true},
 	})
 	add("succeeded request, nil roles and end date", TypeOperationSucceeded, "op-2.succeeded", "op-2", relID, `{"operationId":"op-2","commandType":"gdap.relationship.request",
@@ -74,30 +74,30 @@ func buildAll(b *Builder) []built {
 		"autoExtendDuration":"","unifiedRoles":[],"etag":""},"requestId":"req-1","requestStatus":"succeeded","alreadyDone":true}}`, m, err)
 
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
-		OperationID: "op-3", CommandType: "gdap.customer.removeDap", CustomerTenantID: tenantID, Attempts: 1,
-		AcceptedAt: accepted, FinishedAt: now, Result: Result{AlreadyDone: true},
+		Operation: Operation{OperationID: "op-3", CommandType: "gdap.customer.removeDap", CustomerTenantID: tenantID, Attempts: 1,
+			AcceptedAt: accepted, FinishedAt: now}, Result: Result{AlreadyDone: true},
 	})
 	add("succeeded removeDap", TypeOperationSucceeded, "op-3.succeeded", "op-3", tenantID, `{"operationId":"op-3","commandType":"gdap.customer.removeDap",
 		"customerTenantId":"`+tenantID+`","attempts":1,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
 		"result":{"alreadyDone":true}}`, m, err)
 
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
-		OperationID: "op-4", CommandType: "gdap.sweep.run", Attempts: 1, AcceptedAt: accepted, FinishedAt: now, Result: Result{SweepID: "sw-1"},
+		Operation: Operation{OperationID: "op-4", CommandType: "gdap.sweep.run", Attempts: 1, AcceptedAt: accepted, FinishedAt: now}, Result: Result{SweepID: "sw-1"},
 	})
 	add("succeeded sweep", TypeOperationSucceeded, "op-4.succeeded", "op-4", "", `{"operationId":"op-4","commandType":"gdap.sweep.run",
 		"attempts":1,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z","result":{"sweepId":"sw-1","alreadyDone":false}}`, m, err)
 
 	m, err = b.OperationFailed(now, OperationFailed{
-		OperationID: "op-5", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 8, AcceptedAt: accepted, FinishedAt: now,
-		Error: ErrorInfo{Code: errcode.Throttled, Message: "Graph kept answering 429", HTTPStatus: 429, UpstreamCode: "TooManyRequests", UpstreamRequestID: "r-1"},
+		Operation: Operation{OperationID: "op-5", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 8, AcceptedAt: accepted, FinishedAt: now},
+		Error:     ErrorInfo{Code: errcode.Throttled, Message: "Graph kept answering 429", HTTPStatus: 429, UpstreamCode: "TooManyRequests", UpstreamRequestID: "r-1"},
 	})
 	add("failed upstream", TypeOperationFailed, "op-5.failed", "op-5", relID, `{"operationId":"op-5","commandType":"gdap.relationship.update",
 		"relationshipId":"`+relID+`","attempts":8,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
 		"error":{"code":"throttled","message":"Graph kept answering 429","httpStatus":429,"upstreamCode":"TooManyRequests","upstreamRequestId":"r-1"}}`, m, err)
 
 	m, err = b.OperationFailed(now, OperationFailed{
-		OperationID: "op-6", CommandType: "gdap.relationship.create", Attempts: 0, AcceptedAt: accepted, FinishedAt: now,
-		Error: ErrorInfo{Code: errcode.UnsupportedCommand, Message: "unsupported command type"},
+		Operation: Operation{OperationID: "op-6", CommandType: "gdap.relationship.create", Attempts: 0, AcceptedAt: accepted, FinishedAt: now},
+		Error:     ErrorInfo{Code: errcode.UnsupportedCommand, Message: "unsupported command type"},
 	})
 	add("failed unsupported", TypeOperationFailed, "op-6.failed", "op-6", "", `{"operationId":"op-6","commandType":"gdap.relationship.create",
 		"attempts":0,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
@@ -256,7 +256,7 @@ func TestBuildErrors(t *testing.T) {
 	b := NewBuilder("")
 	_, err := b.SweepCompleted(time.Time{}, SweepCompleted{SweepID: "s"})
 	require.Error(t, err)
-	_, err = b.OperationFailed(now, OperationFailed{OperationID: "op"})
+	_, err = b.OperationFailed(now, OperationFailed{Operation: Operation{OperationID: "op"}})
 	require.Error(t, err)
 }
 
