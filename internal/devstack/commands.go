@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/event"
 )
 
 // CommandSource is the CloudEvents source of commands the stack sends.
@@ -84,35 +85,13 @@ func (s *Stack) Events() ([]Event, error) {
 	return out, nil
 }
 
-// Outcome is the data of gdap.operation.succeeded / failed.
+// Outcome is the data of gdap.operation.succeeded / failed, decoded into
+// the event package's types.
 type Outcome struct {
-	Type             string `json:"-"`
-	OperationID      string `json:"operationId"`
-	CommandType      string `json:"commandType"`
-	RelationshipID   string `json:"relationshipId"`
-	CustomerTenantID string `json:"customerTenantId"`
-	Attempts         int    `json:"attempts"`
-	Result           struct {
-		Relationship *struct {
-			ID                 string   `json:"id"`
-			DisplayName        string   `json:"displayName"`
-			Status             string   `json:"status"`
-			AutoExtendDuration string   `json:"autoExtendDuration"`
-			UnifiedRoles       []string `json:"unifiedRoles"`
-			ETag               string   `json:"etag"`
-		} `json:"relationship"`
-		RequestID     string `json:"requestId"`
-		RequestStatus string `json:"requestStatus"`
-		SweepID       string `json:"sweepId"`
-		AlreadyDone   bool   `json:"alreadyDone"`
-	} `json:"result"`
-	Error struct {
-		Code              string `json:"code"`
-		Message           string `json:"message"`
-		HTTPStatus        int    `json:"httpStatus"`
-		UpstreamCode      string `json:"upstreamCode"`
-		UpstreamRequestID string `json:"upstreamRequestId"`
-	} `json:"error"`
+	Type string `json:"-"`
+	event.Operation
+	Result event.Result    `json:"result"`
+	Error  event.ErrorInfo `json:"error"`
 }
 
 // Succeeded reports whether the outcome is gdap.operation.succeeded.
