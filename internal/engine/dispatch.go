@@ -51,6 +51,8 @@ type run struct {
 	// fresh is a relationship read earlier in this invocation with no write
 	// since, which the next step may use instead of reading again.
 	fresh *gdap.Relationship
+	// claimed reports whether this invocation holds the record's lease.
+	claimed bool
 }
 
 // takeFresh returns (and forgets) the relationship read by the previous step.
@@ -64,6 +66,18 @@ func (r *run) takeFresh() (gdap.Relationship, bool) {
 }
 
 func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
+
+// superseded reports whether a ledger write failed because another
+// invocation progressed the operation while this one polled without the
+// lease (duplicate continuation): that invocation carries it on, so this
+// one stops without error.
+func (r *run) superseded(ctx context.Context, err error) bool {
+	if r.claimed || !errors.Is(err, ledger.ErrConflict) {
+		return false
+	}
+	r.log.InfoContext(ctx, "another invocation progressed the operation first; acknowledged")
+	return true
+}
 
 // stepResult is what a workflow step decided.
 type stepResult struct {
@@ -151,7 +165,7 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 		return fmt.Errorf("record operation %s: %w", env.ID, err)
 	}
 	log.InfoContext(ctx, "command accepted", "target", rec.TargetID)
-	r := &run{e: e, inv: inv, rec: rec, wf: wf, log: log, cmd: cmd}
+	r := &run{e: e, inv: inv, rec: rec, wf: wf, log: log, cmd: cmd, claimed: true}
 	if decodeErr != nil {
 		rec.Attempts = 0 // nothing was executed
 		code, msg := errorCode(decodeErr, CodeInvalidCommand)
@@ -247,28 +261,17 @@ func (e *Engine) resume(ctx context.Context, inv Invocation, rec *ledger.Record,
 	return nil
 }
 
-// execute claims the operation (ETag-guarded lease) and runs its workflow.
+// execute runs an operation's workflow for an input that may act on it. A
+// continuation resuming a poll step runs without claiming the record (a poll
+// only reads upstream); every other step is run under the record's lease,
+// taken with an ETag-guarded update before the step.
 func (e *Engine) execute(ctx context.Context, inv Invocation, rec *ledger.Record, depth int) error {
-	now := inv.Clock.Now().UTC()
-	wf := decodeState(rec.Workflow)
-	wf.LastInputID = inv.MessageID
-	rec.State = ledger.StateRunning
-	rec.Attempts++
-	rec.UpdatedAt = now
-	rec.WakeID = ""
-	rec.Workflow = encodeState(wf)
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
-		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
-			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
-			if gerr != nil {
-				return fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
-			}
-			inv.Logger.InfoContext(ctx, "operation changed concurrently; re-deciding")
-			return e.resume(ctx, inv, fresh, nil, depth+1)
+	r := &run{e: e, inv: inv, rec: rec, wf: decodeState(rec.Workflow), log: inv.Logger}
+	if rec.State != ledger.StateWaiting || !isPollStep(rec.Step) {
+		if handled, err := e.claim(ctx, r, depth); handled {
+			return err
 		}
-		return fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
 	}
-	r := &run{e: e, inv: inv, rec: rec, wf: wf, log: inv.Logger}
 	env, err := command.ParseEnvelope(rec.Command)
 	if err != nil {
 		return e.finish(ctx, r, nil, &Failure{Code: CodeInternal, Message: "stored command cannot be read: " + err.Error()})
@@ -282,8 +285,41 @@ func (e *Engine) execute(ctx context.Context, inv Invocation, rec *ledger.Record
 	return e.runClaimed(ctx, r)
 }
 
-// runClaimed runs the workflow of an operation this invocation holds the
-// lease of, until it finishes, waits, or the step budget is spent.
+// isPollStep reports whether a step only reads upstream (polls a 202
+// operation or a relationship request), so that it needs no lease.
+func isPollStep(step string) bool {
+	return step == stepPollOperation || step == stepPollGA || step == stepPollRequest
+}
+
+// claim takes the record's lease for this invocation. If another invocation
+// changed the record first, it re-decides from the fresh record; handled is
+// then true and err is the outcome of that decision.
+func (e *Engine) claim(ctx context.Context, r *run, depth int) (handled bool, err error) {
+	rec := r.rec
+	r.wf.LastInputID = r.inv.MessageID
+	rec.State = ledger.StateRunning
+	rec.Attempts++
+	rec.UpdatedAt = r.now()
+	rec.WakeID = ""
+	rec.Workflow = encodeState(r.wf)
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
+			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
+			if gerr != nil {
+				return true, fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
+			}
+			r.log.InfoContext(ctx, "operation changed concurrently; re-deciding")
+			return true, e.resume(ctx, r.inv, fresh, nil, depth+1)
+		}
+		return true, fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
+	}
+	r.claimed = true
+	return false, nil
+}
+
+// runClaimed runs the workflow of an operation until it finishes, waits, or
+// the step budget is spent, claiming the record before any step that is not
+// a poll.
 func (e *Engine) runClaimed(ctx context.Context, r *run) error {
 	rec := r.rec
 	if rec.CommandType == command.TypeSweepRun {
@@ -294,6 +330,11 @@ func (e *Engine) runClaimed(ctx context.Context, r *run) error {
 		return e.finish(ctx, r, nil, fail(CodeUnsupportedCommand, "command type %q is not supported", rec.CommandType))
 	}
 	for range maxStepsPerInvocation {
+		if !r.claimed && !isPollStep(rec.Step) {
+			if handled, err := e.claim(ctx, r, 0); handled {
+				return err
+			}
+		}
 		if deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline); !r.now().Before(deadline) {
 			return e.finish(ctx, r, nil, fail(CodeOperationTimedOut,
 				"operation did not finish within %s (GDAP_OPERATION_DEADLINE); last step %q", e.opts.OperationDeadline, stepName(rec.Step)))
@@ -358,6 +399,7 @@ func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration)
 		at = deadline
 	}
 	r.wf.Seq++
+	r.wf.LastInputID = r.inv.MessageID
 	wakeID := messageID(rec.OperationID, "c"+strconv.Itoa(r.wf.Seq))
 	rec.State = ledger.StateWaiting
 	rec.Step = step
@@ -366,6 +408,9 @@ func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration)
 	rec.UpdatedAt = now
 	rec.Workflow = encodeState(r.wf)
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		if r.superseded(ctx, err) {
+			return nil
+		}
 		return fmt.Errorf("record wait of operation %s: %w", rec.OperationID, err)
 	}
 	r.log.InfoContext(ctx, "operation waiting", "step", stepName(step), "resume_at", at, "wake_id", wakeID)
@@ -409,6 +454,9 @@ func (e *Engine) finish(ctx context.Context, r *run, res *Result, f *Failure) er
 		rec.LastError = nil
 	}
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		if r.superseded(ctx, err) {
+			return nil
+		}
 		return fmt.Errorf("record outcome of operation %s: %w", rec.OperationID, err)
 	}
 	if f != nil {

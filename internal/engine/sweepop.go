@@ -42,7 +42,8 @@ func (e *Engine) CompleteOperation(ctx context.Context, inv Invocation, operatio
 		if rec.State == ledger.StateSucceeded || rec.State == ledger.StateFailed {
 			return e.ensureOutcome(ctx, inv, rec)
 		}
-		r := &run{e: e, inv: inv, rec: rec, wf: decodeState(rec.Workflow), log: inv.Logger.With("operation_id", operationID)}
+		// claimed: a conflicting write is retried here, not treated as superseded.
+		r := &run{e: e, inv: inv, rec: rec, wf: decodeState(rec.Workflow), log: inv.Logger.With("operation_id", operationID), claimed: true}
 		r.wf.Wrote = true // a completed sweep is never "already done"
 		err = e.finish(ctx, r, res, f)
 		if errors.Is(err, ledger.ErrConflict) {
