@@ -134,14 +134,20 @@ func (s *Sim) buildLocked(in gdap.Relationship, now time.Time) (*relationship, e
 // Relationship returns the current state of a relationship (after applying
 // due transitions).
 func (s *Sim) Relationship(id string) (gdap.Relationship, bool) {
+	return view(s, id, (*relationship).toGDAP)
+}
+
+// view applies due transitions and returns read(r) for relationship id,
+// under the simulator's lock; ok is false when there is no such relationship.
+func view[T any](s *Sim, id string, read func(*relationship) T) (out T, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.syncLocked()
 	r, ok := s.rels[id]
 	if !ok {
-		return gdap.Relationship{}, false
+		return out, false
 	}
-	return r.toGDAP(), true
+	return read(r), true
 }
 
 // Len returns the number of stored relationships.
@@ -153,33 +159,31 @@ func (s *Sim) Len() int {
 
 // Requests returns the requests of a relationship, oldest first.
 func (s *Sim) Requests(relID string) ([]gdap.Request, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.syncLocked()
-	r, ok := s.rels[relID]
+	out, ok := view(s, relID, func(r *relationship) []gdap.Request {
+		out := make([]gdap.Request, len(r.requests))
+		for i, q := range r.requests {
+			out[i] = gdap.Request{ID: q.id, Action: q.action, Status: q.status, CreatedDateTime: q.created, LastModified: q.modified}
+		}
+		return out
+	})
 	if !ok {
 		return nil, ErrNotFound
-	}
-	out := make([]gdap.Request, len(r.requests))
-	for i, q := range r.requests {
-		out[i] = gdap.Request{ID: q.id, Action: q.action, Status: q.status, CreatedDateTime: q.created, LastModified: q.modified}
 	}
 	return out, nil
 }
 
 // Operations returns the operations of a relationship, oldest first.
 func (s *Sim) Operations(relID string) ([]gdap.Operation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.syncLocked()
-	r, ok := s.rels[relID]
+	out, ok := view(s, relID, func(r *relationship) []gdap.Operation {
+		out := make([]gdap.Operation, len(r.operations))
+		for i, op := range r.operations {
+			out[i] = gdap.Operation{ID: op.id, OperationType: op.opType, Status: op.status, Data: op.data,
+				CreatedDateTime: op.created, LastModified: op.modified}
+		}
+		return out
+	})
 	if !ok {
 		return nil, ErrNotFound
-	}
-	out := make([]gdap.Operation, len(r.operations))
-	for i, op := range r.operations {
-		out[i] = gdap.Operation{ID: op.id, OperationType: op.opType, Status: op.status, Data: op.data,
-			CreatedDateTime: op.created, LastModified: op.modified}
 	}
 	return out, nil
 }
