@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -33,6 +34,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
 	"github.com/gdapflow/gdapflow/internal/sweep"
+	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -44,9 +46,23 @@ const shutdownGrace = 20 * time.Second
 // lowers CPU per command (docs/performance.md). GOGC overrides it.
 const defaultGCPercent = 400
 
+// defaultMaxProcs is the number of OS threads running Go code at once. The
+// handler's own work is about 50 µs of CPU per command; the rest is waiting
+// on Graph, Table Storage and the broker. With more threads the runtime hands
+// nearly every network wake-up from one thread to another (futex wake-ups
+// and spinning threads), which measured as a quarter of the handler's CPU
+// per command on a two-core instance (docs/performance.md). One thread runs
+// thousands of commands per second, far more than Graph's throttling lets
+// through, and leaves the other cores to the Functions host. GOMAXPROCS
+// overrides it.
+const defaultMaxProcs = 1
+
 func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(defaultMaxProcs)
 	}
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
@@ -137,12 +153,16 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		return cred, nil
 	}
 
+	// Every HTTP client of a remote service shares one transport that keeps
+	// enough idle connections for the invocations running at once.
+	outbound := upstream.NewTransport()
+
 	// Table Storage: the operation ledger. Retries stay short and every try
 	// is bounded, so a slow or throttled Table call cannot hold an invocation
 	// for long; the message is redelivered instead.
 	tableOpts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{
 		MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second, TryTimeout: 8 * time.Second,
-	}}}
+	}, Transport: upstream.AzureTransport{Client: &http.Client{Transport: outbound}}}}
 	var svc *aztables.ServiceClient
 	var err error
 	if cfg.TablesConnectionString != "" {
@@ -172,7 +192,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	} else if graphCred, err = credential(); err != nil {
 		return nil, err
 	}
-	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: graphCred})
+	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: graphCred, HTTPClient: &http.Client{Transport: outbound}})
 	if err != nil {
 		return nil, fmt.Errorf("graph client: %w", err)
 	}
@@ -182,7 +202,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		Send(ctx context.Context, entity string, m bus.Message) error
 	}
 	if cfg.BrokerURL != "" {
-		sender = bus.NewLocalBroker(cfg.BrokerURL, &http.Client{Timeout: 10 * time.Second})
+		sender = bus.NewLocalBroker(cfg.BrokerURL, &http.Client{Transport: outbound, Timeout: 10 * time.Second})
 	} else {
 		// The SDK's default retries (3, from 4 s, up to 120 s) could hold an
 		// invocation for half a minute per send; the engine retries briefly
@@ -218,7 +238,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	// Partner Center (App+User), only when configured.
 	var pc *partnercenter.Client
 	if cfg.PartnerCenterConfigured() {
-		pc, err = buildPartnerCenter(cfg, logger, clock, credential)
+		pc, err = buildPartnerCenter(cfg, logger, clock, credential, outbound)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +296,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	return d, nil
 }
 
-func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clock, credential func() (azcore.TokenCredential, error)) (*partnercenter.Client, error) {
+func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clock, credential func() (azcore.TokenCredential, error), outbound http.RoundTripper) (*partnercenter.Client, error) {
 	var store pcauth.RefreshTokenStore
 	if cfg.PCRefreshToken != "" {
 		store = pcauth.NewMemoryStore(cfg.PCRefreshToken)
@@ -312,5 +332,5 @@ func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clo
 	if err != nil {
 		return nil, fmt.Errorf("partner center credentials: %w", err)
 	}
-	return partnercenter.New(cfg.PartnerCenterBaseURL, tokens, &http.Client{}, clock), nil
+	return partnercenter.New(cfg.PartnerCenterBaseURL, tokens, &http.Client{Transport: outbound}, clock), nil
 }

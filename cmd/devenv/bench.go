@@ -24,12 +24,14 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/gdapflow/gdapflow/internal/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
 	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
 // Markers around the generated part of docs/performance.md.
@@ -52,7 +54,8 @@ const benchRole = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	concList := fs.String("concurrency", "1,4,8,16", "concurrencies (closed-loop clients)")
-	commands := fs.Int("commands", 400, "update commands per concurrency level (and as many floor iterations)")
+	commands := fs.Int("commands", 800, "update commands per concurrency level (and as many floor iterations)")
+	rounds := fs.Int("rounds", 4, "alternating service/floor rounds per level (commands are split evenly)")
 	coldRuns := fs.Int("cold-runs", 7, "cold-start measurements (median reported)")
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
@@ -125,6 +128,10 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
+	if *rounds < 1 || *rounds > *commands {
+		return fmt.Errorf("bench: -rounds must be between 1 and -commands")
+	}
+	res.Rounds = *rounds
 	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands, extraEnv); err != nil {
 		return err
 	}
@@ -175,6 +182,8 @@ type benchResults struct {
 	SizeUnstripped int64
 
 	GoBench []goBenchResult
+	// Rounds is how many alternating service/floor rounds each level ran.
+	Rounds int
 	// FloorSpec describes the floor's calls per iteration.
 	FloorSpec string
 }
@@ -253,6 +262,11 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// plus returns acc (a sum of CPU deltas) with b−a added.
+func (acc cpuSample) plus(a, b cpuSample) cpuSample {
+	return cpuSample{handler: acc.handler + b.handler - a.handler, azurite: acc.azurite + b.azurite - a.azurite, self: acc.self + b.self - a.self}
+}
+
 func (a cpuSample) per(b cpuSample, n int) cpuShare {
 	if n <= 0 {
 		return cpuShare{}
@@ -269,6 +283,12 @@ type phaseResult struct {
 	Commands  int
 	Elapsed   time.Duration
 	Latencies []time.Duration
+}
+
+// merge adds q's commands, time and latencies to p.
+func (p phaseResult) merge(q phaseResult) phaseResult {
+	return phaseResult{Commands: p.Commands + q.Commands, Elapsed: p.Elapsed + q.Elapsed,
+		Latencies: append(p.Latencies, q.Latencies...)}
 }
 
 func (p phaseResult) throughput() float64 {
@@ -479,14 +499,16 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		}
 		return gdap.AutoExtendOff
 	}
-	service := func(conc int, tag string) (phaseResult, error) {
+	// service sends one update per relationship of subset (ids numbered from
+	// offset within the level's tag).
+	service := func(conc int, tag string, subset []string, offset int) (phaseResult, error) {
 		v := value()
-		return closedLoop(ctx, conc, n, func(ctx context.Context, k int) (time.Duration, error) {
-			id := fmt.Sprintf("bench-%s-%06d", tag, k)
+		return closedLoop(ctx, conc, len(subset), func(ctx context.Context, k int) (time.Duration, error) {
+			id := fmt.Sprintf("bench-%s-%06d", tag, offset+k)
 			ch := bs.expect(id)
 			t0 := time.Now()
 			if err := bs.Send(ctx, id, "gdap.relationship.update", map[string]any{
-				"relationshipId": rels[k], "changes": map[string]any{"autoExtendDuration": v}}); err != nil {
+				"relationshipId": subset[k], "changes": map[string]any{"autoExtendDuration": v}}); err != nil {
 				return 0, err
 			}
 			select {
@@ -500,7 +522,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		})
 	}
 	// Warm-up: connections, Azurite's table, the handler's first requests.
-	if _, err := service(4, "warm"); err != nil {
+	if _, err := service(4, "warm", rels, 0); err != nil {
 		return err
 	}
 	// The floor makes the Table calls the service made for one update in
@@ -518,22 +540,40 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if err != nil {
 		return err
 	}
-	res.FloorSpec = fmt.Sprintf("Graph GET 1 + PATCH 1; Table insert %d, replace %d, read %d (entity: the service's own ledger record, %d bytes of JSON); broker sends %d",
+	res.FloorSpec = fmt.Sprintf("Graph GET 1 + PATCH 1; Table insert %d (no echo, as the ledger asks), replace %d, read %d (entity: the service's own ledger record, %d bytes of JSON; the handler's Table transport); broker sends %d",
 		floor.inserts, floor.updates, floor.reads, len(template), floor.sends)
 	if _, err := floor.run(ctx, 4, rels, value()); err != nil {
 		return err
 	}
 	cpu := cpuSampler{handlerExe: handler, azuritePort: az.Port()}
+	// Each level alternates service and floor rounds over successive slices
+	// of the relationships, so that both see the same drift of the shared
+	// machine and of Azurite (whose CPU per call varies between adjacent
+	// runs of identical calls). Every round sets autoExtendDuration the
+	// other way, so every command and floor iteration really writes.
 	for _, c := range levels {
 		lr := levelResult{Concurrency: c}
 		before := len(bs.Emu.Invocations())
 		tag := fmt.Sprintf("c%d", c)
-		s0 := cpu.sample()
-		if lr.Service, err = service(c, tag); err != nil {
-			return err
+		var svcCPU, floorCPU cpuSample
+		for r := range res.Rounds {
+			lo, hi := r*n/res.Rounds, (r+1)*n/res.Rounds
+			s0 := cpu.sample()
+			p, err := service(c, tag, rels[lo:hi], lo)
+			if err != nil {
+				return err
+			}
+			svcCPU = svcCPU.plus(s0, cpu.sample())
+			lr.Service = lr.Service.merge(p)
+			s2 := cpu.sample()
+			if p, err = floor.run(ctx, c, rels[lo:hi], value()); err != nil {
+				return err
+			}
+			floorCPU = floorCPU.plus(s2, cpu.sample())
+			lr.Floor = lr.Floor.merge(p)
 		}
-		s1 := cpu.sample()
-		lr.ServiceCPU = s0.per(s1, n)
+		lr.ServiceCPU = cpuSample{}.per(svcCPU, n)
+		lr.FloorCPU = cpuSample{}.per(floorCPU, n)
 		var durs []time.Duration
 		for _, inv := range bs.Emu.Invocations()[before:] {
 			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
@@ -541,11 +581,6 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			}
 		}
 		lr.HandlerP50, lr.HandlerP99 = percentile(durs, 0.5), percentile(durs, 0.99)
-		s2 := cpu.sample()
-		if lr.Floor, err = floor.run(ctx, c, rels, value()); err != nil {
-			return err
-		}
-		lr.FloorCPU = s2.per(cpu.sample(), n)
 		lr.Load = loadAverage()
 		res.Levels = append(res.Levels, lr)
 		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f; CPU/cmd service %v floor %v (load %s)\n",
@@ -606,10 +641,15 @@ func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azuri
 }
 
 func newFloorClient(bs *benchStack, az *testenv.Azurite, template []byte, inserts, updates, reads, sends int) (*floorClient, error) {
-	tc, err := az.NewTableClient(testenv.UniqueName("floor"))
+	// The same wire traffic as the handler's ledger: its transport (headers
+	// and body in one write, pooled connections) and, below, its no-echo
+	// insert.
+	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), &aztables.ClientOptions{
+		ClientOptions: azcore.ClientOptions{Transport: upstream.AzureTransport{Client: &http.Client{Transport: upstream.NewTransport()}}}})
 	if err != nil {
 		return nil, err
 	}
+	tc := svc.NewClient(testenv.UniqueName("floor"))
 	if _, err := tc.CreateTable(context.Background(), nil); err != nil {
 		return nil, err
 	}
@@ -688,7 +728,7 @@ func (f *floorClient) one(ctx context.Context, relID, value string) error {
 	}
 	var etag azcore.ETag
 	for range f.inserts {
-		resp, err := f.table.AddEntity(ctx, raw, nil)
+		resp, err := f.table.AddEntity(runtime.WithHTTPHeader(ctx, http.Header{"Prefer": {"return-no-content"}}), raw, nil)
 		if err != nil {
 			return err
 		}
@@ -1029,7 +1069,7 @@ func (r *benchResults) render(w io.Writer) {
 
 	fmt.Fprintln(w, "### End to end: gdap.relationship.update (PATCH 200) vs the floor")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Floor per iteration: %s.", r.FloorSpec)
+	fmt.Fprintf(w, "Floor per iteration: %s. Each level alternates %d service and %d floor rounds over equal slices of its commands.", r.FloorSpec, r.Rounds, r.Rounds)
 	if r.HandlerEnv != "" {
 		fmt.Fprintf(w, " Handler run with extra settings `%s`.", r.HandlerEnv)
 	}

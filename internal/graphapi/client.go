@@ -169,7 +169,8 @@ var clientOptions = msgraphgocore.GraphClientOptions{
 }
 
 // newHTTPClient builds the Kiota middleware chain: Graph telemetry, then the
-// Kiota defaults with compression off, retries off and redirects off.
+// Kiota defaults with compression off, retries off and redirects off, then
+// sizedBodyHandler.
 func newHTTPClient(base *http.Client, timeout time.Duration) (*http.Client, error) {
 	never := func(time.Duration, int, *http.Request, *http.Response) bool { return false }
 	kiotaMW, err := khttp.GetDefaultMiddlewaresWithOptions(
@@ -181,6 +182,7 @@ func newHTTPClient(base *http.Client, timeout time.Duration) (*http.Client, erro
 		return nil, fmt.Errorf("graphapi: middleware: %w", err)
 	}
 	mw := append([]khttp.Middleware{msgraphgocore.NewGraphTelemetryHandler(&clientOptions)}, kiotaMW...)
+	mw = append(mw, sizedBodyHandler{})
 	var parent http.RoundTripper
 	if base != nil && base.Transport != nil {
 		parent = base.Transport

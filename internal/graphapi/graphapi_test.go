@@ -76,6 +76,9 @@ type seen struct {
 	RawQuery string
 	Header   http.Header
 	Body     []byte
+	// ContentLength and TransferEncoding are as the request arrived.
+	ContentLength    int64
+	TransferEncoding []string
 }
 
 // fakeGraph is an httptest server answering with a per-test handler and
@@ -104,7 +107,8 @@ func setup(t *testing.T, respond http.HandlerFunc) testBundle {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
-		f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+		f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body,
+			ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 		f.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		respond(w, r)
@@ -280,6 +284,8 @@ func TestPatchRelationship(t *testing.T) {
 			require.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"), r.Header.Get("Content-Type"))
 			requireCommonHeaders(t, r)
 			require.JSONEq(t, tt.wantBody, string(r.Body))
+			require.EqualValues(t, len(r.Body), r.ContentLength, "the body is sent with its length")
+			require.Empty(t, r.TransferEncoding, "the body is not chunked")
 
 			if tt.want != nil {
 				require.Equal(t, tt.want(srvURL), got)

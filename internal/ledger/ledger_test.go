@@ -3,12 +3,14 @@ package ledger_test
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/ledger"
@@ -395,4 +397,46 @@ func jsonBlob(n int) []byte {
 		out[i] = alphabet[(i*7+i/13)%len(alphabet)]
 	}
 	return out
+}
+
+// statusRecorder is an azcore transport that records response statuses.
+type statusRecorder struct {
+	mu       sync.Mutex
+	statuses []int
+}
+
+func (s *statusRecorder) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		s.mu.Lock()
+		s.statuses = append(s.statuses, resp.StatusCode)
+		s.mu.Unlock()
+	}
+	return resp, err
+}
+
+func TestCreateAsksForNoEcho(t *testing.T) {
+	t.Parallel()
+	az := testenv.SharedAzurite(t)
+	rec := &statusRecorder{}
+	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(),
+		&aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: rec}})
+	require.NoError(t, err)
+	store := ledger.New(svc.NewClient(testenv.UniqueName("noecho")))
+	require.NoError(t, store.EnsureTable(t.Context()))
+	rec.mu.Lock()
+	rec.statuses = nil
+	rec.mu.Unlock()
+
+	r := newRecord(testenv.UniqueName("op"))
+	require.NoError(t, store.Create(t.Context(), r))
+	require.Equal(t, []int{http.StatusNoContent}, rec.statuses, "the insert is answered without the entity")
+	require.NotEmpty(t, r.ETag, "the ETag comes in the 204's headers")
+
+	// The ETag is the stored one: a conditional update with it succeeds.
+	r.State = ledger.StateRunning
+	require.NoError(t, store.Update(t.Context(), r))
+	got, err := store.Get(t.Context(), r.OperationID)
+	require.NoError(t, err)
+	require.Equal(t, r, got)
 }
