@@ -46,6 +46,18 @@ func (r rules) window() time.Duration {
 	return time.Duration(r.thresholds[0]) * day
 }
 
+// minEndedLookback is the shortest endedLookback.
+const minEndedLookback = 7 * day
+
+// endedLookback is how long ago a relationship seen for the first time may
+// have ended and still be announced: the warning window (what the sweep
+// watches ahead of an end date), and at least a week (longer than any
+// sensible sweep interval, so nothing created and ended between two sweeps
+// goes unannounced).
+func (r rules) endedLookback() time.Duration {
+	return max(r.window(), minEndedLookback)
+}
+
 // inWindow reports whether rel is active and inside the warning window.
 func inWindow(now time.Time, rel gdap.Relationship, rl rules) bool {
 	return rel.Status == gdap.StatusActive && !rel.EndDateTime.IsZero() && normTime(rel.EndDateTime).Sub(now) <= rl.window()
@@ -178,9 +190,13 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 		}
 	}
 
-	// Ended: seen expired or terminated for the first time.
+	// Ended: seen expired or terminated for the first time. One the sweep
+	// never saw before (the first sweep of a deployment, or a relationship
+	// created and ended between two sweeps) is announced only if it ended
+	// within the lookback, so a first sweep does not replay years of ended
+	// relationships; older ones are recorded as ended without an event.
 	if gdap.IsTerminal(rel.Status) && next.Ended == "" {
-		d.ended = true
+		d.ended = prev != nil || next.End.IsZero() || now.Sub(next.End) <= rl.endedLookback()
 		next.Ended = rel.Status
 	}
 

@@ -43,6 +43,8 @@ func TestDecide(t *testing.T) {
 		wantExpiring *expiringNotice
 		wantWarned   string
 		wantEnded    bool
+		// wantEndedAs is the snapshot's Ended after the sweep ("" unchecked).
+		wantEndedAs  string
 		wantApproval bool
 		wantAction   string
 		wantWrite    bool
@@ -64,7 +66,24 @@ func TestDecide(t *testing.T) {
 		{name: "end date moved resets the thresholds", rel: active(20 * day), prev: seen(active(20*day-180*day), "30,7,1"), rules: base,
 			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20}, wantWarned: "30", wantWrite: true, wantWindow: true},
 		{name: "expired first seen", rel: gdap.Relationship{ID: "x", Status: gdap.StatusExpired, EndDateTime: now.Add(-day)}, rules: base,
-			wantEnded: true, wantWrite: true},
+			wantEnded: true, wantWrite: true, wantEndedAs: gdap.StatusExpired},
+		{name: "expired first seen, ended before the lookback: recorded, not announced",
+			rel: gdap.Relationship{ID: "x", Status: gdap.StatusExpired, EndDateTime: now.Add(-400 * day)}, rules: base,
+			wantWrite: true, wantEndedAs: gdap.StatusExpired},
+		{name: "terminated first seen, ended inside the lookback (the warning window)",
+			rel: gdap.Relationship{ID: "x", Status: gdap.StatusTerminated, EndDateTime: now.Add(-29 * day)}, rules: base,
+			wantEnded: true, wantWrite: true, wantEndedAs: gdap.StatusTerminated},
+		{name: "terminated first seen, no end date: announced",
+			rel: gdap.Relationship{ID: "x", Status: gdap.StatusTerminated}, rules: base,
+			wantEnded: true, wantWrite: true, wantEndedAs: gdap.StatusTerminated},
+		{name: "first seen with a short warning window: the lookback is still a week",
+			rel:       gdap.Relationship{ID: "x", Status: gdap.StatusExpired, EndDateTime: now.Add(-6 * day)},
+			rules:     func() rules { r := base; r.thresholds = []int{1}; return r }(),
+			wantEnded: true, wantWrite: true, wantEndedAs: gdap.StatusExpired},
+		{name: "seen active before, ended long ago: announced",
+			rel:  gdap.Relationship{ID: "x", Status: gdap.StatusExpired, EndDateTime: now.Add(-400 * day)},
+			prev: &record{Status: gdap.StatusActive, End: normTime(now.Add(-400 * day)), LastSeen: now}, rules: base,
+			wantEnded: true, wantWrite: true, wantEndedAs: gdap.StatusExpired},
 		{name: "terminated already announced", rel: gdap.Relationship{ID: "x", Status: gdap.StatusTerminated},
 			prev: &record{Status: gdap.StatusTerminated, Ended: gdap.StatusTerminated, LastSeen: now}, rules: base},
 		{name: "approval pending for 80 days", rel: gdap.Relationship{ID: "p", Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-80 * day)},
@@ -111,6 +130,9 @@ func TestDecide(t *testing.T) {
 			require.Equal(t, tt.wantExpiring, d.expiring)
 			require.Equal(t, tt.wantWarned, d.next.Warned)
 			require.Equal(t, tt.wantEnded, d.ended)
+			if tt.wantEndedAs != "" {
+				require.Equal(t, tt.wantEndedAs, d.next.Ended, "recorded as ended, announced or not")
+			}
 			require.Equal(t, tt.wantApproval, d.approval != nil)
 			require.Equal(t, tt.wantAction, d.action)
 			require.Equal(t, tt.wantWrite, d.write)

@@ -134,6 +134,8 @@ func TestEndedAndApprovalPending(t *testing.T) {
 	term := b.add(t, gdap.Relationship{Status: gdap.StatusTerminated, EndDateTime: now.Add(-day)})
 	old := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-80 * day)})
 	young := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-10 * day)})
+	// Ended long before the first sweep: recorded, never announced.
+	b.add(t, gdap.Relationship{Status: gdap.StatusExpired, EndDateTime: now.Add(-400 * day)})
 
 	b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
 	require.Equal(t, []string{term + "/terminated"}, b.ended(t))
