@@ -88,7 +88,10 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv}
+	if *commands < 1 || *rounds < 1 || *rounds > *commands {
+		return errors.New("bench: -commands must be positive and -rounds between 1 and -commands")
+	}
+	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv, Rounds: *rounds}
 	fmt.Printf("bench: building the handler (load average %s)\n", res.LoadStart)
 	handler, err := devstack.BuildHandler(ctx, root, dir)
 	if err != nil {
@@ -128,10 +131,6 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
-	if *rounds < 1 || *rounds > *commands {
-		return fmt.Errorf("bench: -rounds must be between 1 and -commands")
-	}
-	res.Rounds = *rounds
 	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands, extraEnv); err != nil {
 		return err
 	}
