@@ -196,7 +196,9 @@ func (s *Sim) requestDoneLocked(r *relationship, q *relRequest, at time.Time) {
 	}
 	if !ok && q.action == gdap.ActionTerminate &&
 		(r.status == gdap.StatusTerminating || r.status == gdap.StatusTerminationRequested) {
-		s.setStatusLocked(r, gdap.StatusActive, at)
+		// Back to active, and to its expiry: the one scheduled at activation
+		// was skipped if endDateTime passed while the termination ran.
+		s.enterLocked(r, gdap.StatusActive, at)
 	}
 	q.status = gdap.RequestSucceeded
 	if !ok {

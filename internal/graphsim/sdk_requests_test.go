@@ -71,6 +71,12 @@ func TestSDKRequests(t *testing.T) {
 			action: models.TERMINATE_DELEGATEDADMINRELATIONSHIPREQUESTACTION, steps: []step{
 				{12 * time.Second, models.FAILED_DELEGATEDADMINRELATIONSHIPREQUESTSTATUS, gdap.StatusActive},
 			}},
+		{name: "terminate failing after the end date: back to active, then it expires",
+			rel: gdap.Relationship{Status: gdap.StatusActive, EndDateTime: t0.Add(5 * time.Second)}, failNext: true,
+			action: models.TERMINATE_DELEGATEDADMINRELATIONSHIPREQUESTACTION, steps: []step{
+				{12 * time.Second, models.FAILED_DELEGATEDADMINRELATIONSHIPREQUESTSTATUS, gdap.StatusExpiring},
+				{time.Minute, models.FAILED_DELEGATEDADMINRELATIONSHIPREQUESTSTATUS, gdap.StatusExpired},
+			}},
 		{name: "approve on reseller awaiting consent", rel: gdap.Relationship{Status: gdap.StatusApprovalPending, IsReseller: true,
 			IndirectProviderTenantID: tenantA, IsPartnerConsentPending: true, Customer: gdap.Customer{TenantID: tenantA}},
 			action: models.APPROVE_DELEGATEDADMINRELATIONSHIPREQUESTACTION, steps: []step{
