@@ -10,8 +10,9 @@ import (
 // IdleConnsPerHost is how many idle keep-alive connections NewTransport keeps
 // per remote host. It is above the number of invocations the host runs at
 // once (Service Bus maxConcurrentCalls, 16 by default), so that concurrent
-// invocations reuse connections instead of opening (and, outside loopback,
-// TLS-handshaking) a new one for most calls: net/http's default keeps 2.
+// invocations reuse HTTP/1.1 connections instead of opening (and, over
+// HTTPS, TLS-handshaking) a new one for most calls: net/http's default
+// keeps 2. HTTP/2 servers multiplex on one connection either way.
 const IdleConnsPerHost = 64
 
 // NewTransport returns the HTTP transport the clients of remote services
