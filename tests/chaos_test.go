@@ -11,29 +11,46 @@ import (
 	"github.com/gdapflow/gdapflow/internal/testenv"
 )
 
-// TestChaosShort is the short chaos run inside `make test`: a few hundred
-// mixed commands with injected Graph faults, duplicate deliveries and the
-// handler killed mid-run; the invariants of `make chaos` must hold
-// (docs/reliability.md, "Chaos run").
-func TestChaosShort(t *testing.T) {
+// runChaos runs a short chaos scenario on the package's Azurite and the
+// test handler, logs its report and requires the run to complete.
+func runChaos(t *testing.T, cfg chaos.Config) *chaos.Report {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("chaos run skipped in -short mode")
 	}
 	t.Parallel()
 	var progress strings.Builder
-	rep, err := chaos.Run(t.Context(), chaos.Config{
-		HandlerPath:  handlerPath,
-		Azurite:      testenv.SharedAzurite(t),
-		Commands:     300,
-		Kills:        2,
-		Seed:         20261122,
-		DrainTimeout: 3 * time.Minute,
-		Progress:     &progress,
-	})
+	cfg.HandlerPath, cfg.Azurite, cfg.Progress = handlerPath, testenv.SharedAzurite(t), &progress
+	cfg.DrainTimeout = 3 * time.Minute
+	rep, err := chaos.Run(t.Context(), cfg)
 	require.NoError(t, err, "chaos run: %s", progress.String())
 	var report strings.Builder
 	rep.Print(&report)
 	t.Log("\n" + progress.String() + report.String())
+	return rep
+}
+
+// TestChaosShort is the short chaos run inside `make test`: a few hundred
+// mixed commands with injected Graph faults, duplicate deliveries and the
+// handler killed mid-run; the invariants of `make chaos` must hold
+// (docs/reliability.md, "Chaos run").
+func TestChaosShort(t *testing.T) {
+	rep := runChaos(t, chaos.Config{Commands: 300, Kills: 2, Seed: 20261122})
 	require.GreaterOrEqual(t, rep.Kills, 2)
+	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
+}
+
+// TestChaosTableOutage runs a short chaos wave through a Table Storage
+// outage longer than the queues' immediate redeliveries take (the delivery
+// limit is lowered to 3 so that a short outage is enough): inputs that
+// cannot reach the ledger must be deferred with back-off, not dead-lettered
+// without an outcome (docs/reliability.md, "Table Storage outages").
+func TestChaosTableOutage(t *testing.T) {
+	rep := runChaos(t, chaos.Config{
+		Commands: 200, Kills: 1, Waves: 1, Seed: 20261123,
+		TableOutages: 1, OutageLength: 5 * time.Second, MaxDeliveryCount: 3,
+	})
+	require.Equal(t, 1, rep.TableOutages)
+	require.Positive(t, rep.TableRefused, "the outage hit the handler's Table calls")
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }

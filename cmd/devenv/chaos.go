@@ -34,7 +34,8 @@ func runChaos(ctx context.Context, args []string) error {
 	waves := fs.Int("waves", 0, "waves (0 = one per kill)")
 	seed := fs.Uint64("seed", 1, "seed of the command mix, duplicates and fault schedule")
 	outages := fs.Int("broker-outages", 0, "broker outages per wave (503 on every send for -outage-length); off by default")
-	outageLength := fs.Duration("outage-length", 300*time.Millisecond, "real duration of one broker outage")
+	tableOutages := fs.Int("table-outages", 0, "Table Storage outages per wave (503 on every call for -outage-length); off by default")
+	outageLength := fs.Duration("outage-length", 300*time.Millisecond, "real duration of one broker or Table Storage outage")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
 	doc := fs.String("doc", "docs/reliability.md", "document to update between the chaos markers (\"\" = none)")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
@@ -76,6 +77,7 @@ func runChaos(ctx context.Context, args []string) error {
 		Waves:         *waves,
 		Seed:          *seed,
 		BrokerOutages: *outages,
+		TableOutages:  *tableOutages,
 		OutageLength:  *outageLength,
 		Progress:      os.Stdout,
 		HandlerOutput: logFile,

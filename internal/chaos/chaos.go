@@ -14,6 +14,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +55,13 @@ type Config struct {
 	// off). Invocations then fail and their messages are redelivered at
 	// once, so an outage can exhaust MaxDeliveryCount and dead-letter them.
 	BrokerOutages int
+	// TableOutages is how many times per wave Table Storage refuses every
+	// call (503) for OutageLength (default 0: off). The handler's Table
+	// endpoint then points at a gate in front of Azurite.
+	TableOutages int
+	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
+	// (default: the emulator's, as host.json and the Bicep set it).
+	MaxDeliveryCount int
 	// OutageLength is the real duration of one outage (default 300 ms).
 	OutageLength time.Duration
 	// DrainTimeout bounds each wave's drain in real time (default 10 min).
@@ -70,8 +79,8 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 {
-		return errors.New("chaos: negative Kills")
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 {
+		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
 		c.Kills = 2
@@ -111,32 +120,55 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	began := time.Now()
-	gate, err := startBrokerGate()
+	broker, err := startGate("broker")
 	if err != nil {
 		return nil, err
 	}
-	defer gate.close()
+	defer broker.close()
+	env := map[string]string{
+		// Info is what production runs with; debug would make the
+		// handler's logging dominate a run this size.
+		"GDAP_LOG_LEVEL": "info",
+		// Sends go through the gate, which can simulate an outage.
+		"GDAP_BROKER_URL": broker.url,
+	}
+	var table *gate
+	if cfg.TableOutages > 0 {
+		// The handler's Table calls go through a gate too; the checks
+		// below read Azurite directly.
+		if cfg.Azurite == nil {
+			az, err := testenv.StartAzurite(ctx, testenv.AzuriteOptions{RepoRoot: cfg.RepoRoot})
+			if err != nil {
+				return nil, err
+			}
+			defer func() { _ = az.Stop() }()
+			cfg.Azurite = az
+		}
+		if table, err = startGate("table storage"); err != nil {
+			return nil, err
+		}
+		defer table.close()
+		target := "http://127.0.0.1:" + strconv.Itoa(cfg.Azurite.Port())
+		table.target.Store(&target)
+		env["GDAP_TABLES_CONNECTION_STRING"] = strings.Replace(cfg.Azurite.ConnectionString(), target, table.url, 1)
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
-		RepoRoot:      cfg.RepoRoot,
-		HandlerPath:   cfg.HandlerPath,
-		Azurite:       cfg.Azurite,
-		HandlerOutput: cfg.HandlerOutput,
+		RepoRoot:         cfg.RepoRoot,
+		HandlerPath:      cfg.HandlerPath,
+		Azurite:          cfg.Azurite,
+		HandlerOutput:    cfg.HandlerOutput,
+		MaxDeliveryCount: cfg.MaxDeliveryCount,
 		// Keep every request: invariant 3 reads the whole journal.
 		Graph: graphsim.Options{JournalLimit: 1 << 30},
-		Env: map[string]string{
-			// Info is what production runs with; debug would make the
-			// handler's logging dominate a run this size.
-			"GDAP_LOG_LEVEL": "info",
-			// Sends go through the gate, which can simulate an outage.
-			"GDAP_BROKER_URL": gate.url,
-		},
+		Env:   env,
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = stack.Close() }()
 	brokerURL := stack.Emu.BrokerURL()
-	gate.target.Store(&brokerURL)
+	broker.target.Store(&brokerURL)
+	gates := outageGates{broker: broker, table: table}
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	plan, err := buildPlan(stack, rng, cfg.Commands)
@@ -144,8 +176,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Config: cfg, Planned: plan.countByKind(), FaultsArmed: map[graphsim.FaultKind]int{}}
-	err = execute(ctx, stack, gate, rng, cfg, plan, rep)
-	rep.BrokerRefused = int(gate.failed.Load())
+	err = execute(ctx, stack, gates, rng, cfg, plan, rep)
+	rep.BrokerRefused = int(broker.failed.Load())
+	if table != nil {
+		rep.TableRefused = int(table.failed.Load())
+	}
 	if err != nil {
 		return rep, err
 	}
@@ -158,7 +193,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // execute sends the waves, arms faults and kills the handler, draining each
 // wave to the end.
-func execute(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
+// outageGates are the gates outages are simulated at (table is nil unless
+// Config.TableOutages is set).
+type outageGates struct{ broker, table *gate }
+
+func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
 	waves := splitWaves(plan.ops, cfg.Waves)
 	killsLeft := cfg.Kills
 	var late []*op // duplicates owed to the next wave
@@ -217,7 +256,7 @@ func execute(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *
 				rep.Garbage++
 			}
 		}
-		if err := drainWithChaos(ctx, stack, gate, rng, cfg, len(sends), kill, before, rep); err != nil {
+		if err := drainWithChaos(ctx, stack, gates, rng, cfg, len(sends), kill, before, rep); err != nil {
 			return fmt.Errorf("wave %d: %w", w+1, err)
 		}
 		fmt.Fprintf(cfg.Progress, "chaos: wave %d/%d: %d messages, %d kills, drained in %s\n",
@@ -243,7 +282,7 @@ func execute(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *
 // drainWithChaos drains the stack while a goroutine arms Graph faults in
 // small batches and kills the handler `kills` times once the wave is well
 // under way (after a random 15–60 % of its messages were processed).
-func drainWithChaos(ctx context.Context, stack *devstack.Stack, gate *brokerGate, rng *rand.Rand, cfg Config, messages, kills, invBefore int, rep *Report) error {
+func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGates, rng *rand.Rand, cfg Config, messages, kills, invBefore int, rep *Report) error {
 	dctx, cancel := context.WithTimeout(ctx, cfg.DrainTimeout)
 	defer cancel()
 	faultBudget := int(cfg.FaultRate * float64(messages))
@@ -252,12 +291,10 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gate *brokerGate
 		killAt[i] = invBefore + int(float64(messages)*(0.15+0.45*rng.Float64()))
 	}
 	slices.Sort(killAt)
-	outageAt := make([]int, cfg.BrokerOutages)
-	for i := range outageAt {
-		outageAt[i] = invBefore + int(float64(messages)*(0.1+0.6*rng.Float64()))
+	outages := []*outagePlan{newOutagePlan(gates.broker, cfg.BrokerOutages, &rep.BrokerOutages, rng, invBefore, messages)}
+	if gates.table != nil {
+		outages = append(outages, newOutagePlan(gates.table, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
 	}
-	slices.Sort(outageAt)
-	var outageUntil time.Time
 	schedule := newFaultSchedule(rng, faultBudget)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -282,19 +319,9 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gate *brokerGate
 				}
 				rep.FaultsArmed[f.Kind] += f.Times
 			}
-			if !outageUntil.IsZero() && time.Now().After(outageUntil) {
-				gate.down.Store(false)
-				outageUntil = time.Time{}
-			}
-			if len(killAt) == 0 && len(outageAt) == 0 {
-				continue
-			}
 			done := len(stack.Emu.Invocations())
-			if len(outageAt) > 0 && done >= outageAt[0] && outageUntil.IsZero() {
-				outageAt = outageAt[1:]
-				gate.down.Store(true)
-				outageUntil = time.Now().Add(cfg.OutageLength)
-				rep.BrokerOutages++
+			for _, o := range outages {
+				o.step(done, cfg.OutageLength)
 			}
 			if len(killAt) == 0 || done < killAt[0] {
 				continue
@@ -310,7 +337,9 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gate *brokerGate
 	err := stack.Drain(dctx)
 	close(stop)
 	wg.Wait()
-	gate.down.Store(false)
+	for _, o := range outages {
+		o.gate.down.Store(false)
+	}
 	// Faults left armed would hit the next wave's first requests; the next
 	// wave arms its own.
 	stack.Graph.ClearFaults()
@@ -407,4 +436,37 @@ func splitWaves(ops []*op, n int) [][]*op {
 		out = append(out, ops[lo:hi])
 	}
 	return out
+}
+
+// outagePlan is when, in a wave, one gate goes down: at invocation counts
+// spread over 10–70 % of the wave, for OutageLength each.
+type outagePlan struct {
+	gate  *gate
+	at    []int
+	until time.Time
+	count *int
+}
+
+func newOutagePlan(g *gate, n int, count *int, rng *rand.Rand, invBefore, messages int) *outagePlan {
+	o := &outagePlan{gate: g, at: make([]int, n), count: count}
+	for i := range o.at {
+		o.at[i] = invBefore + int(float64(messages)*(0.1+0.6*rng.Float64()))
+	}
+	slices.Sort(o.at)
+	return o
+}
+
+// step ends an outage that has lasted long enough and starts the next one
+// once done invocations have run.
+func (o *outagePlan) step(done int, length time.Duration) {
+	if !o.until.IsZero() && time.Now().After(o.until) {
+		o.gate.down.Store(false)
+		o.until = time.Time{}
+	}
+	if len(o.at) > 0 && done >= o.at[0] && o.until.IsZero() {
+		o.at = o.at[1:]
+		o.gate.down.Store(true)
+		o.until = time.Now().Add(length)
+		*o.count++
+	}
 }

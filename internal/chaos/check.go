@@ -33,6 +33,8 @@ type Report struct {
 	// BrokerOutages is how many outages were simulated; BrokerRefused how
 	// many sends the broker refused during them.
 	BrokerOutages, BrokerRefused int
+	// TableOutages and TableRefused are the same for Table Storage.
+	TableOutages, TableRefused int
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -341,6 +343,9 @@ func (r *Report) Print(w io.Writer) {
 	row("faults armed (Times)", sortedPairs(armed))
 	if r.Config.BrokerOutages > 0 {
 		row("broker outages (sends refused)", fmt.Sprintf("%d (%d)", r.BrokerOutages, r.BrokerRefused))
+	}
+	if r.Config.TableOutages > 0 {
+		row("table outages (calls refused)", fmt.Sprintf("%d (%d)", r.TableOutages, r.TableRefused))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {

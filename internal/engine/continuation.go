@@ -34,6 +34,8 @@ type Continuation struct {
 	Step        string `json:"step,omitempty"`
 	// Sweep carries the sweep's own continuation payload.
 	Sweep json.RawMessage `json:"sweep,omitempty"`
+	// Deferred carries the input of a KindDeferred continuation.
+	Deferred *Deferred `json:"deferred,omitempty"`
 }
 
 // maxMessageIDLen is Service Bus's MessageId limit.

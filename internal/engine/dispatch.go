@@ -117,6 +117,12 @@ func (e *Engine) workflow(commandType string) (workflowFunc, bool) {
 // HandleCommand processes one message from the commands queue. A nil error
 // means the message has been dealt with (the handler answers 200).
 func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte) error {
+	return e.handleCommand(ctx, inv, body, Deferred{})
+}
+
+// handleCommand processes a command, arrived now or deferred (d) because the
+// ledger was unavailable.
+func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte, d Deferred) error {
 	env, err := command.ParseEnvelope(body)
 	if err != nil {
 		code, msg := errorCode(err, CodeInvalidCommand)
@@ -152,7 +158,11 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 	case errors.Is(err, ledger.ErrExists):
 		existing, gerr := e.opts.Ledger.Get(ctx, env.ID)
 		if gerr != nil {
-			return fmt.Errorf("read operation %s: %w", env.ID, gerr)
+			gerr = fmt.Errorf("read operation %s: %w", env.ID, gerr)
+			if ledgerUnavailable(gerr) {
+				return e.deferInput(ctx, inv, env.ID, Deferred{Command: body, Count: d.Count, Since: d.Since}, gerr)
+			}
+			return gerr
 		}
 		if existing.ContentHash != env.ContentHash {
 			log.WarnContext(ctx, "operation id reused with different content")
@@ -161,6 +171,9 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 		}
 		log.InfoContext(ctx, "duplicate command delivery", "state", existing.State)
 		return e.resume(ctx, inv, existing, nil, 0)
+	case ledgerUnavailable(err):
+		return e.deferInput(ctx, inv, env.ID, Deferred{Command: body, Count: d.Count, Since: d.Since},
+			fmt.Errorf("record operation %s: %w", env.ID, err))
 	case err != nil:
 		return fmt.Errorf("record operation %s: %w", env.ID, err)
 	}
@@ -183,6 +196,15 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv Invocation, body []
 		inv.Logger.ErrorContext(ctx, "unreadable continuation dropped", "error", err.Error())
 		return nil
 	}
+	if c.Kind == KindDeferred {
+		return e.handleDeferred(ctx, inv, c)
+	}
+	return e.handleContinuation(ctx, inv, c, Deferred{})
+}
+
+// handleContinuation processes a continuation, arrived now or deferred (d)
+// because the ledger was unavailable.
+func (e *Engine) handleContinuation(ctx context.Context, inv Invocation, c Continuation, d Deferred) error {
 	if c.Kind == KindSweep {
 		if e.opts.Sweeper == nil {
 			inv.Logger.WarnContext(ctx, "sweep continuation without a sweeper dropped")
@@ -198,7 +220,11 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv Invocation, body []
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read operation %s: %w", c.OperationID, err)
+		err = fmt.Errorf("read operation %s: %w", c.OperationID, err)
+		if ledgerUnavailable(err) {
+			return e.deferInput(ctx, inv, c.OperationID, Deferred{Continuation: &c, Count: d.Count, Since: d.Since}, err)
+		}
+		return err
 	}
 	return e.resume(ctx, inv, rec, &c, 0)
 }

@@ -10,10 +10,14 @@ import (
 	"time"
 )
 
-// brokerGate sits between the handler and the emulator's broker
-// (GDAP_BROKER_URL points at it). While down, every send fails with 503, as
-// Service Bus does during an outage; otherwise requests pass through.
-type brokerGate struct {
+// gate sits between the handler and one of its dependencies: the emulator's
+// broker (GDAP_BROKER_URL points at it) or Azurite (the handler's Table
+// endpoint points at it). While down, every request fails with 503, as
+// Service Bus and Table Storage answer during an outage; otherwise requests
+// pass through.
+type gate struct {
+	// name is the dependency, for the 503 body.
+	name   string
 	url    string
 	target atomic.Pointer[string]
 	down   atomic.Bool
@@ -22,18 +26,18 @@ type brokerGate struct {
 	srv    *http.Server
 }
 
-func startBrokerGate() (*brokerGate, error) {
+func startGate(name string) (*gate, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	g := &brokerGate{url: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 30 * time.Second}}
+	g := &gate{name: name, url: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 30 * time.Second}}
 	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = g.srv.Serve(ln) }()
 	return g, nil
 }
 
-func (g *brokerGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -42,7 +46,7 @@ func (g *brokerGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := g.target.Load()
 	if g.down.Load() || target == nil {
 		g.failed.Add(1)
-		http.Error(w, "chaos: broker outage", http.StatusServiceUnavailable)
+		http.Error(w, "chaos: "+g.name+" outage", http.StatusServiceUnavailable)
 		return
 	}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, *target+r.URL.RequestURI(), bytes.NewReader(body))
@@ -64,7 +68,7 @@ func (g *brokerGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
-func (g *brokerGate) close() {
+func (g *gate) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = g.srv.Shutdown(ctx)

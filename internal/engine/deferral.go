@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gdapflow/gdapflow/internal/ledger"
+)
+
+// KindDeferred re-delivers, after a back-off, an input (a command or a
+// continuation) that arrived while the ledger could not be read or written.
+// Returning an error instead would make Service Bus redeliver the message at
+// once, and a Table Storage outage of a few seconds would use up every
+// delivery and dead-letter it with no outcome event; a deferral keeps
+// retrying with back-off until the operation deadline.
+const KindDeferred = "deferred"
+
+// Deferred is the payload of a KindDeferred continuation: the input as it
+// arrived, and how often it has been deferred.
+type Deferred struct {
+	// Command is the body of a deferred command message (nil for a
+	// deferred continuation).
+	Command []byte `json:"command,omitempty"`
+	// Continuation is a deferred continuation (nil for a command).
+	Continuation *Continuation `json:"continuation,omitempty"`
+	// InputID is the Service Bus MessageId of the original message: the
+	// deferred input is processed as if it were that message.
+	InputID string `json:"inputId"`
+	// Count is how many times the input has been deferred (1 for the
+	// first deferral).
+	Count int `json:"count"`
+	// Since is when the input was first deferred; it is dropped (left to
+	// Service Bus redelivery) once GDAP_OPERATION_DEADLINE has passed.
+	Since time.Time `json:"since"`
+}
+
+// ledgerUnavailable reports whether err is a ledger failure that a later
+// attempt may not see: not a record that can never be stored, not a
+// conflict or a missing record (which the callers decide on).
+func ledgerUnavailable(err error) bool {
+	return err != nil && !errors.Is(err, ledger.ErrInvalid) && !errors.Is(err, ledger.ErrExists) &&
+		!errors.Is(err, ledger.ErrNotFound) && !errors.Is(err, ledger.ErrConflict)
+}
+
+// deferInput schedules in (whose Count and Since describe the deferrals so
+// far, zero for a first one) for another attempt after a back-off, because
+// the ledger failed with cause. It returns nil once the deferral is sent
+// (the message has been dealt with), and cause when the operation deadline
+// has passed or the deferral cannot be sent: the broker's redelivery is
+// then the only way left.
+func (e *Engine) deferInput(ctx context.Context, inv Invocation, operationID string, in Deferred, cause error) error {
+	now := inv.Clock.Now().UTC()
+	if in.Since.IsZero() {
+		in.Since = now
+	}
+	if e.opts.OperationDeadline > 0 && now.Sub(in.Since) > e.opts.OperationDeadline {
+		inv.Logger.ErrorContext(ctx, "ledger unavailable past the operation deadline; leaving the input to redelivery",
+			"error", cause.Error(), "deferred_since", in.Since)
+		return cause
+	}
+	in.Count++
+	in.InputID = inv.MessageID
+	delay := RetryDelay(operationID, in.Count, 0)
+	id := messageID(in.InputID, "deferred", strconv.Itoa(in.Count))
+	msg, err := NewContinuationMessage(Continuation{Kind: KindDeferred, OperationID: operationID, Deferred: &in}, id, operationID, now.Add(delay))
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if err := e.send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
+		return errors.Join(cause, fmt.Errorf("defer input: %w", err))
+	}
+	inv.Logger.WarnContext(ctx, "ledger unavailable; input deferred", "error", cause.Error(),
+		"retry_at", now.Add(delay), "deferrals", in.Count)
+	return nil
+}
+
+// handleDeferred processes a KindDeferred continuation: the original input
+// again, as the original message.
+func (e *Engine) handleDeferred(ctx context.Context, inv Invocation, c Continuation) error {
+	d := c.Deferred
+	if d == nil || d.InputID == "" || (d.Command == nil) == (d.Continuation == nil) ||
+		(d.Continuation != nil && d.Continuation.Kind == KindDeferred) {
+		inv.Logger.ErrorContext(ctx, "malformed deferred input dropped")
+		return nil
+	}
+	inv.MessageID = d.InputID
+	if d.Command != nil {
+		return e.handleCommand(ctx, inv, d.Command, *d)
+	}
+	return e.handleContinuation(ctx, inv, *d.Continuation, *d)
+}
