@@ -295,7 +295,10 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 	if gates.table != nil {
 		outages = append(outages, newOutagePlan(gates.table, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
 	}
-	schedule := newFaultSchedule(rng, faultBudget)
+	// The fault schedule draws as the drain goes, from its own generator,
+	// so how far it got before the wave drained does not change what the
+	// seed gives the next waves.
+	schedule := newFaultSchedule(rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), faultBudget)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var chaosErr error
