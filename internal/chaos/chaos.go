@@ -191,12 +191,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// execute sends the waves, arms faults and kills the handler, draining each
-// wave to the end.
 // outageGates are the gates outages are simulated at (table is nil unless
 // Config.TableOutages is set).
 type outageGates struct{ broker, table *gate }
 
+// execute sends the waves, arms faults and kills the handler, draining each
+// wave to the end.
 func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
 	waves := splitWaves(plan.ops, cfg.Waves)
 	killsLeft := cfg.Kills

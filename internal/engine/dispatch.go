@@ -160,7 +160,8 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 		if gerr != nil {
 			gerr = fmt.Errorf("read operation %s: %w", env.ID, gerr)
 			if ledgerUnavailable(gerr) {
-				return e.deferInput(ctx, inv, env.ID, Deferred{Command: body, Count: d.Count, Since: d.Since}, gerr)
+				d.Command = body
+				return e.deferInput(ctx, inv, env.ID, d, gerr)
 			}
 			return gerr
 		}
@@ -172,8 +173,8 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 		log.InfoContext(ctx, "duplicate command delivery", "state", existing.State)
 		return e.resume(ctx, inv, existing, nil, 0)
 	case ledgerUnavailable(err):
-		return e.deferInput(ctx, inv, env.ID, Deferred{Command: body, Count: d.Count, Since: d.Since},
-			fmt.Errorf("record operation %s: %w", env.ID, err))
+		d.Command = body
+		return e.deferInput(ctx, inv, env.ID, d, fmt.Errorf("record operation %s: %w", env.ID, err))
 	case err != nil:
 		return fmt.Errorf("record operation %s: %w", env.ID, err)
 	}
@@ -222,7 +223,8 @@ func (e *Engine) handleContinuation(ctx context.Context, inv Invocation, c Conti
 	if err != nil {
 		err = fmt.Errorf("read operation %s: %w", c.OperationID, err)
 		if ledgerUnavailable(err) {
-			return e.deferInput(ctx, inv, c.OperationID, Deferred{Continuation: &c, Count: d.Count, Since: d.Since}, err)
+			d.Continuation = &c
+			return e.deferInput(ctx, inv, c.OperationID, d, err)
 		}
 		return err
 	}
