@@ -150,7 +150,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer table.close()
 		target := "http://127.0.0.1:" + strconv.Itoa(cfg.Azurite.Port())
 		table.target.Store(&target)
-		env["GDAP_TABLES_CONNECTION_STRING"] = strings.Replace(cfg.Azurite.ConnectionString(), target, table.url, 1)
+		conn := cfg.Azurite.ConnectionString()
+		if !strings.Contains(conn, target) {
+			return nil, fmt.Errorf("chaos: Azurite's connection string %q does not name %s", conn, target)
+		}
+		env["GDAP_TABLES_CONNECTION_STRING"] = strings.Replace(conn, target, table.url, 1)
 	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		RepoRoot:         cfg.RepoRoot,

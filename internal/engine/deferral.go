@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/gdapflow/gdapflow/internal/ledger"
 )
 
 // KindDeferred re-delivers, after a back-off, an input (a command or a
-// continuation) that arrived while the ledger could not be read or written.
+// continuation) whose processing failed because Table Storage (the ledger,
+// or the sweep's table) was unavailable.
 // Returning an error instead would make Service Bus redeliver the message at
 // once, and a Table Storage outage of a few seconds would use up every
 // delivery and dead-letter it with no outcome event; a deferral keeps
@@ -37,42 +36,50 @@ type Deferred struct {
 	Since time.Time `json:"since"`
 }
 
-// ledgerUnavailable reports whether err is a ledger failure that a later
-// attempt may not see: not a record that can never be stored, not a
-// conflict or a missing record (which the callers decide on).
-func ledgerUnavailable(err error) bool {
-	return err != nil && !errors.Is(err, ledger.ErrInvalid) && !errors.Is(err, ledger.ErrExists) &&
-		!errors.Is(err, ledger.ErrNotFound) && !errors.Is(err, ledger.ErrConflict)
-}
+// deferSendTimeout bounds the deferral's send. It is not cut short by the
+// invocation's context, whose deadline may be what made the ledger call
+// fail.
+const deferSendTimeout = 5 * time.Second
 
 // deferInput schedules in (whose Count and Since describe the deferrals so
 // far, zero for a first one) for another attempt after a back-off, because
-// the ledger failed with cause. It returns nil once the deferral is sent
+// Table Storage failed with cause. It returns nil once the deferral is sent
 // (the message has been dealt with), and cause when the operation deadline
-// has passed or the deferral cannot be sent: the broker's redelivery is
-// then the only way left.
+// has passed, the input has no message id, or the deferral cannot be sent:
+// the broker's redelivery is then the only way left.
 func (e *Engine) deferInput(ctx context.Context, inv Invocation, operationID string, in Deferred, cause error) error {
 	now := inv.Clock.Now().UTC()
 	if in.Since.IsZero() {
 		in.Since = now
 	}
+	if inv.MessageID == "" {
+		// Without an id the deferral could not be named deterministically
+		// nor processed as the original message.
+		return cause
+	}
 	if e.opts.OperationDeadline > 0 && now.Sub(in.Since) > e.opts.OperationDeadline {
-		inv.Logger.ErrorContext(ctx, "ledger unavailable past the operation deadline; leaving the input to redelivery",
+		inv.Logger.ErrorContext(ctx, "table storage unavailable past the operation deadline; leaving the input to redelivery",
 			"error", cause.Error(), "deferred_since", in.Since)
 		return cause
 	}
 	in.Count++
 	in.InputID = inv.MessageID
 	delay := RetryDelay(operationID, in.Count, 0)
-	id := messageID(in.InputID, "deferred", strconv.Itoa(in.Count))
-	msg, err := NewContinuationMessage(Continuation{Kind: KindDeferred, OperationID: operationID, Deferred: &in}, id, operationID, now.Add(delay))
+	parts := []string{in.InputID, "deferred", strconv.Itoa(in.Count)}
+	if operationID != "" {
+		parts = append([]string{operationID}, parts...)
+	}
+	msg, err := NewContinuationMessage(Continuation{Kind: KindDeferred, OperationID: operationID, Deferred: &in},
+		messageID(parts...), operationID, now.Add(delay))
 	if err != nil {
 		return errors.Join(cause, err)
 	}
-	if err := e.send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deferSendTimeout)
+	defer cancel()
+	if err := e.send(sctx, e.opts.ContinuationsQueue, msg); err != nil {
 		return errors.Join(cause, fmt.Errorf("defer input: %w", err))
 	}
-	inv.Logger.WarnContext(ctx, "ledger unavailable; input deferred", "error", cause.Error(),
+	inv.Logger.WarnContext(ctx, "table storage unavailable; input deferred", "error", cause.Error(),
 		"retry_at", now.Add(delay), "deferrals", in.Count)
 	return nil
 }

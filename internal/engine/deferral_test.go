@@ -3,13 +3,15 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
@@ -24,9 +26,14 @@ import (
 type outageLedger struct {
 	benchLedger
 	down atomic.Bool
+	// updatesDown fails only Update: an outage that begins in the middle
+	// of an operation.
+	updatesDown atomic.Bool
 }
 
-var errTableOutage = errors.New("table storage: 503 ServerBusy")
+// errTableOutage is what the ledger returns during an outage: the service's
+// 503 after the SDK's retries.
+var errTableOutage = fmt.Errorf("ledger: create: %w", &azcore.ResponseError{StatusCode: http.StatusServiceUnavailable, ErrorCode: "ServerBusy"})
 
 func (l *outageLedger) Create(ctx context.Context, r *ledger.Record) error {
 	if l.down.Load() {
@@ -43,7 +50,7 @@ func (l *outageLedger) Get(ctx context.Context, id string) (*ledger.Record, erro
 }
 
 func (l *outageLedger) Update(ctx context.Context, r *ledger.Record) error {
-	if l.down.Load() {
+	if l.down.Load() || l.updatesDown.Load() {
 		return errTableOutage
 	}
 	return l.benchLedger.Update(ctx, r)
@@ -125,16 +132,16 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 	// make Service Bus redeliver it at once and use up its deliveries).
 	led.down.Store(true)
 	require.NoError(t, eng.HandleCommand(ctx, inv(cmdMsg, "commands"), body))
-	first := requireDeferral(cmdMsg+".deferred.1", 1)
+	first := requireDeferral(opID+"."+cmdMsg+".deferred.1", 1)
 
 	// Still down when the deferral arrives: deferred again, further out. A
 	// redelivery of the same deferral sends the same message id (dropped as
 	// a duplicate by the broker).
 	clock.Advance(RetryDelay(opID, 1, 0))
 	require.NoError(t, eng.HandleContinuation(ctx, inv(first.msg.MessageID, "continuations"), first.msg.Body))
-	second := requireDeferral(cmdMsg+".deferred.2", 2)
+	second := requireDeferral(opID+"."+cmdMsg+".deferred.2", 2)
 	require.NoError(t, eng.HandleContinuation(ctx, inv(first.msg.MessageID, "continuations"), first.msg.Body))
-	require.Equal(t, second.msg.MessageID, requireDeferral(cmdMsg+".deferred.2", 2).msg.MessageID)
+	require.Equal(t, second.msg.MessageID, requireDeferral(opID+"."+cmdMsg+".deferred.2", 2).msg.MessageID)
 
 	// The ledger is back: the deferred command runs as the original message.
 	led.down.Store(false)
@@ -148,6 +155,7 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ledger.StateSucceeded, rec.State)
 	require.Equal(t, cmdMsg, decodeState(rec.Workflow).LastInputID)
+	require.Equal(t, time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), rec.AcceptedAt, "accepted when it first arrived")
 
 	// A late copy of the deferral is a duplicate of a finished operation:
 	// nothing runs again and nothing is published again.
@@ -177,7 +185,7 @@ func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 	require.NoError(t, eng.HandleContinuation(ctx, inv("op-7.resume.w1"), body))
 	sent := snd.take()
 	require.Len(t, sent, 1)
-	require.Equal(t, "op-7.resume.w1.deferred.1", sent[0].msg.MessageID)
+	require.Equal(t, "op-7.op-7.resume.w1.deferred.1", sent[0].msg.MessageID)
 	var c Continuation
 	require.NoError(t, json.Unmarshal(sent[0].msg.Body, &c))
 	require.Equal(t, KindDeferred, c.Kind)
@@ -195,5 +203,38 @@ func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 	bad, err := json.Marshal(Continuation{Kind: KindDeferred, OperationID: "op-7", Deferred: &Deferred{InputID: "x", Count: 1}})
 	require.NoError(t, err)
 	require.NoError(t, eng.HandleContinuation(ctx, inv("bad"), bad))
+	require.Empty(t, snd.take())
+}
+
+func TestLedgerOutageMidOperationDefersTheInput(t *testing.T) {
+	t.Parallel()
+	const relID = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836"
+	led := &outageLedger{benchLedger: benchLedger{recs: map[string]ledger.Record{}}}
+	snd := &recordingSender{}
+	eng := New(Options{
+		Ledger: led, Sender: snd,
+		Graph: &benchGraph{rel: gdap.Relationship{ID: relID, Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
+			UnifiedRoles: []string{"729827e3-9c14-49f7-bb1b-9608f156bbb8"}, ETag: `W/"1"`}},
+		CommandsQueue: "gdap-commands", ContinuationsQueue: "gdap-continuations", EventsTopic: "gdap-events",
+	})
+	clock := vclock.NewFrozen(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
+	inv := Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: "m1", DeliveryCount: 1, Function: "commands"}
+	body := []byte(`{"specversion":"1.0","id":"op-mid","source":"/crm","type":"` + command.TypeRelationshipUpdate +
+		`","data":{"relationshipId":"` + relID + `","changes":{"autoExtendDuration":"P180D"}}}`)
+
+	// The record is created, Graph is written, then recording the outcome
+	// fails: the input is deferred (a delayed redelivery), not failed.
+	led.updatesDown.Store(true)
+	require.NoError(t, eng.HandleCommand(t.Context(), inv, body))
+	sent := snd.take()
+	require.Len(t, sent, 1)
+	require.Equal(t, "gdap-continuations", sent[0].entity)
+	require.Equal(t, "op-mid.m1.deferred.1", sent[0].msg.MessageID)
+
+	// An input without a message id cannot be deferred under a stable
+	// name: it is left to redelivery.
+	inv.MessageID = ""
+	led.down.Store(true)
+	require.ErrorIs(t, eng.HandleCommand(t.Context(), inv, body), errTableOutage)
 	require.Empty(t, snd.take())
 }

@@ -120,8 +120,10 @@ func (e *Engine) HandleCommand(ctx context.Context, inv Invocation, body []byte)
 	return e.handleCommand(ctx, inv, body, Deferred{})
 }
 
-// handleCommand processes a command, arrived now or deferred (d) because the
-// ledger was unavailable.
+// handleCommand processes a command, arrived now or deferred (d) because
+// Table Storage was unavailable. If it fails because Table Storage is
+// unavailable (at any point: a redelivery is always safe, and a deferral is
+// a delayed redelivery), it is deferred.
 func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte, d Deferred) error {
 	env, err := command.ParseEnvelope(body)
 	if err != nil {
@@ -129,8 +131,23 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 		inv.Logger.WarnContext(ctx, "command rejected", "code", code, "reason", msg)
 		return e.reject(ctx, inv, inv.MessageID, body, code, msg)
 	}
-	log := inv.Logger.With("operation_id", env.ID, "command_type", env.Type)
-	inv.Logger = log
+	inv.Logger = inv.Logger.With("operation_id", env.ID, "command_type", env.Type)
+	accepted := d.Since // a deferred command was accepted when it first arrived
+	if accepted.IsZero() {
+		accepted = inv.Clock.Now().UTC()
+	}
+	err = e.acceptCommand(ctx, inv, env, body, accepted)
+	if ledger.IsUnavailable(err) {
+		d.Command = body
+		return e.deferInput(ctx, inv, env.ID, d, err)
+	}
+	return err
+}
+
+// acceptCommand records a parsed command in the ledger (or finds it there)
+// and runs it.
+func (e *Engine) acceptCommand(ctx context.Context, inv Invocation, env *command.Envelope, body []byte, accepted time.Time) error {
+	log := inv.Logger
 	now := inv.Clock.Now().UTC()
 	cmd, decodeErr := env.Decode()
 	// The record is created already claimed by this invocation (state
@@ -143,7 +160,7 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 		ContentHash: env.ContentHash,
 		State:       ledger.StateRunning,
 		Attempts:    1,
-		AcceptedAt:  now,
+		AcceptedAt:  accepted,
 		UpdatedAt:   now,
 		Command:     body,
 		Workflow:    encodeState(wf),
@@ -153,17 +170,12 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 	} else {
 		rec.TargetID = looseTarget(env.Data)
 	}
-	err = e.opts.Ledger.Create(ctx, rec)
+	err := e.opts.Ledger.Create(ctx, rec)
 	switch {
 	case errors.Is(err, ledger.ErrExists):
 		existing, gerr := e.opts.Ledger.Get(ctx, env.ID)
 		if gerr != nil {
-			gerr = fmt.Errorf("read operation %s: %w", env.ID, gerr)
-			if ledgerUnavailable(gerr) {
-				d.Command = body
-				return e.deferInput(ctx, inv, env.ID, d, gerr)
-			}
-			return gerr
+			return fmt.Errorf("read operation %s: %w", env.ID, gerr)
 		}
 		if existing.ContentHash != env.ContentHash {
 			log.WarnContext(ctx, "operation id reused with different content")
@@ -172,9 +184,6 @@ func (e *Engine) handleCommand(ctx context.Context, inv Invocation, body []byte,
 		}
 		log.InfoContext(ctx, "duplicate command delivery", "state", existing.State)
 		return e.resume(ctx, inv, existing, nil, 0)
-	case ledgerUnavailable(err):
-		d.Command = body
-		return e.deferInput(ctx, inv, env.ID, d, fmt.Errorf("record operation %s: %w", env.ID, err))
 	case err != nil:
 		return fmt.Errorf("record operation %s: %w", env.ID, err)
 	}
@@ -204,8 +213,20 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv Invocation, body []
 }
 
 // handleContinuation processes a continuation, arrived now or deferred (d)
-// because the ledger was unavailable.
+// because Table Storage was unavailable; if it fails because Table Storage
+// is unavailable, it is deferred (again).
 func (e *Engine) handleContinuation(ctx context.Context, inv Invocation, c Continuation, d Deferred) error {
+	err := e.continueWith(ctx, inv, c)
+	if ledger.IsUnavailable(err) {
+		d.Continuation = &c
+		return e.deferInput(ctx, inv, c.OperationID, d, err)
+	}
+	return err
+}
+
+// continueWith acts on a continuation: the next page of a sweep, or the
+// operation it names, level-based on its ledger record.
+func (e *Engine) continueWith(ctx context.Context, inv Invocation, c Continuation) error {
 	if c.Kind == KindSweep {
 		if e.opts.Sweeper == nil {
 			inv.Logger.WarnContext(ctx, "sweep continuation without a sweeper dropped")
@@ -221,12 +242,7 @@ func (e *Engine) handleContinuation(ctx context.Context, inv Invocation, c Conti
 		return nil
 	}
 	if err != nil {
-		err = fmt.Errorf("read operation %s: %w", c.OperationID, err)
-		if ledgerUnavailable(err) {
-			d.Continuation = &c
-			return e.deferInput(ctx, inv, c.OperationID, d, err)
-		}
-		return err
+		return fmt.Errorf("read operation %s: %w", c.OperationID, err)
 	}
 	return e.resume(ctx, inv, rec, &c, 0)
 }

@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -248,6 +250,24 @@ func statusIs(err error, status int) bool {
 // a missing entity, and does not match.
 func IsEntityNotFound(err error) bool {
 	return statusIs(err, http.StatusNotFound) && !HasCode(err, aztables.TableNotFound)
+}
+
+// IsUnavailable reports whether err is a Table Storage failure that a later
+// attempt may not meet: no response at all (a transport failure or a
+// timeout), 408, 429 or a 5xx. A conflict, a missing record or table, a
+// record that cannot be stored and an entity that cannot be read are not:
+// retrying them changes nothing.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode == http.StatusRequestTimeout || re.StatusCode == http.StatusTooManyRequests ||
+			re.StatusCode >= http.StatusInternalServerError
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // IsConditionFailed reports that a conditional write lost an optimistic

@@ -2,10 +2,15 @@ package ledger_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -439,4 +444,35 @@ func TestCreateAsksForNoEcho(t *testing.T) {
 	got, err := store.Get(t.Context(), r.OperationID)
 	require.NoError(t, err)
 	require.Equal(t, r, got)
+}
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	status := func(code int, errCode string) error {
+		return fmt.Errorf("ledger: create %q: %w", "op", &azcore.ResponseError{StatusCode: code, ErrorCode: errCode})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"503 ServerBusy", status(http.StatusServiceUnavailable, "ServerBusy"), true},
+		{"500", status(http.StatusInternalServerError, "InternalError"), true},
+		{"429", status(http.StatusTooManyRequests, ""), true},
+		{"408", status(http.StatusRequestTimeout, "OperationTimedOut"), true},
+		{"connection refused", fmt.Errorf("ledger: get: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
+		{"per-try timeout", fmt.Errorf("ledger: get: %w", context.DeadlineExceeded), true},
+		{"connection closed mid-response", fmt.Errorf("ledger: get: %w", io.ErrUnexpectedEOF), true},
+		{"conflict", fmt.Errorf("ledger: update: %w", ledger.ErrConflict), false},
+		{"exists", ledger.ErrExists, false},
+		{"not found", ledger.ErrNotFound, false},
+		{"too large", &ledger.LimitError{Field: "Command", Size: 2, Limit: 1}, false},
+		{"invalid", ledger.ErrInvalid, false},
+		{"table missing", status(http.StatusNotFound, "TableNotFound"), false},
+		{"forbidden", status(http.StatusForbidden, "AuthorizationFailure"), false},
+		{"unreadable entity", errors.New("ledger: decode entity: unexpected end of JSON input"), false},
+	} {
+		require.Equal(t, tc.want, ledger.IsUnavailable(tc.err), tc.name)
+	}
 }
