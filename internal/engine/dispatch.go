@@ -270,18 +270,17 @@ func (e *Engine) resume(ctx context.Context, inv Invocation, rec *ledger.Record,
 		if c != nil && c.Kind == KindResume && c.WakeID == rec.WakeID {
 			return e.execute(ctx, inv, rec, depth)
 		}
+		if c == nil && rec.WakeID != "" && now.After(rec.WakeAt.Add(e.opts.LeaseDuration)) {
+			// A command re-sent for an operation whose continuation is long
+			// overdue (lost, or dead-lettered during an outage).
+			return e.rewake(ctx, inv, rec, wf, depth)
+		}
 		if wf.LastInputID == inv.MessageID && rec.WakeID != "" {
 			// This very message scheduled the wait before; its earlier attempt
 			// may have failed to send the continuation. Re-send it: the id is
 			// deterministic, so a copy already sent is dropped as a duplicate.
 			log.InfoContext(ctx, "re-sending continuation after redelivery", "wake_id", rec.WakeID)
 			return e.sendResume(ctx, rec, rec.Step, rec.WakeID, rec.WakeAt)
-		}
-		if c == nil && rec.WakeID != "" && now.After(rec.WakeAt.Add(e.opts.LeaseDuration)) {
-			// A command re-sent for an operation whose continuation is long
-			// overdue (lost, or dead-lettered during an outage): re-send it.
-			log.WarnContext(ctx, "continuation overdue; re-sending it for the re-sent command", "wake_id", rec.WakeID, "wake_at", rec.WakeAt)
-			return e.sendResume(ctx, rec, rec.Step, rec.WakeID, now)
 		}
 		log.InfoContext(ctx, "input does not match the pending continuation; acknowledged", "pending_wake_id", rec.WakeID)
 		return nil
@@ -459,6 +458,33 @@ func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration)
 	}
 	r.log.InfoContext(ctx, "operation waiting", "step", stepName(step), "resume_at", at, "wake_id", wakeID)
 	return e.sendResume(ctx, rec, step, wakeID, at)
+}
+
+// rewake schedules a waiting operation's continuation again, now, under a
+// new wake id: the overdue one's id is spent, since Service Bus duplicate
+// detection drops a message whose id it saw within its window (a day), even
+// if that message was dead-lettered.
+func (e *Engine) rewake(ctx context.Context, inv Invocation, rec *ledger.Record, wf *wfState, depth int) error {
+	now := inv.Clock.Now().UTC()
+	stale := rec.WakeID
+	wf.Seq++
+	wf.LastInputID = inv.MessageID
+	rec.WakeID = messageID(rec.OperationID, "c"+strconv.Itoa(wf.Seq))
+	rec.WakeAt, rec.UpdatedAt = now, now
+	rec.Workflow = encodeState(wf)
+	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
+			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
+			if gerr != nil {
+				return fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
+			}
+			return e.resume(ctx, inv, fresh, nil, depth+1)
+		}
+		return fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
+	}
+	inv.Logger.WarnContext(ctx, "continuation overdue; operation woken under a new id for the re-sent command",
+		"stale_wake_id", stale, "wake_id", rec.WakeID)
+	return e.sendResume(ctx, rec, rec.Step, rec.WakeID, now)
 }
 
 func (e *Engine) sendResume(ctx context.Context, rec *ledger.Record, step, wakeID string, at time.Time) error {
