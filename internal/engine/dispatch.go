@@ -347,12 +347,7 @@ func (e *Engine) claim(ctx context.Context, r *run, depth int) (handled bool, er
 	rec.Workflow = encodeState(r.wf)
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
 		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
-			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
-			if gerr != nil {
-				return true, fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
-			}
-			r.log.InfoContext(ctx, "operation changed concurrently; re-deciding")
-			return true, e.resume(ctx, r.inv, fresh, nil, depth+1)
+			return true, e.redecide(ctx, r.inv, rec.OperationID, depth)
 		}
 		return true, fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
 	}
@@ -460,6 +455,17 @@ func (e *Engine) wait(ctx context.Context, r *run, step string, d time.Duration)
 	return e.sendResume(ctx, rec, step, wakeID, at)
 }
 
+// redecide re-reads an operation that another invocation changed first and
+// decides again from the fresh record.
+func (e *Engine) redecide(ctx context.Context, inv Invocation, operationID string, depth int) error {
+	fresh, err := e.opts.Ledger.Get(ctx, operationID)
+	if err != nil {
+		return fmt.Errorf("re-read operation %s: %w", operationID, err)
+	}
+	inv.Logger.InfoContext(ctx, "operation changed concurrently; re-deciding")
+	return e.resume(ctx, inv, fresh, nil, depth+1)
+}
+
 // rewake schedules a waiting operation's continuation again, now, under a
 // new wake id: the overdue one's id is spent, since Service Bus duplicate
 // detection drops a message whose id it saw within its window (a day), even
@@ -474,11 +480,7 @@ func (e *Engine) rewake(ctx context.Context, inv Invocation, rec *ledger.Record,
 	rec.Workflow = encodeState(wf)
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
 		if errors.Is(err, ledger.ErrConflict) && depth < 3 {
-			fresh, gerr := e.opts.Ledger.Get(ctx, rec.OperationID)
-			if gerr != nil {
-				return fmt.Errorf("re-read operation %s: %w", rec.OperationID, gerr)
-			}
-			return e.resume(ctx, inv, fresh, nil, depth+1)
+			return e.redecide(ctx, inv, rec.OperationID, depth)
 		}
 		return fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
 	}
