@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -41,29 +39,8 @@ import (
 // shutdownGrace is how long in-flight invocations may finish after SIGTERM.
 const shutdownGrace = 20 * time.Second
 
-// defaultGCPercent trades a little memory for CPU: the handler's live heap
-// is a few megabytes, so a less eager collector costs little and measurably
-// lowers CPU per command (docs/performance.md). GOGC overrides it.
-const defaultGCPercent = 400
-
-// defaultMaxProcs is the number of OS threads running Go code at once. The
-// handler's own work is about 50 µs of CPU per command; the rest is waiting
-// on Graph, Table Storage and the broker. With more threads the runtime hands
-// nearly every network wake-up from one thread to another (futex wake-ups
-// and spinning threads), which measured as a quarter of the handler's CPU
-// per command on a two-core instance (docs/performance.md). One thread runs
-// thousands of commands per second, far more than Graph's throttling lets
-// through, and leaves the other cores to the Functions host. GOMAXPROCS
-// overrides it.
-const defaultMaxProcs = 1
-
 func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(defaultGCPercent)
-	}
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		runtime.GOMAXPROCS(defaultMaxProcs)
-	}
+	config.ApplyRuntimeDefaults(os.LookupEnv)
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
 		// One line naming the setting; the host logs stderr as an error.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,15 +23,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-
 	"github.com/gdapflow/gdapflow/internal/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
 	"github.com/gdapflow/gdapflow/internal/testenv"
-	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
 // Markers around the generated part of docs/performance.md.
@@ -60,6 +55,7 @@ func runBench(ctx context.Context, args []string) error {
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
 	doc := fs.String("doc", "docs/performance.md", "document to update between the bench markers (\"\" = none)")
+	inprocFloor := fs.Bool("inproc-floor", false, "after each floor round, run the same round with the floor's client inside the bench process (the method of earlier runs), for comparison")
 	handlerEnv := fs.String("handler-env", "", "extra handler settings K=V,K=V for experiments (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,7 +87,16 @@ func runBench(ctx context.Context, args []string) error {
 	if *commands < 1 || *rounds < 1 || *rounds > *commands {
 		return errors.New("bench: -commands must be positive and -rounds between 1 and -commands")
 	}
-	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv, Rounds: *rounds}
+	// The bench process holds the simulators, the host emulator, the
+	// broker and the clients: stand-ins for what runs elsewhere in Azure.
+	// Like the handler, it runs on one thread unless GOMAXPROCS is set,
+	// which keeps its CPU and wake-ups per call low on this two-core class
+	// of machine, in the service's rounds and the floor's alike.
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(1)
+	}
+	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv, Rounds: *rounds,
+		InProcFloor: *inprocFloor, BenchProcs: runtime.GOMAXPROCS(0)}
 	fmt.Printf("bench: building the handler (load average %s)\n", res.LoadStart)
 	handler, err := devstack.BuildHandler(ctx, root, dir)
 	if err != nil {
@@ -131,7 +136,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("bench: end-to-end throughput and the floor (%s since start)\n", time.Since(res.Started).Round(time.Second))
-	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands, extraEnv); err != nil {
+	if err := benchThroughput(ctx, res, scriptRoot, handler, az, levels, *commands, extraEnv, *inprocFloor); err != nil {
 		return err
 	}
 	fmt.Println("bench: cold start")
@@ -185,19 +190,27 @@ type benchResults struct {
 	Rounds int
 	// FloorSpec describes the floor's calls per iteration.
 	FloorSpec string
+	// InProcFloor is whether the in-process floor ran too (-inproc-floor).
+	InProcFloor bool
+	// BenchProcs is the bench process's GOMAXPROCS.
+	BenchProcs int
 }
 
 // levelResult is one concurrency level: service and floor.
 type levelResult struct {
 	Concurrency int
 	Service     phaseResult
-	Floor       phaseResult
+	// Floor is the floor's client in a worker process of its own;
+	// InProcFloor the same client inside the bench process (-inproc-floor).
+	Floor, InProcFloor phaseResult
 	// HandlerP50/P99 are the invocations' durations as the emulator saw
 	// them (the handler's share of the latency).
 	HandlerP50, HandlerP99 time.Duration
 	Load                   string
 	// CPU time per command by process, service and floor phases.
-	ServiceCPU, FloorCPU cpuShare
+	// For the floors, Handler is the floor client's process (the worker;
+	// 0 in process).
+	ServiceCPU, FloorCPU, InProcFloorCPU cpuShare
 }
 
 // cpuShare is CPU time per command (or floor iteration) by process.
@@ -217,11 +230,7 @@ type cpuSampler struct {
 type cpuSample struct{ handler, azurite, self time.Duration }
 
 func (s cpuSampler) sample() cpuSample {
-	var out cpuSample
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		out.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	out := cpuSample{self: selfCPU()}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -471,7 +480,7 @@ func closedLoop(ctx context.Context, conc, n int, do func(ctx context.Context, k
 // benchThroughput measures each level: the service (update commands sent
 // by closed-loop clients; latency = send to outcome event accepted by the
 // broker) and the floor (the same wire calls made directly).
-func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int, extra map[string]string) error {
+func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int, extra map[string]string, inproc bool) error {
 	bs, err := startBenchStack(ctx, scriptRoot, handler, az, false, extra)
 	if err != nil {
 		return err
@@ -489,19 +498,28 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		}
 		rels[i] = id
 	}
-	phase := 0
-	// value alternates per phase, so that every command really writes.
-	value := func() string {
-		phase++
-		if phase%2 == 1 {
-			return gdap.AutoExtendOn
-		}
-		return gdap.AutoExtendOff
+	// cur is each relationship's autoExtendDuration; every round sets its
+	// slice the other way, so that every command and floor iteration
+	// really writes.
+	cur := make([]string, n)
+	for i := range cur {
+		cur[i] = gdap.AutoExtendOff
 	}
-	// service sends one update per relationship of subset (ids numbered from
-	// offset within the level's tag).
-	service := func(conc int, tag string, subset []string, offset int) (phaseResult, error) {
-		v := value()
+	flip := func(lo, hi int) string {
+		v := gdap.AutoExtendOn
+		if cur[lo] == gdap.AutoExtendOn {
+			v = gdap.AutoExtendOff
+		}
+		for i := lo; i < hi; i++ {
+			cur[i] = v
+		}
+		return v
+	}
+	// service sends one update per relationship of rels[lo:hi] (ids
+	// numbered from lo within the level's tag).
+	service := func(conc int, tag string, lo, hi int) (phaseResult, error) {
+		subset, offset := rels[lo:hi], lo
+		v := flip(lo, hi)
 		return closedLoop(ctx, conc, len(subset), func(ctx context.Context, k int) (time.Duration, error) {
 			id := fmt.Sprintf("bench-%s-%06d", tag, offset+k)
 			ch := bs.expect(id)
@@ -521,7 +539,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		})
 	}
 	// Warm-up: connections, Azurite's table, the handler's first requests.
-	if _, err := service(4, "warm", rels, 0); err != nil {
+	if _, err := service(4, "warm", 0, n); err != nil {
 		return err
 	}
 	// The floor makes the Table calls the service made for one update in
@@ -535,44 +553,106 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if err != nil {
 		return err
 	}
-	floor, err := newFloorClient(bs, az, template, spec.Tables["insert"], spec.Tables["update"], spec.Tables["read"], spec.Broker)
+	table, err := createFloorTable(ctx, az)
 	if err != nil {
 		return err
 	}
-	res.FloorSpec = fmt.Sprintf("Graph GET 1 + PATCH 1; Table insert %d (no echo, as the ledger asks), replace %d, read %d (entity: the service's own ledger record, %d bytes of JSON; the handler's Table transport); broker sends %d",
-		floor.inserts, floor.updates, floor.reads, len(template), floor.sends)
-	if _, err := floor.run(ctx, 4, rels, value()); err != nil {
+	runner, err := newFloorRunner(extra)
+	if err != nil {
 		return err
+	}
+	base := floorSpec{
+		GraphURL: bs.SimURL, BrokerURL: bs.broker.URL, TablesConnection: az.ConnectionString(), Table: table,
+		Template: template, Inserts: spec.Tables["insert"], Updates: spec.Tables["update"], Reads: spec.Tables["read"], Sends: spec.Broker,
+		// The service marks the outcome published after sending it
+		// (engine.publishOutcome); its client does not wait for that write.
+		Trailing: min(1, spec.Tables["update"]),
+	}
+	floorRound := func(conc int, prefix string, lo, hi int) floorSpec {
+		f := base
+		f.Concurrency, f.Relationships, f.Value, f.Prefix = conc, rels[lo:hi], flip(lo, hi), prefix
+		return f
+	}
+	// The in-process floor writes to a table of its own, so that each
+	// floor's table grows as the ledger does (Azurite's cost per call grows
+	// with the table: docs/performance.md).
+	inprocTable := ""
+	if inproc {
+		if inprocTable, err = createFloorTable(ctx, az); err != nil {
+			return err
+		}
+	}
+	inprocRound := func(conc int, prefix string, lo, hi int) floorSpec {
+		f := floorRound(conc, "inproc-"+prefix, lo, hi)
+		f.Table = inprocTable
+		return f
+	}
+	res.FloorSpec = fmt.Sprintf("a worker process of its own with the handler's runtime settings makes, in the service's order, Table insert %d (no echo, as the ledger asks), Graph GET 1 + PATCH 1, Table replace %d and read %d, broker sends %d, then Table replace %d that the next iteration does not wait for (the service's outcome-published mark); the entity is the service's own ledger record, %d bytes of JSON, through the handler's Table transport",
+		base.Inserts, base.Updates-base.Trailing, base.Reads, base.Sends, base.Trailing, len(template))
+	if _, _, err := runner.round(ctx, floorRound(4, "floor-warm", 0, n)); err != nil {
+		return err
+	}
+	if inproc {
+		f, err := newFloorClient(inprocRound(4, "floor-warm", 0, n))
+		if err != nil {
+			return err
+		}
+		if err := f.warm(ctx); err != nil {
+			return err
+		}
+		if _, err := f.run(ctx); err != nil {
+			return err
+		}
 	}
 	cpu := cpuSampler{handlerExe: handler, azuritePort: az.Port()}
 	// Each level alternates service and floor rounds over successive slices
 	// of the relationships, so that both see the same drift of the shared
 	// machine and of Azurite (whose CPU per call varies between adjacent
-	// runs of identical calls). Every round sets autoExtendDuration the
-	// other way, so every command and floor iteration really writes.
+	// runs of identical calls).
 	for _, c := range levels {
 		lr := levelResult{Concurrency: c}
 		before := len(bs.Emu.Invocations())
 		tag := fmt.Sprintf("c%d", c)
-		var svcCPU, floorCPU cpuSample
+		var svcCPU, floorCPU, inprocCPU cpuSample
 		for r := range res.Rounds {
 			lo, hi := r*n/res.Rounds, (r+1)*n/res.Rounds
 			s0 := cpu.sample()
-			p, err := service(c, tag, rels[lo:hi], lo)
+			p, err := service(c, tag, lo, hi)
 			if err != nil {
 				return err
 			}
 			svcCPU = svcCPU.plus(s0, cpu.sample())
 			lr.Service = lr.Service.merge(p)
 			s2 := cpu.sample()
-			if p, err = floor.run(ctx, c, rels[lo:hi], value()); err != nil {
+			p, worker, err := runner.round(ctx, floorRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi))
+			if err != nil {
 				return err
 			}
 			floorCPU = floorCPU.plus(s2, cpu.sample())
+			floorCPU.handler += worker
 			lr.Floor = lr.Floor.merge(p)
+			if inproc {
+				// The previous floor, for comparison: the same client in
+				// the bench process.
+				f, err := newFloorClient(inprocRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi))
+				if err != nil {
+					return err
+				}
+				if err := f.warm(ctx); err != nil {
+					return err
+				}
+				s4 := cpu.sample()
+				p, err := f.run(ctx)
+				if err != nil {
+					return err
+				}
+				inprocCPU = inprocCPU.plus(s4, cpu.sample())
+				lr.InProcFloor = lr.InProcFloor.merge(p)
+			}
 		}
 		lr.ServiceCPU = cpuSample{}.per(svcCPU, n)
 		lr.FloorCPU = cpuSample{}.per(floorCPU, n)
+		lr.InProcFloorCPU = cpuSample{}.per(inprocCPU, n)
 		var durs []time.Duration
 		for _, inv := range bs.Emu.Invocations()[before:] {
 			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
@@ -585,6 +665,10 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f; CPU/cmd service %v floor %v (load %s)\n",
 			c, lr.Service.throughput(), ms(percentile(lr.Service.Latencies, 0.5)), ms(percentile(lr.Service.Latencies, 0.99)),
 			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.ServiceCPU, lr.FloorCPU, lr.Load)
+		if inproc {
+			fmt.Printf("                  floor in the bench process %6.1f/s, ratio %.2f; CPU/cmd %v\n",
+				lr.InProcFloor.throughput(), lr.Service.throughput()/lr.InProcFloor.throughput(), lr.InProcFloorCPU)
+		}
 	}
 	if err := bs.Drain(ctx); err != nil {
 		return err
@@ -596,175 +680,6 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	for id, o := range outs {
 		if len(o) != 1 || !o[0].Succeeded() || o[0].Result.AlreadyDone {
 			return fmt.Errorf("bench: operation %s did not succeed with a write: %+v", id, o)
-		}
-	}
-	return nil
-}
-
-// floorClient makes, per iteration, exactly the wire calls one
-// gdap.relationship.update costs the service, without service logic: Graph
-// GET + PATCH (If-Match) on the simulator, the Table inserts, If-Match
-// replaces and reads benchCalls measured for one update, on an entity of the
-// same shape on Azurite, and the measured number of outcome-sized messages
-// POSTed to the broker (through the same tap).
-type floorClient struct {
-	bs                             *benchStack
-	http                           *http.Client
-	table                          *aztables.Client
-	seq                            atomic.Int64
-	template                       []byte
-	inserts, updates, reads, sends int
-}
-
-// ledgerEntityTemplate reads the ledger record the service stored for
-// operation id and returns it as entity JSON without keys and metadata.
-func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azurite, id string) ([]byte, error) {
-	tc, err := az.NewTableClient(bs.Env["GDAP_TABLE_PREFIX"] + "operations")
-	if err != nil {
-		return nil, err
-	}
-	resp, err := tc.GetEntity(ctx, id, "op", nil)
-	if err != nil {
-		return nil, fmt.Errorf("bench: read the service's ledger record %s: %w", id, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(resp.Value, &m); err != nil {
-		return nil, err
-	}
-	for k := range m {
-		if strings.HasPrefix(k, "odata.") || k == "PartitionKey" || k == "RowKey" || strings.HasPrefix(k, "Timestamp") {
-			delete(m, k)
-		}
-	}
-	return json.Marshal(m)
-}
-
-func newFloorClient(bs *benchStack, az *testenv.Azurite, template []byte, inserts, updates, reads, sends int) (*floorClient, error) {
-	// The same wire traffic as the handler's ledger: its transport (headers
-	// and body in one write, pooled connections) and, below, its no-echo
-	// insert.
-	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), &aztables.ClientOptions{
-		ClientOptions: azcore.ClientOptions{Transport: upstream.AzureTransport{Client: &http.Client{Transport: upstream.NewTransport()}}}})
-	if err != nil {
-		return nil, err
-	}
-	tc := svc.NewClient(testenv.UniqueName("floor"))
-	if _, err := tc.CreateTable(context.Background(), nil); err != nil {
-		return nil, err
-	}
-	return &floorClient{
-		bs:       bs,
-		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: time.Minute},
-		table:    tc,
-		template: template,
-		inserts:  inserts, updates: updates, reads: reads, sends: sends,
-	}, nil
-}
-
-func (f *floorClient) run(ctx context.Context, conc int, rels []string, value string) (phaseResult, error) {
-	return closedLoop(ctx, conc, len(rels), func(ctx context.Context, k int) (time.Duration, error) {
-		t0 := time.Now()
-		if err := f.one(ctx, rels[k], value); err != nil {
-			return 0, err
-		}
-		return time.Since(t0), nil
-	})
-}
-
-func (f *floorClient) graph(ctx context.Context, method, path, ifMatch string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, f.bs.SimURL+"/beta/tenantRelationships/delegatedAdminRelationships/"+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+devstack.GraphToken)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
-	}
-	resp, err := f.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("floor: %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-func (f *floorClient) one(ctx context.Context, relID, value string) error {
-	b, err := f.graph(ctx, http.MethodGet, relID, "", nil)
-	if err != nil {
-		return err
-	}
-	var rel struct {
-		ETag string `json:"@odata.etag"`
-	}
-	if err := json.Unmarshal(b, &rel); err != nil {
-		return err
-	}
-	patch, _ := json.Marshal(map[string]string{"autoExtendDuration": value})
-	if _, err := f.graph(ctx, http.MethodPatch, relID, rel.ETag, patch); err != nil {
-		return err
-	}
-	// Table: the service's calls for one update, on an entity of the same
-	// shape as its ledger record.
-	id := fmt.Sprintf("floor-%d", f.seq.Add(1))
-	var ent map[string]any
-	if err := json.Unmarshal(f.template, &ent); err != nil {
-		return err
-	}
-	ent["PartitionKey"], ent["RowKey"] = id, "op"
-	raw, err := json.Marshal(ent)
-	if err != nil {
-		return err
-	}
-	var etag azcore.ETag
-	for range f.inserts {
-		resp, err := f.table.AddEntity(runtime.WithHTTPHeader(ctx, http.Header{"Prefer": {"return-no-content"}}), raw, nil)
-		if err != nil {
-			return err
-		}
-		etag = resp.ETag
-	}
-	for range f.updates {
-		u, err := f.table.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
-		if err != nil {
-			return err
-		}
-		etag = u.ETag
-	}
-	for range f.reads {
-		if _, err := f.table.GetEntity(ctx, id, "op", nil); err != nil {
-			return err
-		}
-	}
-	// Broker: outcome-sized events, through the same tap as the handler's.
-	event := bytes.Repeat([]byte("x"), len(b)+400)
-	for i := range f.sends {
-		msg, _ := json.Marshal(map[string]any{
-			"messageId": id + "." + strconv.Itoa(i), "body": base64.StdEncoding.EncodeToString(event),
-			"contentType": "application/cloudevents+json; charset=utf-8", "correlationId": id, "subject": "gdap.operation.succeeded",
-		})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.bs.broker.URL+"/bench-floor/messages", bytes.NewReader(msg))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		br, err := f.http.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, br.Body)
-		_ = br.Body.Close()
-		if br.StatusCode != http.StatusCreated {
-			return fmt.Errorf("floor: broker answered %d", br.StatusCode)
 		}
 	}
 	return nil
@@ -1069,34 +984,49 @@ func (r *benchResults) render(w io.Writer) {
 	fmt.Fprintln(w, "### End to end: gdap.relationship.update (PATCH 200) vs the floor")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Floor per iteration: %s. Each level alternates %d service and %d floor rounds over equal slices of its commands.", r.FloorSpec, r.Rounds, r.Rounds)
+	if r.InProcFloor {
+		fmt.Fprint(w, " Each floor round is followed by the same round made by the same client inside the bench process (\"in-process floor\", the method of earlier runs), on a table of its own.")
+	}
+	fmt.Fprintf(w, " The bench process ran with GOMAXPROCS %d.", r.BenchProcs)
 	if r.HandlerEnv != "" {
-		fmt.Fprintf(w, " Handler run with extra settings `%s`.", r.HandlerEnv)
+		fmt.Fprintf(w, " Handler and floor worker run with extra settings `%s`.", r.HandlerEnv)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| clients | commands | service cmd/s | p50 | p99 | handler p50 | handler p99 | floor ops/s | floor p50 | floor p99 | service/floor | load avg |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	inproc := func(l levelResult) (string, string) {
+		if !r.InProcFloor || l.InProcFloor.throughput() == 0 {
+			return "", ""
+		}
+		return fmt.Sprintf(" %.1f |", l.InProcFloor.throughput()), fmt.Sprintf(" %.2f |", l.Service.throughput()/l.InProcFloor.throughput())
+	}
+	head, rule := "", ""
+	if r.InProcFloor {
+		head, rule = " in-process floor ops/s | service/in-process floor |", "---:|---:|"
+	}
+	fmt.Fprintln(w, "| clients | commands | service cmd/s | p50 | p99 | handler p50 | handler p99 | floor ops/s | floor p50 | floor p99 | service/floor |"+head+" load avg |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"+rule+"---|")
 	for _, l := range r.Levels {
 		ratio := 0.0
 		if f := l.Floor.throughput(); f > 0 {
 			ratio = l.Service.throughput() / f
 		}
-		fmt.Fprintf(w, "| %d | %d | %.1f | %s | %s | %s | %s | %.1f | %s | %s | %.2f | %s |\n",
+		ops, iratio := inproc(l)
+		fmt.Fprintf(w, "| %d | %d | %.1f | %s | %s | %s | %s | %.1f | %s | %s | %.2f |%s%s %s |\n",
 			l.Concurrency, l.Service.Commands, l.Service.throughput(),
 			ms(percentile(l.Service.Latencies, 0.5)), ms(percentile(l.Service.Latencies, 0.99)),
 			ms(l.HandlerP50), ms(l.HandlerP99),
-			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, l.Load)
+			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, ops, iratio, l.Load)
 	}
 	fmt.Fprintln(w)
 
-	fmt.Fprintln(w, "CPU time per command (user+system, from /proc and getrusage; \"bench process\" = host emulator, simulators, taps and clients):")
+	fmt.Fprintln(w, "CPU time per command (user+system, from /proc and getrusage; \"bench process\" = host emulator, simulators, taps and the service's clients; \"floor client\" = the floor's worker process):")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| clients | service: handler | service: Azurite | service: bench process | service total | floor: Azurite | floor: bench process | floor total |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | service: handler | service: Azurite | service: bench process | service total | floor: client | floor: Azurite | floor: bench process | floor total |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range r.Levels {
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", l.Concurrency,
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", l.Concurrency,
 			ms(l.ServiceCPU.Handler), ms(l.ServiceCPU.Azurite), ms(l.ServiceCPU.Bench), ms(l.ServiceCPU.total()),
-			ms(l.FloorCPU.Azurite), ms(l.FloorCPU.Bench), ms(l.FloorCPU.total()))
+			ms(l.FloorCPU.Handler), ms(l.FloorCPU.Azurite), ms(l.FloorCPU.Bench), ms(l.FloorCPU.total()))
 	}
 	fmt.Fprintln(w)
 

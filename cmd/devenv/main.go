@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gdapflow/gdapflow/internal/config"
 )
 
 func main() {
@@ -47,6 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:])
 	case "chaos":
 		return runChaos(ctx, args[1:])
+	case "floor-worker": // started by bench for each floor round
+		config.ApplyRuntimeDefaults(os.LookupEnv) // the handler's, see floorRunner
+		return runFloorWorker(ctx, os.Stdin, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/graphsim"
+	"github.com/gdapflow/gdapflow/internal/testenv"
+)
+
+// recordingBroker stands in for the broker tap: it answers 201 and records
+// each message id.
+type recordingBroker struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (b *recordingBroker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var msg struct {
+		MessageID string `json:"messageId"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if r.Method != http.MethodPost || r.URL.Path != "/bench-floor/messages" || json.Unmarshal(body, &msg) != nil {
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+		return
+	}
+	b.mu.Lock()
+	b.ids = append(b.ids, msg.MessageID)
+	b.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+}
+
+// TestFloorWorker runs one floor round through the worker's stdin/stdout
+// protocol against the strict Graph simulator and Azurite: every
+// relationship is PATCHed, every iteration's entity is written (insert and
+// replaces, the last one after the send) and its message sent.
+func TestFloorWorker(t *testing.T) {
+	t.Parallel()
+	sim := graphsim.New(graphsim.Options{JournalLimit: -1})
+	graph := httptest.NewServer(sim)
+	t.Cleanup(graph.Close)
+	brokerRec := &recordingBroker{}
+	broker := httptest.NewServer(brokerRec)
+	t.Cleanup(broker.Close)
+	az := testenv.SharedAzurite(t)
+	table, err := createFloorTable(t.Context(), az)
+	require.NoError(t, err)
+	azURL := fmt.Sprintf("http://127.0.0.1:%d", az.Port())
+	tables, err := startTap(azURL)
+	require.NoError(t, err)
+	t.Cleanup(tables.close)
+	tables.classify = classifyTable
+
+	var rels []string
+	for i := range 6 {
+		id, err := sim.AddRelationship(gdap.Relationship{
+			DisplayName: fmt.Sprintf("floor-%d", i), Status: gdap.StatusActive, Duration: "P730D",
+			AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: []string{benchRole},
+			Customer: gdap.Customer{TenantID: fmt.Sprintf("dddddddd-0000-4000-8000-%012d", i), DisplayName: "Floor"},
+		})
+		require.NoError(t, err)
+		rels = append(rels, id)
+	}
+	spec := floorSpec{
+		GraphURL: graph.URL, BrokerURL: broker.URL, TablesConnection: strings.Replace(az.ConnectionString(), azURL, tables.URL, 1), Table: table,
+		Template: []byte(`{"State":"succeeded","Command":"` + strings.Repeat("x", 512) + `"}`),
+		Inserts:  1, Updates: 2, Sends: 1, Trailing: 1,
+		Concurrency: 2, Relationships: rels, Value: gdap.AutoExtendOn, Prefix: "t",
+	}
+	in, err := json.Marshal(spec)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, runFloorWorker(t.Context(), bytes.NewReader(in), &out))
+
+	var o floorOutcome
+	require.NoError(t, json.Unmarshal(out.Bytes(), &o))
+	p := o.Round
+	require.Positive(t, o.CPU)
+	require.Equal(t, len(rels), p.Commands)
+	require.Len(t, p.Latencies, len(rels))
+	require.Positive(t, p.Elapsed)
+	for _, id := range rels {
+		rel, ok := sim.Relationship(id)
+		require.True(t, ok)
+		require.Equal(t, gdap.AutoExtendOn, rel.AutoExtendDuration, "the floor PATCHes every relationship")
+	}
+	tables.mu.Lock()
+	counts := maps.Clone(tables.counts)
+	tables.mu.Unlock()
+	// Per iteration an insert and two replaces (the trailing one included:
+	// the worker waits for it before answering); the warm-up reads a
+	// missing entity once per client.
+	require.Equal(t, map[string]int{"insert": len(rels), "update": 2 * len(rels), "read": spec.Concurrency}, counts)
+	brokerRec.mu.Lock()
+	defer brokerRec.mu.Unlock()
+	// The warm-up sends one message per client, then one per iteration.
+	require.Len(t, brokerRec.ids, spec.Concurrency+len(rels))
+	for k := range rels {
+		require.Contains(t, brokerRec.ids, fmt.Sprintf("t-%d.0", k))
+	}
+}
+
+// TestFloorWorkerRejectsBadSpecs fails before making any call.
+func TestFloorWorkerRejectsBadSpecs(t *testing.T) {
+	t.Parallel()
+	for name, in := range map[string]string{
+		"not JSON":       `{`,
+		"unknown field":  `{"concurrency":1,"relationships":["a"],"bogus":1}`,
+		"no concurrency": `{"relationships":["a"]}`,
+		"no work":        `{"concurrency":2}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			require.Error(t, runFloorWorker(t.Context(), strings.NewReader(in), &out))
+			require.Empty(t, out.String())
+		})
+	}
+}
