@@ -23,10 +23,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphsim"
 	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
 // Markers around the generated part of docs/performance.md.
@@ -55,7 +57,7 @@ func runBench(ctx context.Context, args []string) error {
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
 	doc := fs.String("doc", "docs/performance.md", "document to update between the bench markers (\"\" = none)")
-	inprocFloor := fs.Bool("inproc-floor", false, "after each floor round, run the same round with the floor's client inside the bench process (the method of earlier runs), for comparison")
+	inprocFloor := fs.Bool("inproc-floor", false, "after each floor round, run the same round with the same client inside the bench process, for comparison")
 	handlerEnv := fs.String("handler-env", "", "extra handler settings K=V,K=V for experiments (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +73,9 @@ func runBench(ctx context.Context, args []string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			return fmt.Errorf("bench: bad concurrency %q", s)
+		}
+		if slices.Contains(levels, n) {
+			return fmt.Errorf("bench: concurrency %d given twice", n)
 		}
 		levels = append(levels, n)
 	}
@@ -93,7 +98,7 @@ func runBench(ctx context.Context, args []string) error {
 	// which keeps its CPU and wake-ups per call low on this two-core class
 	// of machine, in the service's rounds and the floor's alike.
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		runtime.GOMAXPROCS(1)
+		runtime.GOMAXPROCS(config.DefaultMaxProcs)
 	}
 	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv, Rounds: *rounds,
 		InProcFloor: *inprocFloor, BenchProcs: runtime.GOMAXPROCS(0)}
@@ -126,7 +131,10 @@ func runBench(ctx context.Context, args []string) error {
 	// A script root whose host.json lets the emulator run as many
 	// invocations at once as the highest level: the closed-loop clients set
 	// the concurrency.
-	scriptRoot, err := benchScriptRoot(root, dir, slices.Max(levels))
+	// Twice the highest level: an invocation keeps its slot until the
+	// outcome-published mark that follows its outcome event is written,
+	// while its client has already sent the next command.
+	scriptRoot, err := benchScriptRoot(root, dir, 2*slices.Max(levels))
 	if err != nil {
 		return err
 	}
@@ -557,10 +565,11 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if err != nil {
 		return err
 	}
-	runner, err := newFloorRunner(extra)
+	runner, err := startFloorRunner(ctx, extra)
 	if err != nil {
 		return err
 	}
+	defer func() { _ = runner.close() }()
 	base := floorSpec{
 		GraphURL: bs.SimURL, BrokerURL: bs.broker.URL, TablesConnection: az.ConnectionString(), Table: table,
 		Template: template, Inserts: spec.Tables["insert"], Updates: spec.Tables["update"], Reads: spec.Tables["read"], Sends: spec.Broker,
@@ -587,13 +596,16 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		f.Table = inprocTable
 		return f
 	}
-	res.FloorSpec = fmt.Sprintf("a worker process of its own with the handler's runtime settings makes, in the service's order, Table insert %d (no echo, as the ledger asks), Graph GET 1 + PATCH 1, Table replace %d and read %d, broker sends %d, then Table replace %d that the next iteration does not wait for (the service's outcome-published mark); the entity is the service's own ledger record, %d bytes of JSON, through the handler's Table transport",
+	res.FloorSpec = fmt.Sprintf("one long-lived worker process of its own, with the handler's runtime settings and its connections open before each round, makes, in the service's order, Table insert %d (no echo, as the ledger asks), Graph GET 1 + PATCH 1, Table replace %d and read %d, broker sends %d, then Table replace %d that the next iteration does not wait for (the service's outcome-published mark); the entity is the service's own ledger record, %d bytes of JSON, through the handler's Table transport",
 		base.Inserts, base.Updates-base.Trailing, base.Reads, base.Sends, base.Trailing, len(template))
-	if _, _, err := runner.round(ctx, floorRound(4, "floor-warm", 0, n)); err != nil {
+	if _, _, err := runner.round(floorRound(4, "floor-warm", 0, n), func() {}); err != nil {
 		return err
 	}
+	// The in-process floor keeps its connections across rounds too.
+	inprocTransport := upstream.NewTransport()
+	defer inprocTransport.CloseIdleConnections()
 	if inproc {
-		f, err := newFloorClient(inprocRound(4, "floor-warm", 0, n))
+		f, err := newFloorClient(inprocRound(4, "floor-warm", 0, n), inprocTransport)
 		if err != nil {
 			return err
 		}
@@ -623,8 +635,8 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			}
 			svcCPU = svcCPU.plus(s0, cpu.sample())
 			lr.Service = lr.Service.merge(p)
-			s2 := cpu.sample()
-			p, worker, err := runner.round(ctx, floorRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi))
+			var s2 cpuSample
+			p, worker, err := runner.round(floorRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi), func() { s2 = cpu.sample() })
 			if err != nil {
 				return err
 			}
@@ -634,7 +646,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			if inproc {
 				// The previous floor, for comparison: the same client in
 				// the bench process.
-				f, err := newFloorClient(inprocRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi))
+				f, err := newFloorClient(inprocRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi), inprocTransport)
 				if err != nil {
 					return err
 				}
@@ -985,7 +997,7 @@ func (r *benchResults) render(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Floor per iteration: %s. Each level alternates %d service and %d floor rounds over equal slices of its commands.", r.FloorSpec, r.Rounds, r.Rounds)
 	if r.InProcFloor {
-		fmt.Fprint(w, " Each floor round is followed by the same round made by the same client inside the bench process (\"in-process floor\", the method of earlier runs), on a table of its own.")
+		fmt.Fprint(w, " Each floor round is followed by the same round made by the same client inside the bench process (\"in-process floor\"), on a table of its own.")
 	}
 	fmt.Fprintf(w, " The bench process ran with GOMAXPROCS %d.", r.BenchProcs)
 	if r.HandlerEnv != "" {
@@ -1029,6 +1041,18 @@ func (r *benchResults) render(w io.Writer) {
 			ms(l.FloorCPU.Handler), ms(l.FloorCPU.Azurite), ms(l.FloorCPU.Bench), ms(l.FloorCPU.total()))
 	}
 	fmt.Fprintln(w)
+	if r.InProcFloor {
+		fmt.Fprint(w, "In-process floor, CPU per iteration (Azurite / bench process, its client included):")
+		for i, l := range r.Levels {
+			sep := ","
+			if i == len(r.Levels)-1 {
+				sep = "."
+			}
+			fmt.Fprintf(w, " %d clients %s / %s%s", l.Concurrency, ms(l.InProcFloorCPU.Azurite), ms(l.InProcFloorCPU.Bench), sep)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintln(w)
+	}
 
 	fmt.Fprintln(w, "### Calls per command type (one command alone, measured)")
 	fmt.Fprintln(w)

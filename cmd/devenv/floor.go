@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -100,11 +101,13 @@ func createFloorTable(ctx context.Context, az *testenv.Azurite) (string, error) 
 	return name, nil
 }
 
-func newFloorClient(spec floorSpec) (*floorClient, error) {
+// newFloorClient builds the floor's clients for spec on transport (an
+// upstream.NewTransport, kept across rounds as the handler keeps its
+// connections); it makes no call.
+func newFloorClient(spec floorSpec, transport *http.Transport) (*floorClient, error) {
 	// The same wire traffic as the handler's ledger: its transport (headers
 	// and body in one write, pooled connections) and, below, its no-echo
-	// insert. Graph and broker calls share the handler's pooled transport.
-	transport := upstream.NewTransport()
+	// insert. Graph and broker calls share the pool, as the handler's do.
 	svc, err := aztables.NewServiceClientFromConnectionString(spec.TablesConnection, &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Transport: upstream.AzureTransport{Client: &http.Client{Transport: transport}}}})
 	if err != nil {
@@ -118,26 +121,36 @@ func newFloorClient(spec floorSpec) (*floorClient, error) {
 }
 
 // warm opens the connections a round uses before its clock starts, as the
-// handler's are open from the bench's warm-up: each of spec.Concurrency
-// clients reads a relationship, reads a missing entity and POSTs one
-// message to the broker tap.
+// handler's are open from the bench's earlier rounds: each of
+// spec.Concurrency clients reads a relationship, POSTs one message to the
+// broker tap and, with a second reader (for the trailing writes that run
+// behind the next iteration), reads a missing entity.
 func (f *floorClient) warm(ctx context.Context) error {
-	errs := make(chan error, f.spec.Concurrency)
+	tableReaders := f.spec.Concurrency
+	if f.spec.Trailing > 0 {
+		tableReaders *= 2
+	}
+	errs := make(chan error, f.spec.Concurrency+tableReaders)
 	for i := range f.spec.Concurrency {
 		go func() {
 			if _, err := f.graph(ctx, http.MethodGet, f.spec.Relationships[i%len(f.spec.Relationships)], "", nil); err != nil {
 				errs <- err
 				return
 			}
+			errs <- f.send(ctx, fmt.Sprintf("%s-warm.%d", f.spec.Prefix, i), []byte("warm"))
+		}()
+	}
+	for range tableReaders {
+		go func() {
 			if _, err := f.table.GetEntity(ctx, f.spec.Prefix+"-warm", "op", nil); !isNotFound(err) {
 				errs <- fmt.Errorf("floor: warm-up read: %v", err)
 				return
 			}
-			errs <- f.send(ctx, fmt.Sprintf("%s-warm.%d", f.spec.Prefix, i), []byte("warm"))
+			errs <- nil
 		}()
 	}
 	var first error
-	for range f.spec.Concurrency {
+	for range f.spec.Concurrency + tableReaders {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
@@ -173,6 +186,7 @@ func (f *floorClient) run(ctx context.Context) (phaseResult, error) {
 	return p, err
 }
 
+// graph makes one Graph call on the simulator and returns the 200 body.
 func (f *floorClient) graph(ctx context.Context, method, path, ifMatch string, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, f.spec.GraphURL+"/beta/tenantRelationships/delegatedAdminRelationships/"+path, bytes.NewReader(body))
 	if err != nil {
@@ -304,62 +318,127 @@ func (f *floorClient) send(ctx context.Context, id string, event []byte) error {
 	return nil
 }
 
-// floorRunner runs floor rounds in a worker process of their own, as the
-// service's calls come from a process of their own (the handler): a client
-// inside the bench process would share that process's threads with the
-// Graph simulator and the broker, so its Graph and broker calls would never
-// wake another process, while every call of the handler's does.
+// floorRunner runs floor rounds in one long-lived worker process, as the
+// service's calls come from a long-lived process of their own (the
+// handler): a client inside the bench process would share that process's
+// threads with the Graph simulator and the broker, so its Graph and broker
+// calls would never wake another process, while every call of the
+// handler's does. The worker keeps its connections and heap across rounds,
+// as the handler does.
 type floorRunner struct {
-	exe string   // this program
-	env []string // the worker's environment: the handler's runtime settings
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr *bytes.Buffer
 }
 
-// newFloorRunner prepares worker processes with the handler's runtime
-// settings (handler.go's GOMAXPROCS and GOGC defaults, and -handler-env),
-// so that the floor's client gets what the handler gets.
-func newFloorRunner(extra map[string]string) (*floorRunner, error) {
+// startFloorRunner starts the worker with the handler's runtime settings
+// (its GOMAXPROCS and GOGC defaults, and -handler-env, where an empty value
+// unsets a variable as it does for the handler).
+func startFloorRunner(ctx context.Context, extra map[string]string) (*floorRunner, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("bench: locate devenv for the floor worker: %w", err)
 	}
-	env := os.Environ()
-	for k, v := range extra {
-		env = append(env, k+"="+v)
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, overridden := extra[k]; !overridden {
+			env = append(env, kv)
+		}
 	}
-	return &floorRunner{exe: exe, env: env}, nil
+	for k, v := range extra {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	r := &floorRunner{cmd: exec.CommandContext(ctx, exe, "floor-worker"), stderr: &bytes.Buffer{}}
+	r.cmd.Env = env
+	r.cmd.Stderr = r.stderr
+	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	r.stdout = bufio.NewReader(stdout)
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start the floor worker: %w", err)
+	}
+	return r, nil
 }
 
-// floorOutcome is what a floor worker writes to stdout: the round and the
-// CPU time (user+system) the worker spent in it, start-up and warm-up
-// excluded, as the handler's CPU is sampled over the service's rounds only.
+// close ends the worker (EOF on its stdin) and waits for it.
+func (r *floorRunner) close() error {
+	_ = r.stdin.Close()
+	if err := r.cmd.Wait(); err != nil {
+		return fmt.Errorf("bench: floor worker: %w: %s", err, strings.TrimSpace(r.stderr.String()))
+	}
+	return nil
+}
+
+// floorOutcome is what the worker writes to stdout after its "ready" line
+// for a round: the round and the CPU time (user+system) the worker spent in
+// it, warm-up excluded, as the handler's CPU is sampled over the service's
+// rounds only.
 type floorOutcome struct {
 	Round phaseResult   `json:"round"`
 	CPU   time.Duration `json:"cpu"`
 }
 
-// round runs one floor round in a fresh worker and returns its result and
-// the worker's CPU time over the round.
-func (r *floorRunner) round(ctx context.Context, spec floorSpec) (phaseResult, time.Duration, error) {
+// floorReady is the line the worker prints once a round's connections are
+// open; it then waits for floorGo on stdin before it starts the round's
+// clock.
+const (
+	floorReady = "ready"
+	floorGo    = "go"
+)
+
+// round runs one floor round in the worker and returns its result and the
+// worker's CPU time over the round. ready is called once the worker has
+// opened the round's connections, just before the round starts, so that
+// the caller's CPU samples leave the warm-up out.
+func (r *floorRunner) round(spec floorSpec, ready func()) (phaseResult, time.Duration, error) {
 	in, err := json.Marshal(spec)
 	if err != nil {
 		return phaseResult{}, 0, err
 	}
-	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, r.exe, "floor-worker")
-	cmd.Env = r.env
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return phaseResult{}, 0, fmt.Errorf("bench: floor worker: %w: %s", err, strings.TrimSpace(errb.String()))
-	}
-	var o floorOutcome
-	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
-		return phaseResult{}, 0, fmt.Errorf("bench: floor worker result: %w", err)
+	o, err := talkToWorker(r.stdin, r.stdout, in, ready)
+	if err != nil {
+		_ = r.stdin.Close()
+		_ = r.cmd.Wait()
+		return phaseResult{}, 0, fmt.Errorf("bench: floor worker: %w: %s", err, strings.TrimSpace(r.stderr.String()))
 	}
 	if o.Round.Commands != len(spec.Relationships) || len(o.Round.Latencies) != o.Round.Commands {
 		return phaseResult{}, 0, fmt.Errorf("bench: floor worker ran %d of %d iterations", o.Round.Commands, len(spec.Relationships))
 	}
 	return o.Round, o.CPU, nil
+}
+
+// talkToWorker sends the spec line, waits for the ready line, calls ready,
+// sends the go line and reads the outcome line.
+func talkToWorker(stdin io.Writer, stdout *bufio.Reader, spec []byte, ready func()) (floorOutcome, error) {
+	if _, err := stdin.Write(append(spec, '\n')); err != nil {
+		return floorOutcome{}, err
+	}
+	line, err := stdout.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != floorReady {
+		return floorOutcome{}, fmt.Errorf("expected %q, got %q (%v)", floorReady, line, err)
+	}
+	ready()
+	if _, err := io.WriteString(stdin, floorGo+"\n"); err != nil {
+		return floorOutcome{}, err
+	}
+	line, err = stdout.ReadString('\n')
+	if err != nil {
+		return floorOutcome{}, fmt.Errorf("result: %w", err)
+	}
+	var o floorOutcome
+	if err := json.Unmarshal([]byte(line), &o); err != nil {
+		return floorOutcome{}, fmt.Errorf("result: %w", err)
+	}
+	return o, nil
 }
 
 // selfCPU is this process's user+system CPU time so far.
@@ -371,30 +450,52 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// runFloorWorker is `devenv floor-worker`, started by the bench for each
-// floor round (run applies the handler's runtime defaults first): it reads a
-// floorSpec from stdin, runs the round and writes its phaseResult to stdout.
+// runFloorWorker is `devenv floor-worker`, started once by the bench (main
+// applies the handler's runtime defaults first). For each floorSpec line on
+// stdin it opens the round's connections, prints "ready", waits for a "go"
+// line, runs the round and prints a floorOutcome line; it returns at EOF.
+// Connections are kept across rounds.
 func runFloorWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
-	var spec floorSpec
-	dec := json.NewDecoder(stdin)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return fmt.Errorf("floor-worker: read the spec: %w", err)
+	in := bufio.NewReader(stdin)
+	transport := upstream.NewTransport()
+	defer transport.CloseIdleConnections()
+	for {
+		line, err := in.ReadBytes('\n')
+		if errors.Is(err, io.EOF) && len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("floor-worker: read the spec: %w", err)
+		}
+		var spec floorSpec
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return fmt.Errorf("floor-worker: read the spec: %w", err)
+		}
+		if spec.Concurrency < 1 || len(spec.Relationships) == 0 {
+			return errors.New("floor-worker: the spec needs a concurrency and relationships")
+		}
+		f, err := newFloorClient(spec, transport)
+		if err != nil {
+			return err
+		}
+		if err := f.warm(ctx); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintln(stdout, floorReady); err != nil {
+			return err
+		}
+		if g, err := in.ReadString('\n'); strings.TrimSpace(g) != floorGo {
+			return fmt.Errorf("floor-worker: expected %q, got %q (%v)", floorGo, g, err)
+		}
+		cpu0 := selfCPU()
+		p, err := f.run(ctx)
+		if err != nil {
+			return err
+		}
+		if err := json.NewEncoder(stdout).Encode(floorOutcome{Round: p, CPU: selfCPU() - cpu0}); err != nil {
+			return err
+		}
 	}
-	if spec.Concurrency < 1 || len(spec.Relationships) == 0 {
-		return errors.New("floor-worker: the spec needs a concurrency and relationships")
-	}
-	f, err := newFloorClient(spec)
-	if err != nil {
-		return err
-	}
-	if err := f.warm(ctx); err != nil {
-		return err
-	}
-	cpu0 := selfCPU()
-	p, err := f.run(ctx)
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(floorOutcome{Round: p, CPU: selfCPU() - cpu0})
 }

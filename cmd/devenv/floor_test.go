@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -80,11 +81,28 @@ func TestFloorWorker(t *testing.T) {
 	}
 	in, err := json.Marshal(spec)
 	require.NoError(t, err)
-	var out bytes.Buffer
-	require.NoError(t, runFloorWorker(t.Context(), bytes.NewReader(in), &out))
-
-	var o floorOutcome
-	require.NoError(t, json.Unmarshal(out.Bytes(), &o))
+	// The bench's side of the protocol against the worker's, over pipes.
+	stdinR, stdinW := io.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := runFloorWorker(t.Context(), stdinR, stdoutW)
+		_ = stdoutW.CloseWithError(err)
+		done <- err
+	}()
+	var atReady map[string]int
+	o, err := talkToWorker(stdinW, bufio.NewReader(stdoutR), in, func() {
+		tables.mu.Lock()
+		atReady = maps.Clone(tables.counts)
+		tables.mu.Unlock()
+	})
+	require.NoError(t, err)
+	require.NoError(t, stdinW.Close(), "EOF ends the worker")
+	require.NoError(t, <-done)
+	// The warm-up reads a missing entity twice per client: one connection
+	// for the iteration, one for its trailing write.
+	warmReads := 2 * spec.Concurrency
+	require.Equal(t, map[string]int{"read": warmReads}, atReady, "ready comes after the warm-up and before the round")
 	p := o.Round
 	require.Positive(t, o.CPU)
 	require.Equal(t, len(rels), p.Commands)
@@ -99,9 +117,8 @@ func TestFloorWorker(t *testing.T) {
 	counts := maps.Clone(tables.counts)
 	tables.mu.Unlock()
 	// Per iteration an insert and two replaces (the trailing one included:
-	// the worker waits for it before answering); the warm-up reads a
-	// missing entity once per client.
-	require.Equal(t, map[string]int{"insert": len(rels), "update": 2 * len(rels), "read": spec.Concurrency}, counts)
+	// the worker waits for it before answering).
+	require.Equal(t, map[string]int{"insert": len(rels), "update": 2 * len(rels), "read": warmReads}, counts)
 	brokerRec.mu.Lock()
 	defer brokerRec.mu.Unlock()
 	// The warm-up sends one message per client, then one per iteration.
@@ -111,14 +128,18 @@ func TestFloorWorker(t *testing.T) {
 	}
 }
 
-// TestFloorWorkerRejectsBadSpecs fails before making any call.
+// TestFloorWorkerRejectsBadSpecs fails before making any call; no spec at
+// all ends the worker cleanly.
 func TestFloorWorkerRejectsBadSpecs(t *testing.T) {
 	t.Parallel()
+	var none bytes.Buffer
+	require.NoError(t, runFloorWorker(t.Context(), strings.NewReader(""), &none))
+	require.Empty(t, none.String())
 	for name, in := range map[string]string{
-		"not JSON":       `{`,
-		"unknown field":  `{"concurrency":1,"relationships":["a"],"bogus":1}`,
-		"no concurrency": `{"relationships":["a"]}`,
-		"no work":        `{"concurrency":2}`,
+		"not JSON":       "{\n",
+		"unknown field":  `{"concurrency":1,"relationships":["a"],"bogus":1}` + "\n",
+		"no concurrency": `{"relationships":["a"]}` + "\n",
+		"no work":        `{"concurrency":2}` + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

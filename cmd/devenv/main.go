@@ -25,6 +25,11 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "floor-worker" {
+		// The floor's client runs as the handler does (see floorRunner);
+		// set here, not in run, so that tests calling run keep theirs.
+		config.ApplyRuntimeDefaults(os.LookupEnv)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -50,7 +55,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "chaos":
 		return runChaos(ctx, args[1:])
 	case "floor-worker": // started by bench for each floor round
-		config.ApplyRuntimeDefaults(os.LookupEnv) // the handler's, see floorRunner
 		return runFloorWorker(ctx, os.Stdin, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, errUsage.Error())

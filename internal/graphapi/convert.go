@@ -34,31 +34,38 @@ type rawDurationList struct {
 }
 
 // parse decodes body with the SDK's JSON parse node and factory.
-func parse(body []byte, factory absser.ParsableFactory) (v absser.Parsable, err error) {
+func parse(body []byte, factory absser.ParsableFactory) (absser.Parsable, error) {
+	v, _, err := parseWithNode(body, factory)
+	return v, err
+}
+
+// parseWithNode is parse that also returns the parse node, whose children
+// keep the body's values as they were on the wire.
+func parseWithNode(body []byte, factory absser.ParsableFactory) (v absser.Parsable, node absser.ParseNode, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, errEmptyBody
+		return nil, nil, errEmptyBody
 	}
 	body, err = nullEmptyDateTimes(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("decode response: %v", p)
+			v, node, err = nil, nil, fmt.Errorf("decode response: %v", p)
 		}
 	}()
-	node, err := jsonserialization.NewJsonParseNode(body)
+	jn, err := jsonserialization.NewJsonParseNode(body)
 	if err != nil {
-		return nil, fmt.Errorf("decode response: %w", err)
+		return nil, nil, fmt.Errorf("decode response: %w", err)
 	}
-	v, err = node.GetObjectValue(factory)
+	v, err = jn.GetObjectValue(factory)
 	if err != nil {
-		return nil, fmt.Errorf("decode response: %w", err)
+		return nil, nil, fmt.Errorf("decode response: %w", err)
 	}
 	if v == nil {
-		return nil, errEmptyBody
+		return nil, nil, errEmptyBody
 	}
-	return v, nil
+	return v, jn, nil
 }
 
 // nullEmptyDateTimes replaces "" values of *DateTime properties by null:
@@ -109,15 +116,35 @@ func decodeAs[M any](body []byte, factory absser.ParsableFactory) (M, error) {
 	return m, nil
 }
 
-// decodeRelationship decodes a single relationship body.
+// decodeRelationship decodes a single relationship body. The raw durations
+// are read from the same parse node, not from a second pass over the body.
 func decodeRelationship(body []byte) (gdap.Relationship, error) {
-	m, err := decodeAs[models.DelegatedAdminRelationshipable](body, models.CreateDelegatedAdminRelationshipFromDiscriminatorValue)
+	v, node, err := parseWithNode(body, models.CreateDelegatedAdminRelationshipFromDiscriminatorValue)
 	if err != nil {
 		return gdap.Relationship{}, err
 	}
-	var raw rawDurations
-	_ = json.Unmarshal(body, &raw) // parse succeeded, so body is JSON
-	return toRelationship(m, raw), nil
+	m, ok := v.(models.DelegatedAdminRelationshipable)
+	if !ok {
+		return gdap.Relationship{}, fmt.Errorf("decode response: unexpected type %T", v)
+	}
+	return toRelationship(m, rawDurations{
+		Duration:           rawString(node, "duration"),
+		AutoExtendDuration: rawString(node, "autoExtendDuration"),
+	}), nil
+}
+
+// rawString is node's string property name as on the wire; nil when it is
+// absent, null or not a string.
+func rawString(node absser.ParseNode, name string) *string {
+	child, err := node.GetChildNode(name)
+	if err != nil || child == nil {
+		return nil
+	}
+	s, err := child.GetStringValue()
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // toRelationship converts an SDK relationship (or reseller subtype).
