@@ -57,7 +57,7 @@ func runBench(ctx context.Context, args []string) error {
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
 	doc := fs.String("doc", "docs/performance.md", "document to update between the bench markers (\"\" = none)")
-	inprocFloor := fs.Bool("inproc-floor", false, "after each floor round, run the same round with the same client inside the bench process, for comparison")
+	inprocFloor := fs.Bool("inproc-floor", true, "after each floor round, run the same round with the same client inside the bench process, for comparison")
 	handlerEnv := fs.String("handler-env", "", "extra handler settings K=V,K=V for experiments (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -128,11 +128,10 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer func() { _ = az.Stop() }()
 
-	// A script root whose host.json lets the emulator run as many
-	// invocations at once as the highest level: the closed-loop clients set
-	// the concurrency.
-	// Twice the highest level: an invocation keeps its slot until the
-	// outcome-published mark that follows its outcome event is written,
+	// A script root whose host.json lets the emulator run twice as many
+	// invocations at once as the highest level, so that the closed-loop
+	// clients alone set the concurrency: an invocation keeps its slot until
+	// the outcome-published mark that follows its outcome event is written,
 	// while its client has already sent the next command.
 	scriptRoot, err := benchScriptRoot(root, dir, 2*slices.Max(levels))
 	if err != nil {
@@ -217,7 +216,7 @@ type levelResult struct {
 	Load                   string
 	// CPU time per command by process, service and floor phases.
 	// For the floors, Handler is the floor client's process (the worker;
-	// 0 in process).
+	// 0 for the in-process floor, whose client is in the bench process).
 	ServiceCPU, FloorCPU, InProcFloorCPU cpuShare
 }
 
@@ -523,6 +522,26 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		}
 		return v
 	}
+	// settled waits until the emulator has recorded the invocations of the
+	// level's first k commands (those recorded after index before).
+	settled := func(tag string, before, k int) error {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			done := 0
+			for _, inv := range bs.Emu.Invocations()[before:] {
+				if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
+					done++
+				}
+			}
+			if done >= k {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench: %d of %d invocations of level %s settled within 2 minutes", done, k, tag)
+			}
+			time.Sleep(time.Millisecond) // polling granularity; not part of any measured time
+		}
+	}
 	// service sends one update per relationship of rels[lo:hi] (ids
 	// numbered from lo within the level's tag).
 	service := func(conc int, tag string, lo, hi int) (phaseResult, error) {
@@ -633,6 +652,12 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			if err != nil {
 				return err
 			}
+			// The round's time ends at its last outcome event; its CPU
+			// window also takes in the outcome-published marks that
+			// follow, as the floor's takes in its trailing writes.
+			if err := settled(tag, before, hi); err != nil {
+				return err
+			}
 			svcCPU = svcCPU.plus(s0, cpu.sample())
 			lr.Service = lr.Service.merge(p)
 			var s2 cpuSample
@@ -640,8 +665,9 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			if err != nil {
 				return err
 			}
-			floorCPU = floorCPU.plus(s2, cpu.sample())
-			floorCPU.handler += worker
+			end := cpu.sample()
+			end.handler = s2.handler + worker // the worker's, not the idle handler's
+			floorCPU = floorCPU.plus(s2, end)
 			lr.Floor = lr.Floor.merge(p)
 			if inproc {
 				// The previous floor, for comparison: the same client in
@@ -658,7 +684,9 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 				if err != nil {
 					return err
 				}
-				inprocCPU = inprocCPU.plus(s4, cpu.sample())
+				end := cpu.sample()
+				end.handler = s4.handler // no client process
+				inprocCPU = inprocCPU.plus(s4, end)
 				lr.InProcFloor = lr.InProcFloor.merge(p)
 			}
 		}
@@ -681,6 +709,9 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			fmt.Printf("                  floor in the bench process %6.1f/s, ratio %.2f; CPU/cmd %v\n",
 				lr.InProcFloor.throughput(), lr.Service.throughput()/lr.InProcFloor.throughput(), lr.InProcFloorCPU)
 		}
+	}
+	if err := runner.close(); err != nil {
+		return err
 	}
 	if err := bs.Drain(ctx); err != nil {
 		return err

@@ -330,11 +330,19 @@ type floorRunner struct {
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
 	stderr *bytes.Buffer
+	// waited is set once cmd.Wait has run; waitErr is its result.
+	waited  bool
+	waitErr error
 }
+
+// floorRoundLimit bounds one floor round, warm-up included: the worker gives
+// up on its own after it, and the bench kills a worker that has not
+// answered a little later.
+const floorRoundLimit = 10 * time.Minute
 
 // startFloorRunner starts the worker with the handler's runtime settings
 // (its GOMAXPROCS and GOGC defaults, and -handler-env, where an empty value
-// unsets a variable as it does for the handler).
+// unsets the variable).
 func startFloorRunner(ctx context.Context, extra map[string]string) (*floorRunner, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -369,11 +377,16 @@ func startFloorRunner(ctx context.Context, extra map[string]string) (*floorRunne
 	return r, nil
 }
 
-// close ends the worker (EOF on its stdin) and waits for it.
+// close ends the worker (EOF on its stdin) and waits for it; it reports
+// how the worker ended, with its stderr. It may be called more than once.
 func (r *floorRunner) close() error {
-	_ = r.stdin.Close()
-	if err := r.cmd.Wait(); err != nil {
-		return fmt.Errorf("bench: floor worker: %w: %s", err, strings.TrimSpace(r.stderr.String()))
+	if !r.waited {
+		_ = r.stdin.Close()
+		r.waitErr = r.cmd.Wait()
+		r.waited = true
+	}
+	if r.waitErr != nil {
+		return fmt.Errorf("bench: floor worker: %w: %s", r.waitErr, strings.TrimSpace(r.stderr.String()))
 	}
 	return nil
 }
@@ -404,11 +417,16 @@ func (r *floorRunner) round(spec floorSpec, ready func()) (phaseResult, time.Dur
 	if err != nil {
 		return phaseResult{}, 0, err
 	}
+	// A worker that neither answers nor fails is killed, which ends the
+	// reads below with EOF.
+	kill := time.AfterFunc(floorRoundLimit+time.Minute, func() { _ = r.cmd.Process.Kill() })
 	o, err := talkToWorker(r.stdin, r.stdout, in, ready)
+	kill.Stop()
 	if err != nil {
-		_ = r.stdin.Close()
-		_ = r.cmd.Wait()
-		return phaseResult{}, 0, fmt.Errorf("bench: floor worker: %w: %s", err, strings.TrimSpace(r.stderr.String()))
+		if cerr := r.close(); cerr != nil {
+			return phaseResult{}, 0, fmt.Errorf("%w (%v)", cerr, err)
+		}
+		return phaseResult{}, 0, fmt.Errorf("bench: floor worker: %w", err)
 	}
 	if o.Round.Commands != len(spec.Relationships) || len(o.Round.Latencies) != o.Round.Commands {
 		return phaseResult{}, 0, fmt.Errorf("bench: floor worker ran %d of %d iterations", o.Round.Commands, len(spec.Relationships))
@@ -476,26 +494,34 @@ func runFloorWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) erro
 		if spec.Concurrency < 1 || len(spec.Relationships) == 0 {
 			return errors.New("floor-worker: the spec needs a concurrency and relationships")
 		}
-		f, err := newFloorClient(spec, transport)
-		if err != nil {
-			return err
-		}
-		if err := f.warm(ctx); err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintln(stdout, floorReady); err != nil {
-			return err
-		}
-		if g, err := in.ReadString('\n'); strings.TrimSpace(g) != floorGo {
-			return fmt.Errorf("floor-worker: expected %q, got %q (%v)", floorGo, g, err)
-		}
-		cpu0 := selfCPU()
-		p, err := f.run(ctx)
-		if err != nil {
-			return err
-		}
-		if err := json.NewEncoder(stdout).Encode(floorOutcome{Round: p, CPU: selfCPU() - cpu0}); err != nil {
+		if err := floorWorkerRound(ctx, in, stdout, spec, transport); err != nil {
 			return err
 		}
 	}
+}
+
+// floorWorkerRound is one round of runFloorWorker, bounded by
+// floorRoundLimit.
+func floorWorkerRound(ctx context.Context, in *bufio.Reader, stdout io.Writer, spec floorSpec, transport *http.Transport) error {
+	ctx, cancel := context.WithTimeout(ctx, floorRoundLimit)
+	defer cancel()
+	f, err := newFloorClient(spec, transport)
+	if err != nil {
+		return err
+	}
+	if err := f.warm(ctx); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(stdout, floorReady); err != nil {
+		return err
+	}
+	if g, err := in.ReadString('\n'); strings.TrimSpace(g) != floorGo {
+		return fmt.Errorf("floor-worker: expected %q, got %q (%v)", floorGo, g, err)
+	}
+	cpu0 := selfCPU()
+	p, err := f.run(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(floorOutcome{Round: p, CPU: selfCPU() - cpu0})
 }

@@ -42,43 +42,57 @@ func (b *recordingBroker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
+// floorFixture is a Graph simulator with six active relationships, a
+// recording broker and a floor table on Azurite behind a counting tap.
+type floorFixture struct {
+	sim    *graphsim.Sim
+	broker *recordingBroker
+	tables *tap
+	rels   []string
+	spec   floorSpec // a round over all rels with 2 clients, prefix "t"
+}
+
+func newFloorFixture(t *testing.T) *floorFixture {
+	t.Helper()
+	fx := &floorFixture{sim: graphsim.New(graphsim.Options{JournalLimit: -1}), broker: &recordingBroker{}}
+	graph := httptest.NewServer(fx.sim)
+	t.Cleanup(graph.Close)
+	broker := httptest.NewServer(fx.broker)
+	t.Cleanup(broker.Close)
+	az := testenv.SharedAzurite(t)
+	table, err := createFloorTable(t.Context(), az)
+	require.NoError(t, err)
+	azURL := fmt.Sprintf("http://127.0.0.1:%d", az.Port())
+	fx.tables, err = startTap(azURL)
+	require.NoError(t, err)
+	t.Cleanup(fx.tables.close)
+	fx.tables.classify = classifyTable
+	for i := range 6 {
+		id, err := fx.sim.AddRelationship(gdap.Relationship{
+			DisplayName: fmt.Sprintf("floor-%d", i), Status: gdap.StatusActive, Duration: "P730D",
+			AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: []string{benchRole},
+			Customer: gdap.Customer{TenantID: fmt.Sprintf("dddddddd-0000-4000-8000-%012d", i), DisplayName: "Floor"},
+		})
+		require.NoError(t, err)
+		fx.rels = append(fx.rels, id)
+	}
+	fx.spec = floorSpec{
+		GraphURL: graph.URL, BrokerURL: broker.URL, TablesConnection: strings.Replace(az.ConnectionString(), azURL, fx.tables.URL, 1), Table: table,
+		Template: []byte(`{"State":"succeeded","Command":"` + strings.Repeat("x", 512) + `"}`),
+		Inserts:  1, Updates: 2, Sends: 1, Trailing: 1,
+		Concurrency: 2, Relationships: fx.rels, Value: gdap.AutoExtendOn, Prefix: "t",
+	}
+	return fx
+}
+
 // TestFloorWorker runs one floor round through the worker's stdin/stdout
 // protocol against the strict Graph simulator and Azurite: every
 // relationship is PATCHed, every iteration's entity is written (insert and
 // replaces, the last one after the send) and its message sent.
 func TestFloorWorker(t *testing.T) {
 	t.Parallel()
-	sim := graphsim.New(graphsim.Options{JournalLimit: -1})
-	graph := httptest.NewServer(sim)
-	t.Cleanup(graph.Close)
-	brokerRec := &recordingBroker{}
-	broker := httptest.NewServer(brokerRec)
-	t.Cleanup(broker.Close)
-	az := testenv.SharedAzurite(t)
-	table, err := createFloorTable(t.Context(), az)
-	require.NoError(t, err)
-	azURL := fmt.Sprintf("http://127.0.0.1:%d", az.Port())
-	tables, err := startTap(azURL)
-	require.NoError(t, err)
-	t.Cleanup(tables.close)
-	tables.classify = classifyTable
-
-	var rels []string
-	for i := range 6 {
-		id, err := sim.AddRelationship(gdap.Relationship{
-			DisplayName: fmt.Sprintf("floor-%d", i), Status: gdap.StatusActive, Duration: "P730D",
-			AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: []string{benchRole},
-			Customer: gdap.Customer{TenantID: fmt.Sprintf("dddddddd-0000-4000-8000-%012d", i), DisplayName: "Floor"},
-		})
-		require.NoError(t, err)
-		rels = append(rels, id)
-	}
-	spec := floorSpec{
-		GraphURL: graph.URL, BrokerURL: broker.URL, TablesConnection: strings.Replace(az.ConnectionString(), azURL, tables.URL, 1), Table: table,
-		Template: []byte(`{"State":"succeeded","Command":"` + strings.Repeat("x", 512) + `"}`),
-		Inserts:  1, Updates: 2, Sends: 1, Trailing: 1,
-		Concurrency: 2, Relationships: rels, Value: gdap.AutoExtendOn, Prefix: "t",
-	}
+	fx := newFloorFixture(t)
+	sim, brokerRec, tables, rels, spec := fx.sim, fx.broker, fx.tables, fx.rels, fx.spec
 	in, err := json.Marshal(spec)
 	require.NoError(t, err)
 	// The bench's side of the protocol against the worker's, over pipes.
@@ -126,6 +140,38 @@ func TestFloorWorker(t *testing.T) {
 	for k := range rels {
 		require.Contains(t, brokerRec.ids, fmt.Sprintf("t-%d.0", k))
 	}
+}
+
+// TestFloorRunner runs rounds through a real worker process (this test
+// binary, see TestMain) as the bench does: two rounds on one worker, then a
+// round the worker fails, which the runner reports with the worker's
+// stderr.
+func TestFloorRunner(t *testing.T) {
+	t.Parallel()
+	fx := newFloorFixture(t)
+	runner, err := startFloorRunner(t.Context(), map[string]string{floorWorkerTestEnv: "1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = runner.close() })
+	for i, half := range [][]string{fx.rels[:3], fx.rels[3:]} {
+		spec := fx.spec
+		spec.Relationships, spec.Prefix = half, fmt.Sprintf("r%d", i)
+		readied := false
+		p, cpu, err := runner.round(spec, func() { readied = true })
+		require.NoError(t, err)
+		require.True(t, readied)
+		require.Equal(t, len(half), p.Commands)
+		require.Positive(t, cpu)
+	}
+	for _, id := range fx.rels {
+		rel, ok := fx.sim.Relationship(id)
+		require.True(t, ok)
+		require.Equal(t, gdap.AutoExtendOn, rel.AutoExtendDuration)
+	}
+	bad := fx.spec
+	bad.Table = "missing" + strings.ReplaceAll(testenv.UniqueName("t"), "-", "")
+	_, _, err = runner.round(bad, func() {})
+	require.Error(t, err, "a round on a missing table fails")
+	require.ErrorContains(t, runner.close(), "TableNotFound", "close reports the worker's own error")
 }
 
 // TestFloorWorkerRejectsBadSpecs fails before making any call; no spec at

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:])
 	case "chaos":
 		return runChaos(ctx, args[1:])
-	case "floor-worker": // started by bench for each floor round
+	case "floor-worker": // started once by bench, which feeds it the floor rounds
 		return runFloorWorker(ctx, os.Stdin, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, errUsage.Error())

@@ -17,7 +17,24 @@ import (
 
 // The package's tests share one Azurite (testenv.SharedAzurite) and one
 // handler binary, built on first use by testHandler.
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(floorWorkerTestEnv) == "1" {
+		// Started by TestFloorRunner as the bench starts devenv.
+		os.Exit(floorWorkerMain())
+	}
+	os.Exit(testMain(m))
+}
+
+// floorWorkerTestEnv makes the test binary act as `devenv floor-worker`.
+const floorWorkerTestEnv = "GDAPFLOW_TEST_FLOOR_WORKER"
+
+func floorWorkerMain() int {
+	if err := runFloorWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
 
 func testMain(m *testing.M) int {
 	code := testenv.Run(m)

@@ -190,6 +190,11 @@ func TestGetRelationship(t *testing.T) {
 			body: `{"id":"r1","status":"created","autoExtendDuration":"P","duration":"P1D"}`,
 			want: gdap.Relationship{ID: "r1", Status: gdap.StatusCreated, AutoExtendDuration: "PT0S", Duration: "P1D"},
 		},
+		{
+			name: "null and missing durations",
+			body: `{"id":"r1","status":"created","duration":null}`,
+			want: gdap.Relationship{ID: "r1", Status: gdap.StatusCreated},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
