@@ -522,17 +522,23 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		}
 		return v
 	}
+	// durations are the invocation durations of a level's commands that the
+	// emulator has recorded after its first before invocations.
+	durations := func(tag string, before int) []time.Duration {
+		var ds []time.Duration
+		for _, inv := range bs.Emu.Invocations()[before:] {
+			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
+				ds = append(ds, inv.Duration)
+			}
+		}
+		return ds
+	}
 	// settled waits until the emulator has recorded the invocations of the
-	// level's first k commands (those recorded after index before).
+	// level's first k commands.
 	settled := func(tag string, before, k int) error {
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			done := 0
-			for _, inv := range bs.Emu.Invocations()[before:] {
-				if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
-					done++
-				}
-			}
+			done := len(durations(tag, before))
 			if done >= k {
 				return nil
 			}
@@ -693,12 +699,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		lr.ServiceCPU = cpuSample{}.per(svcCPU, n)
 		lr.FloorCPU = cpuSample{}.per(floorCPU, n)
 		lr.InProcFloorCPU = cpuSample{}.per(inprocCPU, n)
-		var durs []time.Duration
-		for _, inv := range bs.Emu.Invocations()[before:] {
-			if inv.Function == "commands" && strings.HasPrefix(inv.MessageID, "bench-"+tag+"-") {
-				durs = append(durs, inv.Duration)
-			}
-		}
+		durs := durations(tag, before)
 		lr.HandlerP50, lr.HandlerP99 = percentile(durs, 0.5), percentile(durs, 0.99)
 		lr.Load = loadAverage()
 		res.Levels = append(res.Levels, lr)
