@@ -7,6 +7,7 @@
 //	devenv demo  [-sweep 300] [-burst 10] [-handler path]   scripted commands, printed as a timeline
 //	devenv bench [flags]                                     benchmarks (see bench.go)
 //	devenv chaos [flags]                                     fault-injection run (see chaos.go)
+//	devenv floor-worker                                      internal: the bench's floor client (see floor.go)
 //
 // The demo exits non-zero when any scripted expectation fails, so it doubles
 // as a smoke test.
