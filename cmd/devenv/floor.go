@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,6 +60,9 @@ type floorClient struct {
 	spec  floorSpec
 	http  *http.Client
 	table *aztables.Client
+	// template is spec.Template decoded once; each iteration adds its keys
+	// to a shallow copy.
+	template map[string]any
 	// trailing tracks the writes that follow an iteration's sends.
 	trailing    sync.WaitGroup
 	trailingErr atomic.Pointer[error]
@@ -108,15 +112,20 @@ func newFloorClient(spec floorSpec, transport *http.Transport) (*floorClient, er
 	// The same wire traffic as the handler's ledger: its transport (headers
 	// and body in one write, pooled connections) and, below, its no-echo
 	// insert. Graph and broker calls share the pool, as the handler's do.
+	var template map[string]any
+	if err := json.Unmarshal(spec.Template, &template); err != nil {
+		return nil, fmt.Errorf("floor: entity template: %w", err)
+	}
 	svc, err := aztables.NewServiceClientFromConnectionString(spec.TablesConnection, &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Transport: upstream.AzureTransport{Client: &http.Client{Transport: transport}}}})
 	if err != nil {
 		return nil, err
 	}
 	return &floorClient{
-		spec:  spec,
-		http:  &http.Client{Transport: transport, Timeout: time.Minute},
-		table: svc.NewClient(spec.Table),
+		spec:     spec,
+		template: template,
+		http:     &http.Client{Transport: transport, Timeout: time.Minute},
+		table:    svc.NewClient(spec.Table),
 	}, nil
 }
 
@@ -223,10 +232,7 @@ func (f *floorClient) one(ctx context.Context, k int) error {
 	// Table: the service's calls for one update, on an entity of the same
 	// shape as its ledger record.
 	id := f.spec.Prefix + "-" + strconv.Itoa(k)
-	var ent map[string]any
-	if err := json.Unmarshal(f.spec.Template, &ent); err != nil {
-		return err
-	}
+	ent := maps.Clone(f.template)
 	ent["PartitionKey"], ent["RowKey"] = id, "op"
 	raw, err := json.Marshal(ent)
 	if err != nil {
