@@ -51,7 +51,7 @@ const benchRole = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	concList := fs.String("concurrency", "1,4,8,16", "concurrencies (closed-loop clients)")
-	commands := fs.Int("commands", 800, "update commands per concurrency level (and as many floor iterations)")
+	commands := fs.Int("commands", 2400, "update commands per concurrency level (and as many floor iterations)")
 	rounds := fs.Int("rounds", 4, "alternating service/floor rounds per level (commands are split evenly)")
 	coldRuns := fs.Int("cold-runs", 7, "cold-start measurements (median reported)")
 	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
@@ -608,8 +608,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		return f
 	}
 	// The in-process floor writes to a table of its own, so that each
-	// floor's table grows as the ledger does (Azurite's cost per call grows
-	// with the table: docs/performance.md).
+	// floor's table grows as the ledger does.
 	inprocTable := ""
 	if inproc {
 		if inprocTable, err = createFloorTable(ctx, az); err != nil {

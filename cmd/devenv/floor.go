@@ -75,7 +75,7 @@ func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azuri
 	if err != nil {
 		return nil, err
 	}
-	resp, err := tc.GetEntity(ctx, id, "op", nil)
+	resp, err := tc.GetEntity(ctx, id, id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench: read the service's ledger record %s: %w", id, err)
 	}
@@ -151,7 +151,7 @@ func (f *floorClient) warm(ctx context.Context) error {
 	}
 	for range tableReaders {
 		go func() {
-			if _, err := f.table.GetEntity(ctx, f.spec.Prefix+"-warm", "op", nil); !isNotFound(err) {
+			if _, err := f.table.GetEntity(ctx, f.spec.Prefix+"-warm", f.spec.Prefix+"-warm", nil); !isNotFound(err) {
 				errs <- fmt.Errorf("floor: warm-up read: %v", err)
 				return
 			}
@@ -233,7 +233,7 @@ func (f *floorClient) one(ctx context.Context, k int) error {
 	// shape as its ledger record.
 	id := f.spec.Prefix + "-" + strconv.Itoa(k)
 	ent := maps.Clone(f.template)
-	ent["PartitionKey"], ent["RowKey"] = id, "op"
+	ent["PartitionKey"], ent["RowKey"] = id, id // the ledger's keys
 	raw, err := json.Marshal(ent)
 	if err != nil {
 		return err
@@ -274,7 +274,7 @@ func (f *floorClient) one(ctx context.Context, k int) error {
 		}
 	}
 	for range f.spec.Reads {
-		if _, err := f.table.GetEntity(ctx, id, "op", nil); err != nil {
+		if _, err := f.table.GetEntity(ctx, id, id, nil); err != nil {
 			return err
 		}
 	}

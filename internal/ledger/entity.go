@@ -13,12 +13,10 @@ import (
 // Table Storage layout and limits
 // (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
 const (
-	// rowKey is the RowKey of an operation's entity; the PartitionKey is
-	// the operation id.
-	rowKey = "op"
 	// schemaVersion is written to every entity as property "V".
 	schemaVersion = 1
-	// maxKeyBytes is the PartitionKey limit (1 KiB; keys are UTF-16).
+	// maxKeyBytes is the PartitionKey and RowKey limit (1 KiB; keys are
+	// UTF-16).
 	maxKeyBytes = 1024
 	// maxStringUnits is the string property limit: 64 KiB = 32K UTF-16 units.
 	maxStringUnits = 32 * 1024
@@ -71,6 +69,14 @@ var (
 // checkKey validates an operation id as a PartitionKey. The contract's ids
 // ([A-Za-z0-9._:-]{1,128}) always pass; the service additionally forbids
 // '/', '\', '#', '?' and control characters, and longer than 1 KiB.
+// rowKeyOf is the RowKey of operation id's entity; the PartitionKey is id
+// too. A key unique to the operation, rather than a constant, keeps a point
+// read a point read in Azurite, whose LokiJS store looks an entity up through
+// its RowKey index first and then scans every row with that RowKey
+// (docs/ledger.md). Sibling rows of an operation can take RowKeys that
+// extend id.
+func rowKeyOf(id string) string { return id }
+
 func checkKey(id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: empty operation id", ErrInvalid)
@@ -194,7 +200,7 @@ func marshal(r *Record) ([]byte, error) {
 	}
 	w := &entityWriter{
 		props: map[string]any{},
-		size:  4 + 2*(utf16Units(r.OperationID)+len(rowKey)),
+		size:  4 + 2*2*utf16Units(r.OperationID), // PartitionKey and RowKey
 	}
 	w.add(pVersion, int32(schemaVersion), 4)
 	w.str("CommandType", pCommandType, r.CommandType)
@@ -228,7 +234,7 @@ func marshal(r *Record) ([]byte, error) {
 		return nil, &LimitError{Field: "entity", Size: w.size, Limit: maxEntityBytes}
 	}
 	body, err := json.Marshal(aztables.EDMEntity{
-		Entity:     aztables.Entity{PartitionKey: r.OperationID, RowKey: rowKey},
+		Entity:     aztables.Entity{PartitionKey: r.OperationID, RowKey: rowKeyOf(r.OperationID)},
 		Properties: w.props,
 	})
 	if err != nil {

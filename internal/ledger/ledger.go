@@ -187,7 +187,7 @@ func (s *Store) Get(ctx context.Context, operationID string) (*Record, error) {
 	if err := checkKey(operationID); err != nil {
 		return nil, err
 	}
-	resp, err := s.client.GetEntity(ctx, operationID, rowKey, nil)
+	resp, err := s.client.GetEntity(ctx, operationID, rowKeyOf(operationID), nil)
 	if err != nil {
 		if IsEntityNotFound(err) {
 			return nil, fmt.Errorf("ledger: get %q: %w", operationID, ErrNotFound)

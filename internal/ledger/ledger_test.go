@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,8 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 type testBundle struct {
-	store *ledger.Store
+	store  *ledger.Store
+	client *aztables.Client
 }
 
 // setup gives each test its own ledger table in the package's Azurite.
@@ -36,7 +38,7 @@ func setup(t *testing.T) *testBundle {
 	require.NoError(t, err)
 	store := ledger.New(client)
 	require.NoError(t, store.EnsureTable(t.Context()))
-	return &testBundle{store: store}
+	return &testBundle{store: store, client: client}
 }
 
 var t0 = time.Date(2026, 11, 22, 17, 0, 0, 0, time.UTC)
@@ -285,6 +287,22 @@ func TestRoundTrip(t *testing.T) {
 			require.Equal(t, got.WakeAt, in.WakeAt)
 		})
 	}
+}
+
+// TestKeys pins the entity's keys: both are the operation id, so that a
+// lookup is a point read in Azurite as in Table Storage (docs/ledger.md).
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r := newRecord(testenv.UniqueName("op"))
+	require.NoError(t, b.store.Create(t.Context(), r))
+
+	resp, err := b.client.GetEntity(t.Context(), r.OperationID, r.OperationID, nil)
+	require.NoError(t, err)
+	var keys struct{ PartitionKey, RowKey string }
+	require.NoError(t, json.Unmarshal(resp.Value, &keys))
+	require.Equal(t, r.OperationID, keys.PartitionKey)
+	require.Equal(t, r.OperationID, keys.RowKey)
 }
 
 func TestContractOperationIDs(t *testing.T) {
