@@ -66,9 +66,6 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
 )
 
-// checkKey validates an operation id as a PartitionKey. The contract's ids
-// ([A-Za-z0-9._:-]{1,128}) always pass; the service additionally forbids
-// '/', '\', '#', '?' and control characters, and longer than 1 KiB.
 // rowKeyOf is the RowKey of operation id's entity; the PartitionKey is id
 // too. A key unique to the operation, rather than a constant, keeps a point
 // read a point read in Azurite, whose LokiJS store looks an entity up through
@@ -77,6 +74,10 @@ var (
 // extend id.
 func rowKeyOf(id string) string { return id }
 
+// checkKey validates an operation id as a PartitionKey and RowKey (both
+// keys have the same rules). The contract's ids ([A-Za-z0-9._:-]{1,128})
+// always pass; the service additionally forbids '/', '\', '#', '?' and
+// control characters, and longer than 1 KiB.
 func checkKey(id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: empty operation id", ErrInvalid)
