@@ -218,6 +218,19 @@ type levelResult struct {
 	// For the floors, Handler is the floor client's process (the worker;
 	// 0 for the in-process floor, whose client is in the bench process).
 	ServiceCPU, FloorCPU, InProcFloorCPU cpuShare
+	// RoundRatios is each round's service throughput over the throughput
+	// of the floor round that followed it: the spread of the ratio within
+	// the level.
+	RoundRatios []float64
+}
+
+// ratioSpread formats the lowest and highest of the rounds' ratios ("" for
+// fewer than two rounds).
+func (l levelResult) ratioSpread() string {
+	if len(l.RoundRatios) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (rounds %.2f–%.2f)", slices.Min(l.RoundRatios), slices.Max(l.RoundRatios))
 }
 
 // cpuShare is CPU time per command (or floor iteration) by process.
@@ -666,14 +679,17 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 			svcCPU = svcCPU.plus(s0, cpu.sample())
 			lr.Service = lr.Service.merge(p)
 			var s2 cpuSample
-			p, worker, err := runner.round(floorRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi), func() { s2 = cpu.sample() })
+			fp, worker, err := runner.round(floorRound(c, fmt.Sprintf("floor-%s-r%d", tag, r), lo, hi), func() { s2 = cpu.sample() })
 			if err != nil {
 				return err
 			}
 			end := cpu.sample()
 			end.handler = s2.handler + worker // the worker's, not the idle handler's
 			floorCPU = floorCPU.plus(s2, end)
-			lr.Floor = lr.Floor.merge(p)
+			lr.Floor = lr.Floor.merge(fp)
+			if f := fp.throughput(); f > 0 {
+				lr.RoundRatios = append(lr.RoundRatios, p.throughput()/f)
+			}
 			if inproc {
 				// The previous floor, for comparison: the same client in
 				// the bench process.
@@ -702,9 +718,9 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 		lr.HandlerP50, lr.HandlerP99 = percentile(durs, 0.5), percentile(durs, 0.99)
 		lr.Load = loadAverage()
 		res.Levels = append(res.Levels, lr)
-		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f; CPU/cmd service %v floor %v (load %s)\n",
+		fmt.Printf("  concurrency %2d: service %6.1f cmd/s (p50 %s, p99 %s), floor %6.1f/s, ratio %.2f%s; CPU/cmd service %v floor %v (load %s)\n",
 			c, lr.Service.throughput(), ms(percentile(lr.Service.Latencies, 0.5)), ms(percentile(lr.Service.Latencies, 0.99)),
-			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.ServiceCPU, lr.FloorCPU, lr.Load)
+			lr.Floor.throughput(), lr.Service.throughput()/lr.Floor.throughput(), lr.ratioSpread(), lr.ServiceCPU, lr.FloorCPU, lr.Load)
 		if inproc {
 			fmt.Printf("                  floor in the bench process %6.1f/s, ratio %.2f; CPU/cmd %v\n",
 				lr.InProcFloor.throughput(), lr.Service.throughput()/lr.InProcFloor.throughput(), lr.InProcFloorCPU)
@@ -1026,7 +1042,7 @@ func (r *benchResults) render(w io.Writer) {
 
 	fmt.Fprintln(w, "### End to end: gdap.relationship.update (PATCH 200) vs the floor")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Floor per iteration: %s. Each level alternates %d service and %d floor rounds over equal slices of its commands.", r.FloorSpec, r.Rounds, r.Rounds)
+	fmt.Fprintf(w, "Floor per iteration: %s. Each level alternates %d service and %d floor rounds over equal slices of its commands; the ratio is followed by the lowest and highest of its rounds' ratios (each service round over the floor round after it).", r.FloorSpec, r.Rounds, r.Rounds)
 	if r.InProcFloor {
 		fmt.Fprint(w, " Each floor round is followed by the same round made by the same client inside the bench process (\"in-process floor\"), on a table of its own.")
 	}
@@ -1054,11 +1070,11 @@ func (r *benchResults) render(w io.Writer) {
 			ratio = l.Service.throughput() / f
 		}
 		ops, iratio := inproc(l)
-		fmt.Fprintf(w, "| %d | %d | %.1f | %s | %s | %s | %s | %.1f | %s | %s | %.2f |%s%s %s |\n",
+		fmt.Fprintf(w, "| %d | %d | %.1f | %s | %s | %s | %s | %.1f | %s | %s | %.2f%s |%s%s %s |\n",
 			l.Concurrency, l.Service.Commands, l.Service.throughput(),
 			ms(percentile(l.Service.Latencies, 0.5)), ms(percentile(l.Service.Latencies, 0.99)),
 			ms(l.HandlerP50), ms(l.HandlerP99),
-			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, ops, iratio, l.Load)
+			l.Floor.throughput(), ms(percentile(l.Floor.Latencies, 0.5)), ms(percentile(l.Floor.Latencies, 0.99)), ratio, l.ratioSpread(), ops, iratio, l.Load)
 	}
 	fmt.Fprintln(w)
 
