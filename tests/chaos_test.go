@@ -54,3 +54,18 @@ func TestChaosTableOutage(t *testing.T) {
 	require.Positive(t, rep.TableRefused, "the outage hit the handler's Table calls")
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
+
+// TestChaosTableHang runs a short chaos wave through a Table Storage hang
+// longer than the handler's limit on one Table call: the calls made during
+// it are held and then executed, including those the handler had given up
+// on, so that a timed-out insert or replace may have taken effect when its
+// retry arrives (docs/reliability.md, "Table Storage hangs").
+func TestChaosTableHang(t *testing.T) {
+	rep := runChaos(t, chaos.Config{
+		Commands: 200, Kills: 1, Waves: 1, Seed: 20261124,
+		TableHangs: 1, HangLength: 9 * time.Second,
+	})
+	require.Equal(t, 1, rep.TableHangs)
+	require.Positive(t, rep.TableHeldAbandoned, "the handler gave up on calls that then executed")
+	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
+}

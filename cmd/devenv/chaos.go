@@ -36,6 +36,8 @@ func runChaos(ctx context.Context, args []string) error {
 	outages := fs.Int("broker-outages", 0, "broker outages per wave (503 on every send for -outage-length); off by default")
 	tableOutages := fs.Int("table-outages", 0, "Table Storage outages per wave (503 on every call for -outage-length); off by default")
 	outageLength := fs.Duration("outage-length", 300*time.Millisecond, "real duration of one broker or Table Storage outage")
+	tableHangs := fs.Int("table-hangs", 0, "Table Storage hangs per wave (every call held for -hang-length, then executed); off by default")
+	hangLength := fs.Duration("hang-length", 10*time.Second, "real duration of one Table Storage hang")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
 	doc := fs.String("doc", "docs/reliability.md", "document to update between the chaos markers (\"\" = none)")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
@@ -79,6 +81,8 @@ func runChaos(ctx context.Context, args []string) error {
 		BrokerOutages: *outages,
 		TableOutages:  *tableOutages,
 		OutageLength:  *outageLength,
+		TableHangs:    *tableHangs,
+		HangLength:    *hangLength,
 		Progress:      os.Stdout,
 		HandlerOutput: logFile,
 	})

@@ -59,6 +59,15 @@ type Config struct {
 	// call (503) for OutageLength (default 0: off). The handler's Table
 	// endpoint then points at a gate in front of Azurite.
 	TableOutages int
+	// TableHangs is how many times per wave Table Storage stops answering
+	// for HangLength (default 0: off): calls made meanwhile are held and
+	// then executed, after the handler's own time limit on them may have
+	// passed, so that it sees timeouts, retries of writes that did execute,
+	// and late writes racing its retries.
+	TableHangs int
+	// HangLength is the real duration of one hang (default 10 s, longer
+	// than the handler's 8 s limit on one Table call).
+	HangLength time.Duration
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -79,7 +88,7 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 {
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 {
 		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
@@ -102,6 +111,9 @@ func (c *Config) defaults() error {
 	}
 	if c.OutageLength <= 0 {
 		c.OutageLength = 300 * time.Millisecond
+	}
+	if c.HangLength <= 0 {
+		c.HangLength = 10 * time.Second
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Minute
@@ -133,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"GDAP_BROKER_URL": broker.url,
 	}
 	var table *gate
-	if cfg.TableOutages > 0 {
+	if cfg.TableOutages > 0 || cfg.TableHangs > 0 {
 		// The handler's Table calls go through a gate too; the checks
 		// below read Azurite directly.
 		if cfg.Azurite == nil {
@@ -184,6 +196,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.BrokerRefused = int(broker.failed.Load())
 	if table != nil {
 		rep.TableRefused = int(table.failed.Load())
+		rep.TableHeld, rep.TableHeldAbandoned = int(table.held.Load()), int(table.abandoned.Load())
+		rep.TableHeldConflicts = int(table.heldConflicts.Load())
 	}
 	if err != nil {
 		return rep, err
@@ -196,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 // outageGates are the gates outages are simulated at (table is nil unless
-// Config.TableOutages is set).
+// Config.TableOutages or Config.TableHangs is set).
 type outageGates struct{ broker, table *gate }
 
 // execute sends the waves, arms faults and kills the handler, draining each
@@ -295,9 +309,17 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 		killAt[i] = invBefore + int(float64(messages)*(0.15+0.45*rng.Float64()))
 	}
 	slices.Sort(killAt)
-	outages := []*outagePlan{newOutagePlan(gates.broker, cfg.BrokerOutages, &rep.BrokerOutages, rng, invBefore, messages)}
+	outages := []*outagePlan{newOutagePlan(gates.broker.down.Store, cfg.OutageLength, cfg.BrokerOutages, &rep.BrokerOutages, rng, invBefore, messages)}
 	if gates.table != nil {
-		outages = append(outages, newOutagePlan(gates.table, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
+		outages = append(outages, newOutagePlan(gates.table.down.Store, cfg.OutageLength, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
+		hang := func(on bool) {
+			if on {
+				gates.table.startHang()
+			} else {
+				gates.table.endHang()
+			}
+		}
+		outages = append(outages, newOutagePlan(hang, cfg.HangLength, cfg.TableHangs, &rep.TableHangs, rng, invBefore, messages))
 	}
 	// The fault schedule draws as the drain goes, from its own generator,
 	// so how far it got before the wave drained does not change what the
@@ -328,7 +350,7 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 			}
 			done := len(stack.Emu.Invocations())
 			for _, o := range outages {
-				o.step(done, cfg.OutageLength)
+				o.step(done)
 			}
 			if len(killAt) == 0 || done < killAt[0] {
 				continue
@@ -345,7 +367,7 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 	close(stop)
 	wg.Wait()
 	for _, o := range outages {
-		o.gate.down.Store(false)
+		o.set(false)
 	}
 	// Faults left armed would hit the next wave's first requests; the next
 	// wave arms its own.
@@ -445,17 +467,19 @@ func splitWaves(ops []*op, n int) [][]*op {
 	return out
 }
 
-// outagePlan is when, in a wave, one gate goes down: at invocation counts
-// spread over 10–70 % of the wave, for OutageLength each.
+// outagePlan is when, in a wave, one gate goes down or hangs (set(true),
+// undone by set(false)): at invocation counts spread over 10–70 % of the
+// wave, for length each.
 type outagePlan struct {
-	gate  *gate
-	at    []int
-	until time.Time
-	count *int
+	set    func(bool)
+	length time.Duration
+	at     []int
+	until  time.Time
+	count  *int
 }
 
-func newOutagePlan(g *gate, n int, count *int, rng *rand.Rand, invBefore, messages int) *outagePlan {
-	o := &outagePlan{gate: g, at: make([]int, n), count: count}
+func newOutagePlan(set func(bool), length time.Duration, n int, count *int, rng *rand.Rand, invBefore, messages int) *outagePlan {
+	o := &outagePlan{set: set, length: length, at: make([]int, n), count: count}
 	for i := range o.at {
 		o.at[i] = invBefore + int(float64(messages)*(0.1+0.6*rng.Float64()))
 	}
@@ -465,15 +489,15 @@ func newOutagePlan(g *gate, n int, count *int, rng *rand.Rand, invBefore, messag
 
 // step ends an outage that has lasted long enough and starts the next one
 // once done invocations have run.
-func (o *outagePlan) step(done int, length time.Duration) {
+func (o *outagePlan) step(done int) {
 	if !o.until.IsZero() && time.Now().After(o.until) {
-		o.gate.down.Store(false)
+		o.set(false)
 		o.until = time.Time{}
 	}
 	if len(o.at) > 0 && done >= o.at[0] && o.until.IsZero() {
 		o.at = o.at[1:]
-		o.gate.down.Store(true)
-		o.until = time.Now().Add(length)
+		o.set(true)
+		o.until = time.Now().Add(o.length)
 		*o.count++
 	}
 }

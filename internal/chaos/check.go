@@ -35,6 +35,11 @@ type Report struct {
 	BrokerOutages, BrokerRefused int
 	// TableOutages and TableRefused are the same for Table Storage.
 	TableOutages, TableRefused int
+	// TableHangs is how many Table Storage hangs were simulated; TableHeld
+	// how many calls they held, TableHeldAbandoned how many of those the
+	// handler had given up on (timed out, or killed) before they were
+	// executed, and TableHeldConflicts how many were answered 409 or 412.
+	TableHangs, TableHeld, TableHeldAbandoned, TableHeldConflicts int
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -346,6 +351,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if r.Config.TableOutages > 0 {
 		row("table outages (calls refused)", fmt.Sprintf("%d (%d)", r.TableOutages, r.TableRefused))
+	}
+	if r.Config.TableHangs > 0 {
+		row("table hangs (held, given up, 409/412)", fmt.Sprintf("%d (%d, %d, %d)", r.TableHangs, r.TableHeld, r.TableHeldAbandoned, r.TableHeldConflicts))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {

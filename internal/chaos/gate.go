@@ -13,8 +13,11 @@ import (
 // gate sits between the handler and one of its dependencies: the emulator's
 // broker (GDAP_BROKER_URL points at it) or Azurite (the handler's Table
 // endpoint points at it). While down, every request fails with 503, as
-// Service Bus and Table Storage answer during an outage; otherwise requests
-// pass through.
+// Service Bus and Table Storage answer during an outage. While hung, every
+// request is held unanswered until the hang ends and is then forwarded even
+// if its client has given up, so that a write the client timed out on may
+// still execute, as it may in Table Storage. Otherwise requests pass
+// through.
 type gate struct {
 	// name is the dependency, for the 503 body.
 	name   string
@@ -22,8 +25,28 @@ type gate struct {
 	target atomic.Pointer[string]
 	down   atomic.Bool
 	failed atomic.Int64
-	client *http.Client
-	srv    *http.Server
+	// hung, while set, is closed when the hang ends; held counts the
+	// requests it held, abandoned those whose client had gone by then,
+	// and heldConflicts those answered 409 or 412 (an insert or an
+	// If-Match write that another call, often its own earlier try, got
+	// in ahead of).
+	hung                           atomic.Pointer[chan struct{}]
+	held, abandoned, heldConflicts atomic.Int64
+	client                         *http.Client
+	srv                            *http.Server
+}
+
+// startHang makes the gate hold every request until endHang.
+func (g *gate) startHang() {
+	ch := make(chan struct{})
+	g.hung.Store(&ch)
+}
+
+// endHang releases the held requests.
+func (g *gate) endHang() {
+	if ch := g.hung.Swap(nil); ch != nil {
+		close(*ch)
+	}
 }
 
 func startGate(name string) (*gate, error) {
@@ -43,13 +66,25 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
+	ctx := r.Context()
+	wasHeld := false
+	if ch := g.hung.Load(); ch != nil {
+		wasHeld = true
+		g.held.Add(1)
+		<-*ch
+		if ctx.Err() != nil {
+			g.abandoned.Add(1)
+		}
+		// Forwarded whether or not the client still waits.
+		ctx = context.WithoutCancel(ctx)
+	}
 	target := g.target.Load()
 	if g.down.Load() || target == nil {
 		g.failed.Add(1)
 		http.Error(w, "chaos: "+g.name+" outage", http.StatusServiceUnavailable)
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, *target+r.URL.RequestURI(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, r.Method, *target+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -61,6 +96,9 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if wasHeld && (resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusPreconditionFailed) {
+		g.heldConflicts.Add(1)
+	}
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
@@ -69,6 +107,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *gate) close() {
+	g.endHang()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = g.srv.Shutdown(ctx)
