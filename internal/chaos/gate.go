@@ -36,10 +36,13 @@ type gate struct {
 	srv                            *http.Server
 }
 
-// startHang makes the gate hold every request until endHang.
+// startHang makes the gate hold every request until endHang (a hang still
+// running is ended first, so that no request is held for ever).
 func (g *gate) startHang() {
 	ch := make(chan struct{})
-	g.hung.Store(&ch)
+	if old := g.hung.Swap(&ch); old != nil {
+		close(*old)
+	}
 }
 
 // endHang releases the held requests.
