@@ -312,14 +312,7 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 	outages := []*outagePlan{newOutagePlan(gates.broker.down.Store, cfg.OutageLength, cfg.BrokerOutages, &rep.BrokerOutages, rng, invBefore, messages)}
 	if gates.table != nil {
 		outages = append(outages, newOutagePlan(gates.table.down.Store, cfg.OutageLength, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
-		hang := func(on bool) {
-			if on {
-				gates.table.startHang()
-			} else {
-				gates.table.endHang()
-			}
-		}
-		outages = append(outages, newOutagePlan(hang, cfg.HangLength, cfg.TableHangs, &rep.TableHangs, rng, invBefore, messages))
+		outages = append(outages, newOutagePlan(gates.table.setHung, cfg.HangLength, cfg.TableHangs, &rep.TableHangs, rng, invBefore, messages))
 	}
 	// The fault schedule draws as the drain goes, from its own generator,
 	// so how far it got before the wave drained does not change what the

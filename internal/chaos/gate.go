@@ -36,19 +36,17 @@ type gate struct {
 	srv                            *http.Server
 }
 
-// startHang makes the gate hold every request until endHang (a hang still
-// running is ended first, so that no request is held for ever).
-func (g *gate) startHang() {
-	ch := make(chan struct{})
-	if old := g.hung.Swap(&ch); old != nil {
-		close(*old)
+// setHung starts a hang (on: every request is held until the hang ends) or
+// ends it, releasing the held requests. Starting a hang ends one still
+// running, so that no request is held for ever.
+func (g *gate) setHung(on bool) {
+	var next *chan struct{}
+	if on {
+		ch := make(chan struct{})
+		next = &ch
 	}
-}
-
-// endHang releases the held requests.
-func (g *gate) endHang() {
-	if ch := g.hung.Swap(nil); ch != nil {
-		close(*ch)
+	if old := g.hung.Swap(next); old != nil {
+		close(*old)
 	}
 }
 
@@ -110,7 +108,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *gate) close() {
-	g.endHang()
+	g.setHung(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = g.srv.Shutdown(ctx)
