@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/chaos"
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/chaos"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 )
 
 // runChaos runs a short chaos scenario on the package's Azurite and the
@@ -20,7 +20,7 @@ func runChaos(t *testing.T, cfg chaos.Config) *chaos.Report {
 	}
 	t.Parallel()
 	var progress strings.Builder
-	cfg.HandlerPath, cfg.Azurite, cfg.Progress = handlerPath, testenv.SharedAzurite(t), &progress
+	cfg.HandlerPath, cfg.Azurite, cfg.Progress = handlerPath, localenv.SharedAzurite(t), &progress
 	cfg.DrainTimeout = 3 * time.Minute
 	rep, err := chaos.Run(t.Context(), cfg)
 	require.NoError(t, err, "chaos run: %s", progress.String())

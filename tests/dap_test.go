@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/command"
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/pcsim"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 )
 
 func removeDap(tenant string) map[string]any { return map[string]any{"customerTenantId": tenant} }

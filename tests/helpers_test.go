@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
-	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
 )
 
 // Role template ids used by the tests.

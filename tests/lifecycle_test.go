@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
 )
 
 func request(id, action string) map[string]any {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 )
 
 // handlerPath is the handler binary built once for the whole package.
@@ -32,7 +32,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	root, err := testenv.RepoRoot()
+	root, err := localenv.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -44,22 +44,22 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return testenv.Run(m)
+	return localenv.Run(m)
 }
 
 // bundle is one test's running service.
 type bundle struct {
 	*devstack.Stack
-	out *testenv.Buffer
+	out *localenv.Buffer
 }
 
 // setup starts a stack for one test; env overrides app settings.
 func setup(t *testing.T, env map[string]string, mut ...func(*devstack.Options)) *bundle {
 	t.Helper()
-	out := &testenv.Buffer{}
+	out := &localenv.Buffer{}
 	opts := devstack.Options{
 		HandlerPath:   handlerPath,
-		Azurite:       testenv.SharedAzurite(t),
+		Azurite:       localenv.SharedAzurite(t),
 		Env:           env,
 		HandlerOutput: out,
 	}

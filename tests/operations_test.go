@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/command"
-	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/hostemu"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/hostemu"
 )
 
 // TestNoSecretsInLogsEventsOrLedger runs commands that use every credential

@@ -24,10 +24,10 @@ import (
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/config"
-	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
@@ -79,7 +79,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 		levels = append(levels, n)
 	}
-	root, err := testenv.RepoRoot()
+	root, err := localenv.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func runBench(ctx context.Context, args []string) error {
 		*p.dst = st.Size()
 	}
 
-	az, err := testenv.StartAzurite(ctx, testenv.AzuriteOptions{RepoRoot: root})
+	az, err := localenv.StartAzurite(ctx, localenv.AzuriteOptions{RepoRoot: root})
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func runBench(ctx context.Context, args []string) error {
 		res.GoBench = append(res.GoBench, runGoBench(ctx, root, "engine: HandleCommand, gdap.relationship.update, I/O stubbed",
 			"./internal/engine/", "BenchmarkHandleCommandUpdate", "-benchmem", "-benchtime", "20000x", "-count", "3"))
 		res.GoBench = append(res.GoBench, runGoBench(ctx, root, "graphsim: list walk of 200,000 relationships",
-			"./internal/graphsim/", "BenchmarkListWalk200k", "-benchmem", "-benchtime", "3x"))
+			"./internal/dev/graphsim/", "BenchmarkListWalk200k", "-benchmem", "-benchtime", "3x"))
 		if *sweep {
 			res.GoBench = append(res.GoBench, runGoBench(ctx, root, "sweep: BenchmarkSweep150k",
 				"./internal/sweep/", "BenchmarkSweep150k", "-benchtime", "1x", "-timeout", "60m"))
@@ -391,7 +391,7 @@ type benchStack struct {
 	waiters map[string]chan time.Time
 }
 
-func startBenchStack(ctx context.Context, scriptRoot, handler string, az *testenv.Azurite, tapTables bool, extra map[string]string) (*benchStack, error) {
+func startBenchStack(ctx context.Context, scriptRoot, handler string, az *localenv.Azurite, tapTables bool, extra map[string]string) (*benchStack, error) {
 	bs := &benchStack{waiters: map[string]chan time.Time{}}
 	var err error
 	if bs.broker, err = startTap("http://invalid.invalid"); err != nil {
@@ -500,7 +500,7 @@ func closedLoop(ctx context.Context, conc, n int, do func(ctx context.Context, k
 // benchThroughput measures each level: the service (update commands sent
 // by closed-loop clients; latency = send to outcome event accepted by the
 // broker) and the floor (the same wire calls made directly).
-func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *testenv.Azurite, levels []int, n int, extra map[string]string, inproc bool) error {
+func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler string, az *localenv.Azurite, levels []int, n int, extra map[string]string, inproc bool) error {
 	bs, err := startBenchStack(ctx, scriptRoot, handler, az, false, extra)
 	if err != nil {
 		return err
@@ -765,7 +765,7 @@ type callsResult struct {
 // benchCalls runs one command of each type alone on a stack with taps on
 // Table Storage and the broker and counts the calls it costs. It returns the
 // handler's environment (for the cold-start measurement).
-func benchCalls(ctx context.Context, res *benchResults, root, handler string, az *testenv.Azurite, extra map[string]string) (map[string]string, error) {
+func benchCalls(ctx context.Context, res *benchResults, root, handler string, az *localenv.Azurite, extra map[string]string) (map[string]string, error) {
 	bs, err := startBenchStack(ctx, root, handler, az, true, extra)
 	if err != nil {
 		return nil, err
@@ -947,7 +947,7 @@ func pcRoute(p string) string {
 // settings and measures the time from exec to the first 200 on GET /.
 func benchColdStart(ctx context.Context, res *benchResults, binary string, env map[string]string, runs int) error {
 	for range runs {
-		port, err := testenv.FreePort()
+		port, err := localenv.FreePort()
 		if err != nil {
 			return err
 		}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gdapflow/gdapflow/internal/chaos"
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/chaos"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 )
 
 // Markers around the generated part of docs/reliability.md.
@@ -24,7 +24,7 @@ const (
 )
 
 // runChaos is `devenv chaos` (`make chaos`): the full-size fault-injection run
-// (internal/chaos). It prints the counts and invariant results, records them
+// (internal/dev/chaos). It prints the counts and invariant results, records them
 // in docs/reliability.md (between the chaos markers) and fails when an
 // invariant is violated.
 func runChaos(ctx context.Context, args []string) error {
@@ -44,7 +44,7 @@ func runChaos(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := testenv.RepoRoot()
+	root, err := localenv.RepoRoot()
 	if err != nil {
 		return err
 	}

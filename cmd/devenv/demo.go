@@ -14,11 +14,11 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
-	"github.com/gdapflow/gdapflow/internal/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/hostemu"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/hostemu"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 )
 
 // Command types the demo sends.
@@ -39,10 +39,10 @@ type demoConfig struct {
 	Out io.Writer
 	// HandlerPath is the built handler binary.
 	HandlerPath string
-	// RepoRoot holds host.json and functions/ ("" = testenv.RepoRoot()).
+	// RepoRoot holds host.json and functions/ ("" = localenv.RepoRoot()).
 	RepoRoot string
 	// Azurite is a running Azurite; nil makes the stack start its own.
-	Azurite *testenv.Azurite
+	Azurite *localenv.Azurite
 	// HandlerOutput receives the handler's logs (kept out of the timeline).
 	HandlerOutput io.Writer
 	// SweepCount is how many relationships step 9 seeds.
@@ -83,7 +83,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *sweepCount < 1 || *burst < 1 {
 		return errors.New("demo: -sweep and -burst must be positive")
 	}
-	root, err := testenv.RepoRoot()
+	root, err := localenv.RepoRoot()
 	if err != nil {
 		return err
 	}

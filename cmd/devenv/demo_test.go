@@ -10,18 +10,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 )
 
 // TestDemoScript runs the `make demo` script (the same code path, with a
 // smaller burst) so that breaking the demo breaks the tests.
 func TestDemoScript(t *testing.T) {
 	t.Parallel()
-	var out, logs testenv.Buffer
+	var out, logs localenv.Buffer
 	rep, err := playDemo(t.Context(), demoConfig{
 		Out:           &out,
 		HandlerPath:   testHandler(t),
-		Azurite:       testenv.SharedAzurite(t),
+		Azurite:       localenv.SharedAzurite(t),
 		HandlerOutput: &logs,
 		BurstSize:     6,
 	})

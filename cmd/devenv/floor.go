@@ -24,8 +24,8 @@ import (
 	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
@@ -70,7 +70,7 @@ type floorClient struct {
 
 // ledgerEntityTemplate reads the ledger record the service stored for
 // operation id and returns it as entity JSON without keys and metadata.
-func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azurite, id string) ([]byte, error) {
+func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *localenv.Azurite, id string) ([]byte, error) {
 	tc, err := az.NewTableClient(bs.Env["GDAP_TABLE_PREFIX"] + "operations")
 	if err != nil {
 		return nil, err
@@ -93,8 +93,8 @@ func ledgerEntityTemplate(ctx context.Context, bs *benchStack, az *testenv.Azuri
 
 // createFloorTable creates the floor's own table on Azurite and returns its
 // name.
-func createFloorTable(ctx context.Context, az *testenv.Azurite) (string, error) {
-	name := testenv.UniqueName("floor")
+func createFloorTable(ctx context.Context, az *localenv.Azurite) (string, error) {
+	name := localenv.UniqueName("floor")
 	tc, err := az.NewTableClient(name)
 	if err != nil {
 		return "", err

@@ -15,9 +15,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 )
 
 // recordingBroker stands in for the broker tap: it answers 201 and records
@@ -59,7 +59,7 @@ func newFloorFixture(t *testing.T) *floorFixture {
 	t.Cleanup(graph.Close)
 	broker := httptest.NewServer(fx.broker)
 	t.Cleanup(broker.Close)
-	az := testenv.SharedAzurite(t)
+	az := localenv.SharedAzurite(t)
 	table, err := createFloorTable(t.Context(), az)
 	require.NoError(t, err)
 	azURL := fmt.Sprintf("http://127.0.0.1:%d", az.Port())
@@ -168,7 +168,7 @@ func TestFloorRunner(t *testing.T) {
 		require.Equal(t, gdap.AutoExtendOn, rel.AutoExtendDuration)
 	}
 	bad := fx.spec
-	bad.Table = "missing" + strings.ReplaceAll(testenv.UniqueName("t"), "-", "")
+	bad.Table = "missing" + strings.ReplaceAll(localenv.UniqueName("t"), "-", "")
 	_, _, err = runner.round(bad, func() {})
 	require.Error(t, err, "a round on a missing table fails")
 	require.ErrorContains(t, runner.close(), "TableNotFound", "close reports the worker's own error")

@@ -11,11 +11,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/testenv"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 )
 
-// The package's tests share one Azurite (testenv.SharedAzurite) and one
+// The package's tests share one Azurite (localenv.SharedAzurite) and one
 // handler binary, built on first use by testHandler.
 func TestMain(m *testing.M) {
 	if os.Getenv(floorWorkerTestEnv) == "1" {
@@ -37,7 +37,7 @@ func floorWorkerMain() int {
 }
 
 func testMain(m *testing.M) int {
-	code := testenv.Run(m)
+	code := localenv.Run(m)
 	built.mu.Lock()
 	defer built.mu.Unlock()
 	if built.dir != "" {
@@ -67,7 +67,7 @@ func testHandler(t testing.TB) string {
 		built.dir, built.err = os.MkdirTemp("", "gdapflow-devenv-test-")
 		if built.err == nil {
 			var root string
-			root, built.err = testenv.RepoRoot()
+			root, built.err = localenv.RepoRoot()
 			if built.err == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 				built.path, built.err = devstack.BuildHandler(ctx, root, built.dir)

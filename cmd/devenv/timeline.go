@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gdapflow/gdapflow/internal/devstack"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/hostemu"
-	"github.com/gdapflow/gdapflow/internal/pcsim"
+	"github.com/gdapflow/gdapflow/internal/dev/devstack"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/hostemu"
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 )
 
 // rank orders timeline entries that share a virtual instant (the clock does

@@ -1,5 +1,5 @@
 // Command graphsim serves the strict Graph GDAP simulator (package
-// internal/graphsim) on a loopback port for demos, end-to-end tests and
+// internal/dev/graphsim) on a loopback port for demos, end-to-end tests and
 // benchmarks. It prints "graphsim listening on http://HOST:PORT" and serves
 // until SIGINT or SIGTERM.
 //
@@ -9,7 +9,7 @@
 //
 // The clock is virtual: it starts at -start (default: now) and runs at real
 // speed; POST /_sim/clock/advance moves it forward. The Partner Center, Entra
-// token endpoint and Key Vault simulator (internal/pcsim) is mounted on the
+// token endpoint and Key Vault simulator (internal/dev/pcsim) is mounted on the
 // same listener and clock: /v1/customers/..., /{tenant}/oauth2/v2.0/token,
 // /secrets/... and its control API /_pcsim/....
 package main
@@ -28,8 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/pcsim"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -43,7 +43,7 @@ func main() {
 }
 
 // fallbackHandler serves every path not under /beta, /v1.0 or /_sim: the
-// Partner Center simulator (internal/pcsim) on the same clock — Partner
+// Partner Center simulator (internal/dev/pcsim) on the same clock — Partner
 // Center's /v1/customers/..., the Entra token endpoint
 // /{tenant}/oauth2/v2.0/token, Key Vault's /secrets/... and its control
 // API /_pcsim/... (POST /_pcsim/refresh-tokens issues a refresh token).

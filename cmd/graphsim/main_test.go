@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/pcsim"
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 )
 
 func TestRunListensAndServes(t *testing.T) {

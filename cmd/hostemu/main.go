@@ -1,5 +1,5 @@
 // Command hostemu runs the local Azure Functions host emulator
-// (internal/hostemu) in the foreground: it starts the handler, serves the
+// (internal/dev/hostemu) in the foreground: it starts the handler, serves the
 // local broker, prints the broker URL, relays the handler's output and prints
 // every message published to a topic as one JSON line. It stops on SIGINT or
 // SIGTERM.
@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gdapflow/gdapflow/internal/hostemu"
+	"github.com/gdapflow/gdapflow/internal/dev/hostemu"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 

@@ -54,7 +54,7 @@ func (w *waitBuffer) waitLine(ctx context.Context, t *testing.T, prefix string) 
 func TestRunRelaysOutputAndPublishedEvents(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(root, "handler"), "../../internal/hostemu/testdata/fakehandler")
+	build := exec.Command("go", "build", "-o", filepath.Join(root, "handler"), "../../internal/dev/hostemu/testdata/fakehandler")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
 	hostJSON := `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"}}}`

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )

@@ -19,11 +19,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/ledger"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { localenv.Main(m) }
 
 type testBundle struct {
 	store  *ledger.Store
@@ -33,8 +33,8 @@ type testBundle struct {
 // setup gives each test its own ledger table in the package's Azurite.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	az := testenv.SharedAzurite(t)
-	client, err := az.NewTableClient(testenv.UniqueName("ledger"))
+	az := localenv.SharedAzurite(t)
+	client, err := az.NewTableClient(localenv.UniqueName("ledger"))
 	require.NoError(t, err)
 	store := ledger.New(client)
 	require.NoError(t, store.EnsureTable(t.Context()))
@@ -68,7 +68,7 @@ func TestCreateGetUpdate(t *testing.T) {
 	b := setup(t)
 	ctx := t.Context()
 
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(ctx, r))
 	require.NotEmpty(t, r.ETag)
 
@@ -93,7 +93,7 @@ func TestCreateGetUpdate(t *testing.T) {
 func TestCreateDuplicate(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(t.Context(), r))
 
 	dup := newRecord(r.OperationID)
@@ -116,8 +116,8 @@ func TestGetNotFound(t *testing.T) {
 
 func TestMissingTableIsNotNotFound(t *testing.T) {
 	t.Parallel()
-	az := testenv.SharedAzurite(t)
-	client, err := az.NewTableClient(testenv.UniqueName("absent"))
+	az := localenv.SharedAzurite(t)
+	client, err := az.NewTableClient(localenv.UniqueName("absent"))
 	require.NoError(t, err)
 	_, err = ledger.New(client).Get(t.Context(), "x")
 	require.Error(t, err)
@@ -130,7 +130,7 @@ func TestUpdateStaleETag(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(ctx, r))
 	stale := *r
 
@@ -149,7 +149,7 @@ func TestConcurrentUpdatesOneWins(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(ctx, r))
 
 	const writers = 4
@@ -185,7 +185,7 @@ func TestConcurrentUpdatesOneWins(t *testing.T) {
 func TestUpdateMissing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	r.ETag = azcore.ETag(`W/"datetime'2026-11-22T17%3A00%3A00.0000000Z'"`)
 	require.ErrorIs(t, b.store.Update(t.Context(), r), ledger.ErrNotFound)
 }
@@ -193,7 +193,7 @@ func TestUpdateMissing(t *testing.T) {
 func TestUpdateWithoutETag(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(t.Context(), r))
 	r.ETag = ""
 	require.ErrorIs(t, b.store.Update(t.Context(), r), ledger.ErrInvalid)
@@ -268,7 +268,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			in := tt.rec
-			in.OperationID = testenv.UniqueName("rt")
+			in.OperationID = localenv.UniqueName("rt")
 			want := in
 			if tt.want != nil {
 				tt.want(&want)
@@ -294,7 +294,7 @@ func TestRoundTrip(t *testing.T) {
 func TestKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, b.store.Create(t.Context(), r))
 
 	resp, err := b.client.GetEntity(t.Context(), r.OperationID, r.OperationID, nil)
@@ -350,7 +350,7 @@ func TestInvalidRecords(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRecord(testenv.UniqueName("inv"))
+			r := newRecord(localenv.UniqueName("inv"))
 			tt.mutate(r)
 			require.ErrorIs(t, b.store.Create(t.Context(), r), tt.wantErr)
 		})
@@ -371,7 +371,7 @@ func TestLargestCommandWithLargeState(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	// A 64 KiB command plus 800 KiB of workflow state still fits one entity.
-	r := newRecord(testenv.UniqueName("max"))
+	r := newRecord(localenv.UniqueName("max"))
 	r.Command = jsonBlob(64 << 10)
 	r.Workflow = jsonBlob(800 << 10)
 	require.NoError(t, b.store.Create(t.Context(), r))
@@ -440,18 +440,18 @@ func (s *statusRecorder) Do(req *http.Request) (*http.Response, error) {
 
 func TestCreateAsksForNoEcho(t *testing.T) {
 	t.Parallel()
-	az := testenv.SharedAzurite(t)
+	az := localenv.SharedAzurite(t)
 	rec := &statusRecorder{}
 	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(),
 		&aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: rec}})
 	require.NoError(t, err)
-	store := ledger.New(svc.NewClient(testenv.UniqueName("noecho")))
+	store := ledger.New(svc.NewClient(localenv.UniqueName("noecho")))
 	require.NoError(t, store.EnsureTable(t.Context()))
 	rec.mu.Lock()
 	rec.statuses = nil
 	rec.mu.Unlock()
 
-	r := newRecord(testenv.UniqueName("op"))
+	r := newRecord(localenv.UniqueName("op"))
 	require.NoError(t, store.Create(t.Context(), r))
 	require.Equal(t, []int{http.StatusNoContent}, rec.statuses, "the insert is answered without the entity")
 	require.NotEmpty(t, r.ETag, "the ETag comes in the 204's headers")

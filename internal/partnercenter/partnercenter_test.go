@@ -17,9 +17,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
-	"github.com/gdapflow/gdapflow/internal/pcsim"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )

@@ -15,9 +15,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
+	"github.com/gdapflow/gdapflow/internal/dev/pcsim"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
-	"github.com/gdapflow/gdapflow/internal/pcsim"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -31,7 +31,7 @@ const (
 )
 
 // errorLines returns the log lines at level ERROR.
-func errorLines(b *testenv.Buffer) []string {
+func errorLines(b *localenv.Buffer) []string {
 	var out []string
 	for _, l := range strings.Split(b.String(), "\n") {
 		if strings.Contains(l, `"level":"ERROR"`) {
@@ -66,7 +66,7 @@ type testBundle struct {
 	sim   *pcsim.Sim
 	srv   *httptest.Server
 	clock *vclock.Virtual
-	logs  *testenv.Buffer
+	logs  *localenv.Buffer
 }
 
 func setup(t *testing.T, mod func(*pcsim.Options)) testBundle {
@@ -79,7 +79,7 @@ func setup(t *testing.T, mod func(*pcsim.Options)) testBundle {
 	sim := pcsim.New(o)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return testBundle{sim: sim, srv: srv, clock: clock, logs: &testenv.Buffer{}}
+	return testBundle{sim: sim, srv: srv, clock: clock, logs: &localenv.Buffer{}}
 }
 
 func (b testBundle) source(t *testing.T, store pcauth.RefreshTokenStore, mod func(*pcauth.Options)) *pcauth.Source {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
 )
 
 // benchPageLatency is the simulated Graph latency of every list page.

@@ -14,16 +14,16 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
+	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
-	"github.com/gdapflow/gdapflow/internal/graphsim"
-	"github.com/gdapflow/gdapflow/internal/testenv"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { localenv.Main(m) }
 
 // Entity names of the test configuration.
 const (
@@ -198,8 +198,8 @@ func setup(t testing.TB, so setupOpts) *testBundle {
 		Credential: graphapi.NewStaticTokenCredential("test-token"), Clock: clock})
 	require.NoError(t, err)
 
-	az := testenv.SharedAzurite(t)
-	table, err := az.NewTableClient(testenv.UniqueName("sweep"))
+	az := localenv.SharedAzurite(t)
+	table, err := az.NewTableClient(localenv.UniqueName("sweep"))
 	require.NoError(t, err)
 
 	cfg := config.Config{
