@@ -1,6 +1,6 @@
 // Package infra_test checks the Bicep in infra/ and the deployment pipelines
 // without a Bicep compiler (none is installable offline; reference
-// functions-host.md §5.5): every file must parse with tree-sitter-bicep, the
+// docs/platform/functions-host-facts.md §5.5): every file must parse with tree-sitter-bicep, the
 // app settings must cover every setting internal/config reads and every
 // name the function.json files use, the role assignments must be the narrow
 // ones docs/deploy.md describes, and nothing may create or output a key,

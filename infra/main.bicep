@@ -4,7 +4,7 @@
 // Everything authenticates with one user-assigned managed identity; no key,
 // SAS or connection string is created, read or output by this template.
 //
-// Deploy: docs/deploy.md. Settings: contract §4 (every setting the handler
+// Deploy: docs/deploy.md. Settings: docs/contract.md §4 (every setting the handler
 // reads is set below; infra/bicep_test.go checks it against internal/config).
 
 targetScope = 'resourceGroup'
@@ -311,7 +311,7 @@ var baseAppSettings = [
   // Telemetry with Entra ingestion (local auth is disabled on the component).
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
-  // gdapflow (contract §4).
+  // gdapflow (docs/contract.md §4).
   { name: 'GDAP_TABLES_ENDPOINT', value: storage.outputs.tableEndpoint }
   { name: 'GDAP_TABLE_PREFIX', value: tablePrefix }
   { name: 'GDAP_COMMANDS_QUEUE', value: serviceBus.outputs.commandsQueueName }

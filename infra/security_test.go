@@ -16,7 +16,7 @@ import (
 )
 
 // roleNames maps the built-in role definition ids the Bicep may use
-// (reference/functions-host.md §5.3, plus Key Vault Secrets Officer) to
+// (docs/platform/functions-host-facts.md §5.3, plus Key Vault Secrets Officer) to
 // their names. Any other role id is a finding.
 var roleNames = map[string]string{ //nolint:gochecknoglobals // constant table
 	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
@@ -314,7 +314,7 @@ func TestTimeoutsFitHost(t *testing.T) {
 	require.Less(t, budget, invocation, "GDAP_SWEEP_INVOCATION_BUDGET must be shorter than GDAP_INVOCATION_TIMEOUT")
 }
 
-// TestContractNamesAndOutputs checks the entity names against contract §1
+// TestContractNamesAndOutputs checks the entity names against docs/contract.md §1
 // and §4 and that the outputs other pipelines need exist.
 func TestContractNamesAndOutputs(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// contractCommands and contractEvents are the types named in contract §2 and §3.
+// contractCommands and contractEvents are the types named in docs/contract.md §2 and §3.
 var (
 	contractCommands = []string{
 		"gdap.relationship.update", "gdap.relationship.request", "gdap.relationship.removeGlobalAdmin",

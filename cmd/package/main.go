@@ -2,7 +2,7 @@
 // holds host.json, the static Linux custom-handler binary "handler" (mode
 // 0755) and one folder per function with its function.json, copied from
 // functions/ (the Functions host only discovers function folders that sit
-// directly beside host.json; reference/functions-host.md §2.4).
+// directly beside host.json; docs/platform/functions-host-facts.md §2.4).
 //
 // Usage, from the repository root:
 //

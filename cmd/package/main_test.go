@@ -70,7 +70,7 @@ func readEntry(t *testing.T, f *zip.File) []byte {
 	return b
 }
 
-// checkLayout asserts the deployment layout of reference/functions-host.md §2.4.
+// checkLayout asserts the deployment layout of docs/platform/functions-host-facts.md §2.4.
 func checkLayout(t *testing.T, zipPath string) map[string]*zip.File {
 	t.Helper()
 	files := readZip(t, zipPath)

@@ -9,7 +9,7 @@
 // Usage: node infra/check/parse.js FILE...
 //
 // This is a syntax tree, not the Bicep compiler: types, property names and
-// API versions are not checked (reference/functions-host.md §5.5).
+// API versions are not checked (docs/platform/functions-host-facts.md §5.5).
 'use strict';
 
 const fs = require('fs');

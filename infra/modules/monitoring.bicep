@@ -23,7 +23,7 @@ param retentionInDays int
 @description('Principal id of the function app\'s user-assigned identity.')
 param appPrincipalId string
 
-// Monitoring Metrics Publisher (reference/functions-host.md §5.3).
+// Monitoring Metrics Publisher (docs/platform/functions-host-facts.md §5.3).
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {

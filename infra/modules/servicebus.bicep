@@ -53,7 +53,7 @@ param eventReceiverPrincipalIds array
 ])
 param externalPrincipalType string
 
-// Built-in role definition ids (reference/functions-host.md §5.3).
+// Built-in role definition ids (docs/platform/functions-host-facts.md §5.3).
 var dataReceiver = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 var dataSender = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 

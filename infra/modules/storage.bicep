@@ -31,7 +31,7 @@ param tableNames array
 @description('Principal id of the function app\'s user-assigned identity.')
 param appPrincipalId string
 
-// Built-in role definition ids (reference/functions-host.md §5.3).
+// Built-in role definition ids (docs/platform/functions-host-facts.md §5.3).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// LocalBroker sends messages to the local broker of contract §5
+// LocalBroker sends messages to the local broker of docs/contract.md §5
 // (GDAP_BROKER_URL), used for development and tests instead of Service Bus.
 // It is safe for concurrent use.
 type LocalBroker struct {
@@ -30,7 +30,7 @@ func NewLocalBroker(baseURL string, hc *http.Client) *LocalBroker {
 	return &LocalBroker{baseURL: strings.TrimRight(baseURL, "/"), hc: hc}
 }
 
-// brokerMessage is the JSON of contract §5.
+// brokerMessage is the JSON of docs/contract.md §5.
 type brokerMessage struct {
 	MessageID             string         `json:"messageId"`
 	Body                  []byte         `json:"body"` // encoding/json: standard base64

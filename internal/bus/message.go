@@ -1,6 +1,6 @@
 // Package bus sends gdapflow's outbound messages (continuations, commands
 // issued by the sweep, and events) either to Azure Service Bus or, for local
-// runs and tests, to the local broker protocol of contract §5.
+// runs and tests, to the local broker protocol of docs/contract.md §5.
 package bus
 
 import "time"

@@ -11,7 +11,7 @@ import (
 
 // ServiceBus sends messages to Azure Service Bus queues and topics through
 // one long-lived sender per entity, created up front and shared by
-// concurrent invocations (functions-host.md §3.6). It is safe for concurrent
+// concurrent invocations (docs/platform/functions-host-facts.md §3.6). It is safe for concurrent
 // use.
 type ServiceBus struct {
 	senders map[string]*azservicebus.Sender

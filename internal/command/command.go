@@ -1,5 +1,5 @@
 // Package command parses gdapflow commands: CloudEvents 1.0 in JSON
-// structured mode (contract §2), validated against the embedded JSON Schemas
+// structured mode (docs/contract.md §2), validated against the embedded JSON Schemas
 // of package schemas, in two stages.
 //
 // ParseEnvelope checks the body is a CloudEvent gdapflow can accept as an

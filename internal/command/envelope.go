@@ -16,7 +16,7 @@ import (
 	ce "github.com/cloudevents/sdk-go/v2/event"
 )
 
-// MaxBodyBytes is the largest command body accepted (contract §2: 64 KiB).
+// MaxBodyBytes is the largest command body accepted (docs/contract.md §2: 64 KiB).
 const MaxBodyBytes = 64 << 10
 
 // MaxDepth is the deepest JSON nesting accepted in a command body. The
@@ -56,7 +56,7 @@ type Envelope struct {
 // CloudEvent returns the CloudEvents SDK's view of the command.
 func (e *Envelope) CloudEvent() ce.Event { return e.event.Clone() }
 
-// ParseEnvelope checks a command body against contract §2 and the envelope
+// ParseEnvelope checks a command body against docs/contract.md §2 and the envelope
 // schema (schemas/envelope.json): at most 64 KiB of UTF-8 (no byte order
 // mark) holding one JSON object nested at most MaxDepth deep with no
 // duplicate member names; specversion "1.0"; id of 1-128 characters of

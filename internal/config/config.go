@@ -1,4 +1,4 @@
-// Package config loads and validates gdapflow's settings (contract §4). It
+// Package config loads and validates gdapflow's settings (docs/contract.md §4). It
 // is read once in main; every other package receives the values it needs.
 package config
 
@@ -49,7 +49,7 @@ type Config struct {
 	ServiceBusNamespace string
 	// ServiceBusConnectionString is a Service Bus connection string.
 	ServiceBusConnectionString string
-	// BrokerURL is the local broker (contract §5); when set, Service Bus is not used.
+	// BrokerURL is the local broker (docs/contract.md §5); when set, Service Bus is not used.
 	BrokerURL string
 	// CommandsQueue, ContinuationsQueue and EventsTopic are entity names.
 	CommandsQueue, ContinuationsQueue, EventsTopic string

@@ -1,5 +1,5 @@
 // Package engine executes gdapflow's commands. It is the one place that maps
-// every outcome to a queue action (go-style.md rule 3):
+// every outcome to a queue action:
 //
 //   - succeeded → ledger record terminal, gdap.operation.succeeded, 200;
 //   - wait (202 operation, relationship request, transient upstream failure

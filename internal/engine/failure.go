@@ -10,7 +10,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
-// Stable error codes of contract §3 (aliases of internal/errcode).
+// Stable error codes of docs/contract.md §3 (aliases of internal/errcode).
 const (
 	CodeInvalidCommand              = errcode.InvalidCommand
 	CodeUnsupportedCommand          = errcode.UnsupportedCommand

@@ -182,7 +182,7 @@ func missingChanges(rel gdap.Relationship, want gdap.Changes) gdap.Changes {
 	return m
 }
 
-// checkAllowed applies graph-gdap.md §1.5/§1.6 locally, so that a change the
+// checkAllowed applies docs/platform/graph-facts.md §1.5/§1.6 locally, so that a change the
 // status does not allow fails with invalid_state without a write.
 func checkAllowed(rel gdap.Relationship, ch gdap.Changes) *Failure {
 	roles := rel.UnifiedRoles

@@ -1,4 +1,4 @@
-// Package event builds gdapflow's outcome and sweep events (contract §3):
+// Package event builds gdapflow's outcome and sweep events (docs/contract.md §3):
 // CloudEvents 1.0 in JSON structured mode, built with the CloudEvents SDK and
 // returned as bus.Messages whose MessageID is the event id. Ids are
 // deterministic per outcome, so a republished event is dropped by Service

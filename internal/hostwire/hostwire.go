@@ -1,6 +1,6 @@
 // Package hostwire decodes the Azure Functions host's custom-handler
 // invocation exactly as the host sends it and encodes the response envelope
-// the host expects (reference/functions-host.md §3).
+// the host expects (docs/platform/functions-host-facts.md §3).
 //
 // The host's value encoding is irregular: trigger bodies bound with
 // dataType "binary" arrive as base64, string bodies arrive JSON-encoded
@@ -23,7 +23,7 @@ import (
 
 // MaxInvocationBytes bounds the request body DecodeRequest reads. A Service
 // Bus premium message may be up to 100 MB, but gdapflow's commands are at most
-// 64 KiB (contract §2) and continuations are small; 4 MiB leaves ample room
+// 64 KiB (docs/contract.md §2) and continuations are small; 4 MiB leaves ample room
 // for base64 and metadata.
 const MaxInvocationBytes = 4 << 20
 

@@ -7,7 +7,7 @@ import (
 )
 
 // Response is the custom handler's reply to an invocation. The host requires
-// a 2xx status and JSON of exactly this shape (functions-host.md §3.4).
+// a 2xx status and JSON of exactly this shape (docs/platform/functions-host-facts.md §3.4).
 type Response struct {
 	// Outputs maps output binding names to values; gdapflow has none, so it
 	// is normally empty. Encoded as {} when nil.

@@ -14,7 +14,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
-// maxIDLen is the longest command id (contract §2) and Service Bus
+// maxIDLen is the longest command id (docs/contract.md §2) and Service Bus
 // MessageId.
 const maxIDLen = 128
 

@@ -8,7 +8,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
-// Event types published by the sweep (contract §3).
+// Event types published by the sweep (docs/contract.md §3).
 const (
 	typeExpiring        = event.TypeRelationshipExpiring
 	typeEnded           = event.TypeRelationshipEnded

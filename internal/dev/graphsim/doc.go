@@ -4,7 +4,7 @@
 // gdapflow's tests, demo and benchmarks talk to instead of Graph.
 //
 // It implements the numbered simulator contract of
-// reference/graph-gdap.md §9: Graph error bodies, If-Match/ETag rules, the
+// docs/platform/graph-facts.md §9: Graph error bodies, If-Match/ETag rules, the
 // status rules of every lifecycle state, 202 long-running operations,
 // relationship requests, paging and query options, reseller relationships,
 // evolvable enums and fault injection. Choices Graph does not document are

@@ -169,7 +169,7 @@ func (s staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map[
 func (s staticToken) GetAllowedHostsValidator() *authentication.AllowedHostsValidator { return s.hosts }
 
 // sdk returns a relationships request builder on an adapter pointed at the
-// simulator (graph-gdap.md §7).
+// simulator (docs/platform/graph-facts.md §7).
 func (b *testBundle) sdk(t *testing.T) *tenantrelationships.DelegatedAdminRelationshipsRequestBuilder {
 	t.Helper()
 	registerOnce.Do(func() {

@@ -18,7 +18,7 @@ import (
 // messages; base64 and JSON add about a third).
 const maxBrokerBody = 1 << 20
 
-// brokerMessage is the local broker's JSON (contract §5).
+// brokerMessage is the local broker's JSON (docs/contract.md §5).
 type brokerMessage struct {
 	MessageID             string         `json:"messageId"`
 	Body                  *string        `json:"body"`

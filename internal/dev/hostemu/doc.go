@@ -5,14 +5,14 @@
 // The emulator reads the real host.json and function.json files, starts the
 // custom handler executable the way the host does (environment, port,
 // readiness polling, restart on exit) and delivers messages to it over the
-// host's real HTTP wire format (reference/functions-host.md §3): base64 body
+// host's real HTTP wire format (docs/platform/functions-host-facts.md §3): base64 body
 // for dataType binary, double-encoded scalar metadata, 1-second timestamps,
 // and sys.UtcNow taken from a virtual clock. Settlement follows the host: a
 // 2xx JSON response completes the message, anything else abandons it for
 // immediate redelivery with DeliveryCount+1 until the maximum delivery count,
 // after which it is dead-lettered with reason MaxDeliveryCountExceeded.
 //
-// It also serves the local broker protocol of contract §5, so that the
+// It also serves the local broker protocol of docs/contract.md §5, so that the
 // handler's outbound messages (continuations, events) come back to it:
 // entities that a serviceBusTrigger listens on are queues delivered to that
 // function, every other entity is a topic whose messages are recorded and

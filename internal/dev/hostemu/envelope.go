@@ -57,7 +57,7 @@ func sysMetadata(function string, now time.Time) map[string]any {
 }
 
 // serviceBusRequest builds the invocation of a Service Bus trigger for m,
-// per functions-host.md §3.2 (extension 5.x binding data, nulls omitted).
+// per docs/platform/functions-host-facts.md §3.2 (extension 5.x binding data, nulls omitted).
 func (e *Emulator) serviceBusRequest(fn *function, m *message, now time.Time) ([]byte, error) {
 	body := m.Body
 	if body == nil {

@@ -28,7 +28,7 @@ type call struct {
 }
 
 // post sends an invocation envelope to p as the host does and classifies
-// the outcome (functions-host.md §3.4, §3.5).
+// the outcome (docs/platform/functions-host-facts.md §3.4, §3.5).
 func (e *Emulator) post(p *handlerProc, fn *function, body []byte) call {
 	c := call{id: newGUID()}
 	start := time.Now()

@@ -21,7 +21,7 @@ const (
 	readyTimeout      = 30 * time.Second
 )
 
-// BrokerURLSetting is the app setting (contract §4) through which the
+// BrokerURLSetting is the app setting (docs/contract.md §4) through which the
 // handler finds the local broker. Unless Options.Env sets it, the handler
 // gets the emulator's own BrokerURL in it.
 const BrokerURLSetting = "GDAP_BROKER_URL"
