@@ -74,7 +74,7 @@ FLAKE_TIMEOUT   ?= 60m
 
 flake-check: flake-unit flake-e2e
 
-flake-unit: tools fmt-check first-build-note
+flake-unit: tools first-build-note
 	@echo "flake-check: unit and integration packages, -count=$(FLAKE_COUNT) -cpu 1,2"
 	$(GO) test -count=$(FLAKE_COUNT) -cpu 1,2 -timeout $(FLAKE_TIMEOUT) \
 		$$($(GO) list ./... | grep -v -x -F "$$($(GO) list $(FLAKE_E2E_PKGS))")
