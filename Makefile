@@ -66,7 +66,7 @@ chaos-doc: tools first-build-note
 # a test depending on scheduling, ordering or timing fails here rather than
 # at random in CI. The packages that start the whole local stack (handler
 # binary, host emulator, Azurite) run fewer times. About 25 minutes on two
-# cores; FLAKE_COUNT / FLAKE_E2E_COUNT scale it. See README ("Tests").
+# cores; FLAKE_COUNT / FLAKE_E2E_COUNT scale it (README, "Other targets").
 FLAKE_COUNT     ?= 20
 FLAKE_E2E_COUNT ?= 3
 FLAKE_E2E_PKGS  := ./tests/ ./cmd/devenv/ ./cmd/hostemu/ ./cmd/graphsim/ ./internal/dev/chaos/ ./internal/dev/devstack/ ./infra/ .
