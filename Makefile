@@ -14,17 +14,28 @@ export GOFLAGS    := -trimpath
 # Test timeout for the whole suite; individual e2e tests bound themselves.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build tools test vet fmt-check unit demo bench chaos package clean fuzz
+# The Graph SDK package whose first compile dominates a cold build.
+GRAPH_MODELS := github.com/microsoftgraph/msgraph-beta-sdk-go/models
+
+.PHONY: all build tools test vet fmt-check unit demo bench bench-doc chaos chaos-doc package clean fuzz \
+	flake-check flake-unit flake-e2e first-build-note
 
 all: build
 
-build:
+# Says so before a build that has to compile the Graph SDK (cold build
+# cache); `go list` answers in a few seconds without compiling anything.
+first-build-note:
+	@if [ "$$($(GO) list -f '{{.Stale}}' $(GRAPH_MODELS) 2>/dev/null)" != "false" ]; then \
+		echo "first build compiles the Graph SDK: several minutes, about 10 GiB of memory"; fi
+
+build: first-build-note
 	$(GO) build ./...
 
 # Pinned npm tools (Azurite, tree-sitter-bicep). npm ci is reproducible from
 # package-lock.json; install scripts are not needed (prebuilt binaries).
 tools: $(STAMP)
 $(STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
+	@echo "installing pinned npm tools (Azurite, tree-sitter-bicep): about a minute"
 	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
@@ -32,7 +43,7 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: first-build-note
 	$(GO) vet ./...
 
 # Every test: unit, integration (Azurite, simulators), end to end (host
@@ -40,16 +51,45 @@ vet:
 test: tools fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-demo: tools
+demo: tools first-build-note
 	$(GO) run ./cmd/devenv demo
 
-bench: tools
-	$(GO) run ./cmd/devenv bench
+# bench and chaos print their figures; the -doc variants also record them
+# in the tracked documents (between generated-section markers).
+bench: tools first-build-note
+	$(GO) run ./cmd/devenv bench -doc ""
 
-chaos: tools
-	$(GO) run ./cmd/devenv chaos
+bench-doc: tools first-build-note
+	$(GO) run ./cmd/devenv bench -doc docs/performance.md
 
-package:
+chaos: tools first-build-note
+	$(GO) run ./cmd/devenv chaos -doc ""
+
+chaos-doc: tools first-build-note
+	$(GO) run ./cmd/devenv chaos -doc docs/reliability.md
+
+# Flake hunt: every package's tests many times, at one and two CPUs, so that
+# a test depending on scheduling, ordering or timing fails here rather than
+# at random in CI. The packages that start the whole local stack (handler
+# binary, host emulator, Azurite) run fewer times. About 25 minutes on two
+# cores; FLAKE_COUNT / FLAKE_E2E_COUNT scale it (README, "Other targets").
+FLAKE_COUNT     ?= 20
+FLAKE_E2E_COUNT ?= 3
+FLAKE_E2E_PKGS  := ./tests/ ./cmd/devenv/ ./cmd/hostemu/ ./cmd/graphsim/ ./internal/dev/chaos/ ./internal/dev/devstack/ ./infra/ .
+FLAKE_TIMEOUT   ?= 60m
+
+flake-check: flake-unit flake-e2e
+
+flake-unit: tools first-build-note
+	@echo "flake-check: unit and integration packages, -count=$(FLAKE_COUNT) -cpu 1,2"
+	$(GO) test -count=$(FLAKE_COUNT) -cpu 1,2 -timeout $(FLAKE_TIMEOUT) \
+		$$($(GO) list ./... | grep -v -x -F "$$($(GO) list $(FLAKE_E2E_PKGS))")
+
+flake-e2e: tools first-build-note
+	@echo "flake-check: end-to-end packages, -count=$(FLAKE_E2E_COUNT) -cpu 1,2"
+	$(GO) test -count=$(FLAKE_E2E_COUNT) -cpu 1,2 -timeout $(FLAKE_TIMEOUT) $(FLAKE_E2E_PKGS)
+
+package: first-build-note
 	$(GO) run ./cmd/package -out dist
 
 clean:

@@ -214,6 +214,31 @@ var names = {
 var allTags = union({ workload: 'gdapflow', environment: environmentName }, tags)
 var commandSenders = filter(map(commandSenderPrincipalIds, id => trim(string(id))), id => !empty(id))
 var eventReceivers = filter(map(eventReceiverPrincipalIds, id => trim(string(id))), id => !empty(id))
+var protectedCustomerIds = filter(map(split(protectedCustomers, ','), id => trim(id)), id => !empty(id))
+
+// ------------------------------------------------------ placeholder guard
+// A GUID-valued parameter left at a placeholder (the all-zero GUID, a
+// "<client id>" or "your-..." template value, or anything that is not 36
+// characters long) would deploy and only fail when the app first calls
+// Partner Center, Graph or Service Bus with it. Bicep has no regular
+// expressions and no fail(); int() of a message is what refuses it: the
+// deployment (validate, what-if, create) stops with an error quoting the
+// message, which names the parameter and its environment variable. Empty
+// values keep their documented meaning and pass.
+var guidParameters = concat(
+  [
+    'pcClientId (GDAP_PC_CLIENT_ID)=${pcClientId}'
+    'partnerTenantId (GDAP_PARTNER_TENANT_ID)=${partnerTenantId}'
+  ],
+  map(protectedCustomerIds, id => 'protectedCustomers (GDAP_PROTECTED_CUSTOMERS)=${id}'),
+  map(commandSenders, id => 'commandSenderPrincipalIds (GDAP_COMMAND_SENDER_PRINCIPAL_IDS)=${id}'),
+  map(eventReceivers, id => 'eventReceiverPrincipalIds (GDAP_EVENT_RECEIVER_PRINCIPAL_IDS)=${id}')
+)
+var placeholderParameters = filter(guidParameters, p => !endsWith(p, '=') && (
+  length(last(split(p, '='))) != 36 ||
+  last(split(p, '=')) == '00000000-0000-0000-0000-000000000000' ||
+  contains(p, '<') || contains(p, '>') || contains(toLower(last(split(p, '='))), 'your') || contains(toLower(last(split(p, '='))), 'xxxx')))
+var placeholderGuard = int(empty(placeholderParameters) ? '0' : 'Refusing to deploy: placeholder or malformed GUID in ${join(placeholderParameters, ', ')}. Set the real id (docs/deploy.md) or leave the value empty.')
 
 // -------------------------------------------------------------- resources
 
@@ -332,10 +357,10 @@ var baseAppSettings = [
   { name: 'GDAP_SWEEP_MAX_PAGES_PER_INVOCATION', value: string(sweepMaxPagesPerInvocation) }
   { name: 'GDAP_LOG_LEVEL', value: logLevel }
   { name: 'GDAP_PARTNER_TENANT_ID', value: empty(partnerTenantId) ? tenant().tenantId : partnerTenantId }
-  { name: 'GDAP_PC_CLIENT_ID', value: pcClientId }
+  { name: 'GDAP_PC_CLIENT_ID', value: placeholderGuard == 0 ? pcClientId : '' }
   { name: 'GDAP_PC_SCOPE', value: pcScope }
   { name: 'GDAP_PC_REFRESH_TOKEN_SECRET_URI', value: keyVault.outputs.refreshTokenSecretUri }
-  { name: 'GDAP_PROTECTED_CUSTOMERS', value: protectedCustomers }
+  { name: 'GDAP_PROTECTED_CUSTOMERS', value: join(protectedCustomerIds, ',') }
 ]
 
 // Only when asked: the client secret as a Key Vault reference, resolved by

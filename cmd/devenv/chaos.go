@@ -24,9 +24,9 @@ const (
 )
 
 // runChaos is `devenv chaos` (`make chaos`): the full-size fault-injection run
-// (internal/dev/chaos). It prints the counts and invariant results, records them
-// in docs/reliability.md (between the chaos markers) and fails when an
-// invariant is violated.
+// (internal/dev/chaos). It prints the counts and invariant results, with -doc
+// (make chaos-doc) records them in that document (between the chaos markers),
+// and fails when an invariant is violated.
 func runChaos(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	commands := fs.Int("commands", 5000, "distinct operations to send")
@@ -39,7 +39,7 @@ func runChaos(ctx context.Context, args []string) error {
 	tableHangs := fs.Int("table-hangs", 0, "Table Storage hangs per wave (every call held for -hang-length, then executed); off by default")
 	hangLength := fs.Duration("hang-length", 10*time.Second, "real duration of one Table Storage hang")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
-	doc := fs.String("doc", "docs/reliability.md", "document to update between the chaos markers (\"\" = none)")
+	doc := fs.String("doc", "", "document to update between the chaos markers, e.g. docs/reliability.md (make chaos-doc); \"\" = none")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -111,8 +111,8 @@ func runChaos(ctx context.Context, args []string) error {
 // chaosSection is the generated Markdown recorded in docs/reliability.md.
 func chaosSection(rep *chaos.Report, printed string, args []string, loadStart string) string {
 	var b strings.Builder
-	cmd := "make chaos"
-	if len(args) > 0 {
+	cmd := "make chaos-doc"
+	if args := withoutDocFlag(args); len(args) > 0 {
 		cmd = "go run ./cmd/devenv chaos " + strings.Join(args, " ")
 	}
 	fmt.Fprintf(&b, "Last run: `%s`, %s, %s, load average (1/5/15 min) before the run %s, after %s; %s.\n\n",

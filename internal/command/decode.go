@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/gdapflow/gdapflow/internal/errcode"
 	"github.com/gdapflow/gdapflow/internal/isoduration"
@@ -28,8 +29,8 @@ func (e *Envelope) Decode() (Command, error) {
 	}
 	s, ok := sc.data[e.Type]
 	if !ok {
-		return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type",
-			Message: limit(fmt.Sprintf("unsupported command type %q", e.Type))}
+		return nil, newError(errcode.UnsupportedCommand, StageData, "type",
+			fmt.Sprintf("unsupported command type %q (supported: %s)", e.Type, strings.Join(Types(), ", ")))
 	}
 	data := e.data
 	if data == nil { // an Envelope not built by ParseEnvelope
@@ -78,7 +79,7 @@ func (e *Envelope) Decode() (Command, error) {
 		return &RunSweep{}, nil
 	}
 	// unreachable: sc.data holds exactly Types()
-	return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type", Message: "unsupported command type"}
+	return nil, newError(errcode.UnsupportedCommand, StageData, "type", "unsupported command type")
 }
 
 type updateData struct {

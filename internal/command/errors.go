@@ -18,8 +18,13 @@ const (
 )
 
 // Error is the one error type of this package. Code is errcode.InvalidCommand
-// or errcode.UnsupportedCommand; Field names the offending attribute or data
-// field (dotted path, e.g. "data.changes.duration") when there is one.
+// or errcode.UnsupportedCommand. Field is the JSON path of the offending
+// attribute or data field, dotted with array indexes in brackets (e.g.
+// "data.changes.autoExtendDuration",
+// "data.changes.accessDetails.unifiedRoles[1].roleDefinitionId"), or "" when
+// the body as a whole is at fault. Message is complete on its own, for the
+// outcome event's error.message: it starts with Field when there is one
+// ("data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'").
 type Error struct {
 	Code    string
 	Stage   string
@@ -29,10 +34,17 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	if e.Field != "" {
-		return e.Code + ": " + e.Field + ": " + e.Message
-	}
 	return e.Code + ": " + e.Message
+}
+
+// FieldOf returns the Field of a *Error in err's chain, or "" if there is
+// none.
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // CodeOf returns the code of a *Error in err's chain, or "" if there is none.
@@ -45,9 +57,24 @@ func CodeOf(err error) string {
 }
 
 func envelopeErr(field, msg string) *Error {
-	return &Error{Code: errcode.InvalidCommand, Stage: StageEnvelope, Field: field, Message: msg}
+	return newError(errcode.InvalidCommand, StageEnvelope, field, msg)
 }
 
 func dataErr(field, msg string) *Error {
-	return &Error{Code: errcode.InvalidCommand, Stage: StageData, Field: field, Message: msg}
+	return newError(errcode.InvalidCommand, StageData, field, msg)
+}
+
+// newError builds an *Error whose Message leads with the field path. Both are
+// bounded (limit), so hostile input cannot bloat events and logs.
+func newError(code, stage, field, msg string) *Error {
+	field = limit(field)
+	return &Error{Code: code, Stage: stage, Field: field, Message: limit(withField(field, msg))}
+}
+
+// withField prefixes msg with "field: " when there is a field.
+func withField(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	return field + ": " + msg
 }

@@ -79,6 +79,9 @@ func leafErrors(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 
 // schemaError turns a validation error into (field, message). prefix is the
 // field path of the validated value ("" for the envelope, "data" for data).
+// field is the path of the first violation (see describeLeaf); the message
+// says what is wrong with it and, prefixed with their own paths, with up to
+// two more fields. The caller prefixes the message with field.
 func schemaError(err error, prefix string) (field, msg string) {
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
@@ -88,17 +91,16 @@ func schemaError(err error, prefix string) (field, msg string) {
 	if len(leaves) == 0 {
 		return prefix, ve.Error()
 	}
-	first := leaves[0]
-	field = fieldPath(prefix, first.InstanceLocation)
+	field, _ = describeLeaf(prefix, leaves[0])
 	var parts []string
 	for i, l := range leaves {
 		if i == 3 {
 			parts = append(parts, fmt.Sprintf("and %d more", len(leaves)-3))
 			break
 		}
-		s := l.ErrorKind.LocalizedString(printer)
-		if f := fieldPath(prefix, l.InstanceLocation); f != field {
-			s = f + ": " + s
+		f, s := describeLeaf(prefix, l)
+		if i > 0 {
+			s = withField(f, s)
 		}
 		parts = append(parts, s)
 	}

@@ -63,12 +63,19 @@ type ErrorInfo struct {
 	HTTPStatus        int    `json:"httpStatus,omitempty"`
 	UpstreamCode      string `json:"upstreamCode,omitempty"`
 	UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
+	// Field is the JSON path of the offending command field when the
+	// command's data was invalid (command.Error.Field), e.g.
+	// "data.changes.autoExtendDuration".
+	Field string `json:"field,omitempty"`
 }
 
 // RejectionError is the error of gdap.command.rejected.
 type RejectionError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field is the JSON path of the offending attribute (command.Error.Field),
+	// e.g. "id", when the envelope was refused for one attribute.
+	Field string `json:"field,omitempty"`
 }
 
 // Relationship is the final state of a relationship reported in a result.

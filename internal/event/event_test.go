@@ -103,6 +103,15 @@ func buildAll(b *Builder) []built {
 		"attempts":0,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
 		"error":{"code":"unsupported_command","message":"unsupported command type"}}`, m, err)
 
+	m, err = b.OperationFailed(now, OperationFailed{
+		Operation: Operation{OperationID: "op-7", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 0, AcceptedAt: accepted, FinishedAt: now},
+		Error: ErrorInfo{Code: errcode.InvalidCommand, Field: "data.changes.autoExtendDuration",
+			Message: "data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'"},
+	})
+	add("failed invalid field", TypeOperationFailed, "op-7.failed", "op-7", relID, `{"operationId":"op-7","commandType":"gdap.relationship.update",
+		"relationshipId":"`+relID+`","attempts":0,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
+		"error":{"code":"invalid_command","message":"data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'","field":"data.changes.autoExtendDuration"}}`, m, err)
+
 	m, err = b.RelationshipExpiring(now, "sw-1", RelationshipExpiring{
 		RelationshipID: relID, DisplayName: "Contoso", CustomerTenantID: tenantID, CustomerDisplayName: "Contoso Ltd", Status: "active",
 		EndDateTime: endDate, DaysRemaining: 19, ThresholdDays: 30, AutoExtendDuration: "PT0S", HasGlobalAdmin: true,
@@ -123,6 +132,10 @@ func buildAll(b *Builder) []built {
 	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-1", MessageID: "msg-1", Error: RejectionError{Code: errcode.InvalidCommand, Message: "body is not a JSON object"}}, []byte("hello"))
 	add("rejected", TypeCommandRejected, "rejected.msg-1.2cf24dba5fb0a30e", "msg-1", "", `{"operationId":"msg-1","messageId":"msg-1",
 		"error":{"code":"invalid_command","message":"body is not a JSON object"}}`, m, err)
+
+	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-2", MessageID: "msg-2", Error: RejectionError{Code: errcode.InvalidCommand, Field: "id", Message: "id: required"}}, []byte("{}"))
+	add("rejected field", TypeCommandRejected, "rejected.msg-2.44136fa355b3678a", "msg-2", "", `{"operationId":"msg-2","messageId":"msg-2",
+		"error":{"code":"invalid_command","message":"id: required","field":"id"}}`, m, err)
 
 	m, err = b.SweepCompleted(now, SweepCompleted{SweepID: "sw-1", StartedAt: accepted, FinishedAt: now, Relationships: 12,
 		CountsByStatus: map[string]int{"active": 10, "expired": 2}, Expiring: 3, Pages: 2, Invocations: 3})

@@ -79,7 +79,7 @@ func writeScriptRoot(t *testing.T, cfg setupConfig) string {
 	fns := map[string]string{}
 	if !cfg.noRepoFns {
 		for _, name := range []string{"commands", "continuations", "expiry-sweep"} {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "functions", name, "function.json"))
+			raw, err := os.ReadFile(filepath.Join("..", "..", "..", "functions", name, "function.json"))
 			require.NoError(t, err)
 			fns[name] = string(raw)
 		}

@@ -46,7 +46,7 @@ func TestHandlerEnvironmentAndOutput(t *testing.T) {
 
 func TestRepositoryLayout(t *testing.T) {
 	t.Parallel()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", "..")) // the repository root
 	require.NoError(t, err)
 	out := newLockedBuffer()
 	emu, err := Start(t.Context(), Options{
