@@ -102,7 +102,9 @@ type Options struct {
 	Store RefreshTokenStore
 	// Clock decides token expiry. Default vclock.Real.
 	Clock vclock.Clock
-	// HTTPClient calls the token endpoint. Default a client with a 30s timeout.
+	// HTTPClient calls the token endpoint. Default a client with a 30s
+	// timeout. New uses a copy that never follows a redirect (see
+	// noRedirects), whatever the given client's CheckRedirect says.
 	HTTPClient *http.Client
 	// Logger receives refresh events and the invalid_grant alarm. Default a
 	// JSON handler on stderr at warn level.
@@ -159,9 +161,7 @@ func New(opts Options) (*Source, error) {
 	if opts.Clock == nil {
 		opts.Clock = vclock.Real{}
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: RefreshTimeout}
-	}
+	opts.HTTPClient = noRedirects(opts.HTTPClient)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -332,6 +332,10 @@ func (s *Source) grantError(ctx context.Context, err error, secret string) error
 		RequestID:  re.Response.Header.Get("x-ms-request-id"),
 		RetryAfter: upstream.ParseRetryAfter(re.Response.Header.Get("Retry-After"), s.opts.Clock.Now()),
 	}
+	if re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
+		ue.Message = redirectRefused(re.Response)
+		return ue
+	}
 	aadsts := aadstsRE.FindString(re.ErrorDescription)
 	switch re.ErrorCode {
 	case CodeInvalidGrant:
@@ -349,6 +353,37 @@ func (s *Source) grantError(ctx context.Context, err error, secret string) error
 		s.alarm(ctx, re.ErrorCode, aadsts, ue)
 	}
 	return ue
+}
+
+// noRedirects returns a copy of hc (or a new client with RefreshTimeout
+// when nil) that does not follow redirects. Go's default policy re-sends a
+// POST to wherever a 307 or 308 points, body included: for the token
+// endpoint that is the refresh token and the client secret (or assertion).
+// With http.ErrUseLastResponse the client returns the 3xx response itself,
+// which x/oauth2 reports as a *oauth2.RetrieveError and grantError maps to
+// an *upstream.Error naming the redirect. Entra's token endpoint does not
+// redirect, so a redirect means a misconfigured LoginBaseURL or something in
+// the path; it is never retried elsewhere.
+func noRedirects(hc *http.Client) *http.Client {
+	var c http.Client
+	if hc == nil {
+		c.Timeout = RefreshTimeout
+	} else {
+		c = *hc
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirectRefused is the operator-facing message of a redirect answer. It
+// names the status and the target's host only (never a query, which could
+// carry anything).
+func redirectRefused(resp *http.Response) string {
+	msg := fmt.Sprintf("the token endpoint answered %d (a redirect); redirects are refused so that the refresh token and client credentials are never sent anywhere else: check GDAP_LOGIN_BASE_URL", resp.StatusCode)
+	if loc, err := resp.Location(); err == nil && loc.Host != "" {
+		msg += " (redirect target host " + loc.Host + ")"
+	}
+	return msg
 }
 
 // alarm logs a credential failure once, at error level, until the next
