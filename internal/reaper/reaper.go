@@ -103,6 +103,16 @@ type Recoverer interface {
 	Recover(ctx context.Context, rec *ledger.Record) (Outcome, error)
 }
 
+// RecovererFunc adapts a function to a Recoverer.
+type RecovererFunc func(ctx context.Context, rec *ledger.Record) (Outcome, error)
+
+// Recover calls f.
+func (f RecovererFunc) Recover(ctx context.Context, rec *ledger.Record) (Outcome, error) {
+	return f(ctx, rec)
+}
+
+var _ Recoverer = RecovererFunc(nil)
+
 // Records reads ledger records (*ledger.Store).
 type Records interface {
 	Get(ctx context.Context, operationID string) (*ledger.Record, error)

@@ -228,7 +228,10 @@ func TestTickFailsWhenIndexUnreadable(t *testing.T) {
 	require.NoError(t, err)
 	r, err := reaper.New(reaper.Config{
 		Index: ledger.NewDueIndex(client, nil), Records: ledger.New(client),
-		Recoverer: &fakeRecoverer{clock: vclock.NewFrozen(t0)}, Clock: vclock.NewFrozen(t0),
+		Recoverer: reaper.RecovererFunc(func(context.Context, *ledger.Record) (reaper.Outcome, error) {
+			return reaper.Outcome{}, errors.New("never called")
+		}),
+		Clock: vclock.NewFrozen(t0),
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
