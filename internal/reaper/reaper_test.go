@@ -231,7 +231,7 @@ func TestTickFailsWhenIndexUnreadable(t *testing.T) {
 		Recoverer: reaper.RecovererFunc(func(context.Context, *ledger.Record) (reaper.Outcome, error) {
 			return reaper.Outcome{}, errors.New("never called")
 		}),
-		Clock: vclock.NewFrozen(t0),
+		Clock:  vclock.NewFrozen(t0),
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
