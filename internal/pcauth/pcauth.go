@@ -13,9 +13,11 @@
 // token plumbing (oauth2.Config's own refresher sends no scope and cannot
 // carry an assertion).
 //
-// Every grant returns a new (rotated) refresh token; the Source saves it to
+// Every grant returns a new (rotated) refresh token; the Source stores it in
 // its RefreshTokenStore (Key Vault in Azure: a new secret version) before it
-// hands out the access token. Access tokens are cached until RefreshMargin
+// hands out the access token, with a compare-and-swap against the token it
+// redeemed, so that instances rotating concurrently never put an older
+// token back over a newer one (RefreshTokenStore.Replace). Access tokens are cached until RefreshMargin
 // before expiry, by the injected clock, and concurrent callers share one
 // grant (singleflight). Tokens and secrets never appear in logs or errors.
 package pcauth
@@ -102,7 +104,9 @@ type Options struct {
 	Store RefreshTokenStore
 	// Clock decides token expiry. Default vclock.Real.
 	Clock vclock.Clock
-	// HTTPClient calls the token endpoint. Default a client with a 30s timeout.
+	// HTTPClient calls the token endpoint. Default a client with a 30s
+	// timeout. New uses a copy that never follows a redirect (see
+	// noRedirects), whatever the given client's CheckRedirect says.
 	HTTPClient *http.Client
 	// Logger receives refresh events and the invalid_grant alarm. Default a
 	// JSON handler on stderr at warn level.
@@ -122,8 +126,10 @@ type Source struct {
 	mu        sync.Mutex
 	access    string
 	refreshAt time.Time
-	// unsaved is a rotated refresh token not yet persisted to the Store.
-	unsaved string
+	// unsaved is a rotated refresh token not yet persisted to the Store,
+	// and unsavedFrom the stored token it was redeemed from.
+	unsaved     string
+	unsavedFrom StoredToken
 	// alarmed records OAuth error codes already logged loudly since the last
 	// successful grant.
 	alarmed map[string]bool
@@ -159,9 +165,7 @@ func New(opts Options) (*Source, error) {
 	if opts.Clock == nil {
 		opts.Clock = vclock.Real{}
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: RefreshTimeout}
-	}
+	opts.HTTPClient = noRedirects(opts.HTTPClient)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -225,10 +229,10 @@ func (s *Source) cached() (string, bool) {
 // access token if still valid, else redeems the stored refresh token.
 func (s *Source) refresh(ctx context.Context) (string, error) {
 	s.mu.Lock()
-	pending := s.unsaved
+	pending, from := s.unsaved, s.unsavedFrom
 	s.mu.Unlock()
 	if pending != "" {
-		if err := s.save(ctx, pending); err != nil {
+		if err := s.save(ctx, from, pending); err != nil {
 			return "", err
 		}
 	}
@@ -236,11 +240,11 @@ func (s *Source) refresh(ctx context.Context) (string, error) {
 		return tok, nil
 	}
 
-	rt, err := s.opts.Store.Load(ctx)
+	cur, err := s.opts.Store.Current(ctx)
 	if err != nil {
 		return "", err
 	}
-	if rt == "" {
+	if cur.Value == "" {
 		uerr := &upstream.Error{Service: upstream.ServiceEntra, Operation: opRefresh, StatusCode: http.StatusBadRequest,
 			Code: CodeInvalidGrant, Message: "no refresh token is stored: " + InvalidGrantRemedy}
 		s.alarm(ctx, CodeInvalidGrant, "", uerr)
@@ -248,19 +252,30 @@ func (s *Source) refresh(ctx context.Context) (string, error) {
 	}
 
 	start := s.opts.Clock.Now()
-	tok, err := s.grant(ctx, rt)
+	tok, err := s.grant(ctx, cur.Value)
+	if isInvalidGrant(err) {
+		// Where refresh tokens are single-use, another instance may have
+		// redeemed this one and stored its successor since it was read:
+		// read again and, if the store moved on, redeem the newer token.
+		if again, lerr := s.opts.Store.Current(ctx); lerr == nil && again.Value != "" && again.Value != cur.Value {
+			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "refresh token was rotated by another instance meanwhile; redeeming the newer one",
+				slog.String("client_id", s.opts.ClientID))
+			cur = again
+			tok, err = s.grant(ctx, cur.Value)
+		}
+	}
 	if err != nil {
-		return "", s.grantError(ctx, err, rt)
+		return "", s.grantError(ctx, err, cur.Value)
 	}
 	lifetime := expiresIn(tok)
 	margin := min(s.opts.RefreshMargin, lifetime/2)
-	rotated := tok.RefreshToken != "" && tok.RefreshToken != rt
+	rotated := tok.RefreshToken != "" && tok.RefreshToken != cur.Value
 
 	s.mu.Lock()
 	s.access = tok.AccessToken
 	s.refreshAt = start.Add(lifetime - margin)
 	if rotated {
-		s.unsaved = tok.RefreshToken
+		s.unsaved, s.unsavedFrom = tok.RefreshToken, cur
 	}
 	clear(s.alarmed)
 	s.mu.Unlock()
@@ -268,26 +283,41 @@ func (s *Source) refresh(ctx context.Context) (string, error) {
 		slog.String("client_id", s.opts.ClientID), slog.Time("expires_at", start.Add(lifetime)), slog.Bool("refresh_token_rotated", rotated))
 
 	if rotated {
-		if err := s.save(ctx, tok.RefreshToken); err != nil {
+		if err := s.save(ctx, cur, tok.RefreshToken); err != nil {
 			return "", err
 		}
 	}
 	return tok.AccessToken, nil
 }
 
-// save persists a rotated refresh token and clears it from the pending slot.
-func (s *Source) save(ctx context.Context, rt string) error {
-	if err := s.opts.Store.Save(ctx, rt); err != nil {
+// save stores a rotated refresh token in place of the token it was redeemed
+// from (a compare-and-swap) and clears it from the pending slot. When the
+// store has moved on (another instance rotated first), the rotated token is
+// dropped: the stored one is newer or equally valid, and the access token
+// already obtained stays good.
+func (s *Source) save(ctx context.Context, from StoredToken, rt string) error {
+	err := s.opts.Store.Replace(ctx, from, rt)
+	switch {
+	case errors.Is(err, ErrTokenSuperseded):
+		s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "another instance stored a newer Partner Center refresh token first; this rotation's token is dropped",
+			slog.String("client_id", s.opts.ClientID), slog.String("redeemed_version", from.Version))
+	case err != nil:
 		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "could not persist the rotated Partner Center refresh token; will retry before handing out a token",
 			slog.String("error", err.Error()))
 		return err
 	}
 	s.mu.Lock()
 	if s.unsaved == rt {
-		s.unsaved = ""
+		s.unsaved, s.unsavedFrom = "", StoredToken{}
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// isInvalidGrant reports a token endpoint answer with invalid_grant.
+func isInvalidGrant(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == CodeInvalidGrant
 }
 
 // grant redeems rt with the refresh_token grant through x/oauth2.
@@ -332,6 +362,10 @@ func (s *Source) grantError(ctx context.Context, err error, secret string) error
 		RequestID:  re.Response.Header.Get("x-ms-request-id"),
 		RetryAfter: upstream.ParseRetryAfter(re.Response.Header.Get("Retry-After"), s.opts.Clock.Now()),
 	}
+	if re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
+		ue.Message = redirectRefused(re.Response)
+		return ue
+	}
 	aadsts := aadstsRE.FindString(re.ErrorDescription)
 	switch re.ErrorCode {
 	case CodeInvalidGrant:
@@ -349,6 +383,37 @@ func (s *Source) grantError(ctx context.Context, err error, secret string) error
 		s.alarm(ctx, re.ErrorCode, aadsts, ue)
 	}
 	return ue
+}
+
+// noRedirects returns a copy of hc (or a new client with RefreshTimeout
+// when nil) that does not follow redirects. Go's default policy re-sends a
+// POST to wherever a 307 or 308 points, body included: for the token
+// endpoint that is the refresh token and the client secret (or assertion).
+// With http.ErrUseLastResponse the client returns the 3xx response itself,
+// which x/oauth2 reports as a *oauth2.RetrieveError and grantError maps to
+// an *upstream.Error naming the redirect. Entra's token endpoint does not
+// redirect, so a redirect means a misconfigured LoginBaseURL or something in
+// the path; it is never retried elsewhere.
+func noRedirects(hc *http.Client) *http.Client {
+	var c http.Client
+	if hc == nil {
+		c.Timeout = RefreshTimeout
+	} else {
+		c = *hc
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirectRefused is the operator-facing message of a redirect answer. It
+// names the status and the target's host only (never a query, which could
+// carry anything).
+func redirectRefused(resp *http.Response) string {
+	msg := fmt.Sprintf("the token endpoint answered %d (a redirect); redirects are refused so that the refresh token and client credentials are never sent anywhere else: check GDAP_LOGIN_BASE_URL", resp.StatusCode)
+	if loc, err := resp.Location(); err == nil && loc.Host != "" {
+		msg += " (redirect target host " + loc.Host + ")"
+	}
+	return msg
 }
 
 // alarm logs a credential failure once, at error level, until the next

@@ -167,7 +167,8 @@ func TestRotationPersisted(t *testing.T) {
 
 			at1, err := src.Token(t.Context())
 			require.NoError(t, err)
-			rt2, err := store.Load(t.Context())
+			cur, err := store.Current(t.Context())
+			rt2 := cur.Value
 			require.NoError(t, err)
 			require.NotEqual(t, rt1, rt2, "rotated token saved")
 			require.NotEmpty(t, rt2)
@@ -187,8 +188,9 @@ func TestRotationPersisted(t *testing.T) {
 			require.NoError(t, err, "the rotated token (not the redeemed one) was used")
 			require.NotEqual(t, at1, at2)
 			require.Equal(t, 2, b.sim.Counters().RefreshTokenGrants)
-			rt3, err := store.Load(t.Context())
+			cur, err = store.Current(t.Context())
 			require.NoError(t, err)
+			rt3 := cur.Value
 			require.NotEqual(t, rt2, rt3)
 
 			if kind == "keyvault" {
@@ -377,14 +379,14 @@ func TestTransientTokenEndpointFailures(t *testing.T) {
 	}
 }
 
-// failingStore fails its first Save.
+// failingStore fails its first Replace.
 type failingStore struct {
 	*pcauth.MemoryStore
 	mu    sync.Mutex
 	fails int
 }
 
-func (f *failingStore) Save(ctx context.Context, token string) error {
+func (f *failingStore) Replace(ctx context.Context, redeemed pcauth.StoredToken, token string) error {
 	f.mu.Lock()
 	if f.fails > 0 {
 		f.fails--
@@ -392,7 +394,7 @@ func (f *failingStore) Save(ctx context.Context, token string) error {
 		return &upstream.Error{Service: upstream.ServiceKeyVault, Operation: "write rotated refresh token secret", StatusCode: 503}
 	}
 	f.mu.Unlock()
-	return f.MemoryStore.Save(ctx, token)
+	return f.MemoryStore.Replace(ctx, redeemed, token)
 }
 
 // TestRotatedTokenSavedBeforeUse checks that no access token is handed out

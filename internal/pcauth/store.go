@@ -6,25 +6,52 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
-// RefreshTokenStore holds the App+User refresh token. Save is called with
-// every rotated token before the access token obtained with it is used.
+// RefreshTokenStore holds the App+User refresh token. Several instances of
+// the service share it, and each may redeem the stored token and receive a
+// rotated one: Replace is a compare-and-swap, so a rotated token is stored
+// only if the token it was redeemed from is still the current one, and an
+// instance that was overtaken (by another instance's rotation, or by an
+// operator storing a freshly bootstrapped token) never puts an older token
+// back over a newer one.
 type RefreshTokenStore interface {
-	// Load returns the current refresh token ("" when none is stored).
-	Load(ctx context.Context) (string, error)
-	// Save stores token as the current refresh token.
-	Save(ctx context.Context, token string) error
+	// Current returns the current refresh token (Value "" when none is
+	// stored) and what identifies this version of it.
+	Current(ctx context.Context) (StoredToken, error)
+	// Replace stores token as the successor of redeemed, only if redeemed is
+	// still the current token; otherwise it fails with ErrTokenSuperseded
+	// and stores nothing. Replacing with a token already stored as
+	// redeemed's successor (a retry) succeeds.
+	Replace(ctx context.Context, redeemed StoredToken, token string) error
 }
+
+// StoredToken is one version of the stored refresh token.
+type StoredToken struct {
+	// Value is the refresh token ("" when none is stored).
+	Value string
+	// Version identifies this version (a Key Vault secret version, or a
+	// counter in memory). It is not secret.
+	Version string
+	// guard is the ETag of the guard row naming Version (KeyVaultStore with
+	// a guard table); "" when the row does not exist yet.
+	guard azcore.ETag
+}
+
+// ErrTokenSuperseded: Replace found that the redeemed refresh token is no
+// longer the current one (another instance rotated it first, or an
+// operator stored a new one); nothing was stored.
+var ErrTokenSuperseded = errors.New("pcauth: the stored refresh token changed since it was redeemed")
 
 var (
 	_ RefreshTokenStore = (*MemoryStore)(nil)
@@ -34,8 +61,9 @@ var (
 // MemoryStore keeps the refresh token in memory (local runs with
 // GDAP_PC_REFRESH_TOKEN): rotated tokens survive only as long as the process.
 type MemoryStore struct {
-	mu    sync.Mutex
-	token string
+	mu      sync.Mutex
+	token   string
+	version int
 }
 
 // NewMemoryStore returns a store holding initial.
@@ -48,19 +76,47 @@ func (m *MemoryStore) Load(context.Context) (string, error) {
 	return m.token, nil
 }
 
-// Save replaces the current token.
+// Save replaces the current token unconditionally (an operator's bootstrap).
 func (m *MemoryStore) Save(_ context.Context, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.token = token
+	m.version++
 	return nil
 }
 
-// KeyVaultStore keeps the refresh token in a Key Vault secret: Load reads
-// the latest version, Save writes a new version.
+// Current implements RefreshTokenStore.
+func (m *MemoryStore) Current(context.Context) (StoredToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return StoredToken{Value: m.token, Version: strconv.Itoa(m.version)}, nil
+}
+
+// Replace implements RefreshTokenStore.
+func (m *MemoryStore) Replace(_ context.Context, redeemed StoredToken, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case strconv.Itoa(m.version) == redeemed.Version:
+		m.token = token
+		m.version++
+		return nil
+	case m.token == token:
+		return nil // a retry of a Replace that took effect
+	}
+	return ErrTokenSuperseded
+}
+
+// KeyVaultStore keeps the refresh token in a Key Vault secret, one secret
+// version per rotation. Key Vault's Set Secret has no condition (it always
+// adds a version), so the compare-and-swap of Replace goes through a guard:
+// a Table Storage row naming the current version, updated with If-Match
+// (see guard.go). Without a guard Replace checks the latest version before
+// writing, which leaves a window of one Key Vault round trip.
 type KeyVaultStore struct {
 	client *azsecrets.Client
 	name   string
+	guard  *aztables.Client
 }
 
 // NewKeyVaultStore returns a store using the secret secretName through client.
@@ -75,6 +131,9 @@ type KeyVaultStoreOptions struct {
 	// ClientOptions are further azsecrets options (retry, logging). Its
 	// Transport is replaced by HTTPClient (wrapped for loopback vaults).
 	ClientOptions *azsecrets.ClientOptions
+	// Guard is the table holding the guard row of the secret (see
+	// KeyVaultStore); nil means none. EnsureGuardTable creates it.
+	Guard *aztables.Client
 }
 
 // ParseSecretURI splits a Key Vault secret URI
@@ -136,7 +195,9 @@ func NewKeyVaultStoreFromURI(secretURI string, cred azcore.TokenCredential, opts
 	if err != nil {
 		return nil, fmt.Errorf("pcauth: key vault client: %w", err)
 	}
-	return NewKeyVaultStore(client, name), nil
+	st := NewKeyVaultStore(client, name)
+	st.guard = opts.Guard
+	return st, nil
 }
 
 // LoopbackHTTPTransport is an azcore transport for local Key Vault
@@ -164,34 +225,18 @@ func (t LoopbackHTTPTransport) Do(req *http.Request) (*http.Response, error) {
 	return hc.Do(r)
 }
 
-// Load reads the latest version of the secret; a missing secret reads as
-// "" (no refresh token stored).
+// Load returns the current refresh token (Current's Value); a missing
+// secret reads as "" (no refresh token stored).
 func (k *KeyVaultStore) Load(ctx context.Context) (string, error) {
-	resp, err := k.client.GetSecret(ctx, k.name, "", nil)
-	if err != nil {
-		var re *azcore.ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
-			return "", nil
-		}
-		return "", kvError("read refresh token secret", err)
-	}
-	if resp.Value == nil {
-		return "", nil
-	}
-	return *resp.Value, nil
+	cur, err := k.Current(ctx)
+	return cur.Value, err
 }
 
-// Save writes token as a new version of the secret.
+// Save writes token as a new version of the secret, unconditionally (as
+// an operator's bootstrap does). The service itself uses Replace.
 func (k *KeyVaultStore) Save(ctx context.Context, token string) error {
-	_, err := k.client.SetSecret(ctx, k.name, azsecrets.SetSecretParameters{
-		Value:       to.Ptr(token),
-		ContentType: to.Ptr("application/vnd.gdapflow.pc-refresh-token"),
-		Tags:        map[string]*string{"writer": to.Ptr("gdapflow")},
-	}, nil)
-	if err != nil {
-		return kvError("write rotated refresh token secret", err)
-	}
-	return nil
+	_, err := k.set(ctx, token)
+	return err
 }
 
 // kvError maps an azsecrets failure to *upstream.Error without copying the

@@ -68,6 +68,21 @@ type Config struct {
 	// HangLength is the real duration of one hang (default 10 s, longer
 	// than the handler's 8 s limit on one Table call).
 	HangLength time.Duration
+	// LostResponses is how many Table Storage write responses per wave are
+	// lost (default 0: off): the write is forwarded to Azurite and
+	// executed, then the connection is reset or (every other one) held
+	// until the handler gives up, so that the handler does not know the
+	// write took effect and its SDK retries it. They are spread over the
+	// wave and over the write kinds in turn (insert, claim, wait, finish,
+	// publish, sweep; see WriteInsert …).
+	LostResponses int
+	// DropContinuations is how many continuation sends per wave are
+	// silently discarded (default 0: off): the broker gate answers 201 and
+	// never forwards the message. Only resume and lease-check
+	// continuations, which belong to a recorded operation, are dropped;
+	// only the reaper can recover such an operation, so until it is wired
+	// the invariants fail with drops on.
+	DropContinuations int
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -88,7 +103,7 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 {
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 {
 		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
@@ -137,6 +152,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer broker.close()
+	if cfg.DropContinuations > 0 {
+		broker.lose = newLoser()
+	}
 	env := map[string]string{
 		// Info is what production runs with; debug would make the
 		// handler's logging dominate a run this size.
@@ -145,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"GDAP_BROKER_URL": broker.url,
 	}
 	var table *gate
-	if cfg.TableOutages > 0 || cfg.TableHangs > 0 {
+	if cfg.TableOutages > 0 || cfg.TableHangs > 0 || cfg.LostResponses > 0 {
 		// The handler's Table calls go through a gate too; the checks
 		// below read Azurite directly.
 		if cfg.Azurite == nil {
@@ -160,6 +178,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		defer table.close()
+		if cfg.LostResponses > 0 {
+			table.lose = newLoser()
+		}
 		target := "http://127.0.0.1:" + strconv.Itoa(cfg.Azurite.Port())
 		table.target.Store(&target)
 		conn := cfg.Azurite.ConnectionString()
@@ -198,6 +219,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.TableRefused = int(table.failed.Load())
 		rep.TableHeld, rep.TableHeldAbandoned = int(table.held.Load()), int(table.abandoned.Load())
 		rep.TableHeldConflicts = int(table.heldConflicts.Load())
+		if table.lose != nil {
+			rep.LostResponses, _ = table.lose.counts()
+		}
+	}
+	if broker.lose != nil {
+		var dropped map[string]int
+		dropped, rep.DroppedOperations = broker.lose.counts()
+		rep.DroppedContinuations = dropped["send"]
 	}
 	if err != nil {
 		return rep, err
@@ -313,6 +342,14 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 	if gates.table != nil {
 		outages = append(outages, newOutagePlan(gates.table.down.Store, cfg.OutageLength, cfg.TableOutages, &rep.TableOutages, rng, invBefore, messages))
 		outages = append(outages, newOutagePlan(gates.table.setHung, cfg.HangLength, cfg.TableHangs, &rep.TableHangs, rng, invBefore, messages))
+		if l := gates.table.lose; l != nil {
+			outages = append(outages, newOutagePlan(armOn(l.armWrite), 0, cfg.LostResponses, &rep.LostResponsesArmed, rng, invBefore, messages))
+			defer l.disarm()
+		}
+	}
+	if l := gates.broker.lose; l != nil {
+		outages = append(outages, newOutagePlan(armOn(l.armSend), 0, cfg.DropContinuations, &rep.DropContinuationsArmed, rng, invBefore, messages))
+		defer l.disarm()
 	}
 	// The fault schedule draws as the drain goes, from its own generator,
 	// so how far it got before the wave drained does not change what the
@@ -458,6 +495,16 @@ func splitWaves(ops []*op, n int) [][]*op {
 		out = append(out, ops[lo:hi])
 	}
 	return out
+}
+
+// armOn adapts an arming function to an outagePlan's set: each start arms
+// one loss; the end does nothing.
+func armOn(arm func()) func(bool) {
+	return func(on bool) {
+		if on {
+			arm()
+		}
+	}
 }
 
 // outagePlan is when, in a wave, one gate goes down or hangs (set(true),

@@ -40,6 +40,16 @@ type Report struct {
 	// handler had given up on (timed out, or killed) before they were
 	// executed, and TableHeldConflicts how many were answered 409 or 412.
 	TableHangs, TableHeld, TableHeldAbandoned, TableHeldConflicts int
+	// LostResponsesArmed is how many lost Table Storage responses were
+	// armed; LostResponses how many happened, by write kind (an armed loss
+	// whose kind no write met before the wave drained is not counted).
+	LostResponsesArmed int
+	LostResponses      map[string]int
+	// DropContinuationsArmed is how many continuation drops were armed;
+	// DroppedContinuations how many continuations were discarded, and
+	// DroppedOperations the operations they belonged to.
+	DropContinuationsArmed, DroppedContinuations int
+	DroppedOperations                            []string
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -354,6 +364,16 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if r.Config.TableHangs > 0 {
 		row("table hangs (held, given up, 409/412)", fmt.Sprintf("%d (%d, %d, %d)", r.TableHangs, r.TableHeld, r.TableHeldAbandoned, r.TableHeldConflicts))
+	}
+	if r.Config.LostResponses > 0 {
+		n := 0
+		for _, v := range r.LostResponses {
+			n += v
+		}
+		row("table responses lost (armed) by kind", fmt.Sprintf("%d (%d) %s", n, r.LostResponsesArmed, sortedPairs(r.LostResponses)))
+	}
+	if r.Config.DropContinuations > 0 {
+		row("continuations dropped (armed)", fmt.Sprintf("%d (%d)", r.DroppedContinuations, r.DropContinuationsArmed))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {

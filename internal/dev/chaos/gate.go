@@ -32,8 +32,13 @@ type gate struct {
 	// in ahead of).
 	hung                           atomic.Pointer[chan struct{}]
 	held, abandoned, heldConflicts atomic.Int64
-	client                         *http.Client
-	srv                            *http.Server
+	// lose, when set, drops what it is armed for: the response of a Table
+	// Storage write after the write executed (table gate), or a
+	// continuation send, answered as accepted but never forwarded (broker
+	// gate).
+	lose   *loser
+	client *http.Client
+	srv    *http.Server
 }
 
 // setHung starts a hang (on: every request is held until the hang ends) or
@@ -85,6 +90,18 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chaos: "+g.name+" outage", http.StatusServiceUnavailable)
 		return
 	}
+	if g.lose != nil {
+		if id, ok := droppableContinuation(r, body); ok {
+			if lost, _ := g.lose.take("send", id); lost {
+				w.WriteHeader(http.StatusCreated) // accepted, as far as the sender can tell
+				return
+			}
+		}
+	}
+	lostKind := ""
+	if g.lose != nil {
+		lostKind = tableWriteKind(r, body)
+	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, *target+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -97,6 +114,14 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if lostKind != "" && resp.StatusCode < 300 {
+		if lost, hang := g.lose.take(lostKind, ""); lost {
+			// Executed by Azurite; the response never reaches the client.
+			_, _ = io.Copy(io.Discard, resp.Body)
+			dropResponse(w, r, hang)
+			return
+		}
+	}
 	if wasHeld && (resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusPreconditionFailed) {
 		g.heldConflicts.Add(1)
 	}
