@@ -8,7 +8,7 @@ STAMP     := $(TOOLS_DIR)/node_modules/.installed
 # Test timeout for the whole suite; individual e2e tests bound themselves.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build tools test vet fmt-check unit demo bench chaos package clean fuzz
+.PHONY: all build tools test vet fmt-check unit dev demo bench chaos package clean fuzz
 
 all: build
 
@@ -33,6 +33,12 @@ vet:
 # emulator + real handler binary), infrastructure and workflow checks.
 test: tools fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# The local stack in the foreground until Ctrl-C: Azurite, the simulators
+# with sample data and the handler built from the working tree; writes
+# .gdapdev/gdapctl.env and builds bin/gdapctl (docs/run-locally.md).
+dev: tools
+	$(GO) run ./cmd/devenv dev
 
 demo: tools
 	$(GO) run ./cmd/devenv demo
