@@ -17,7 +17,7 @@ TEST_TIMEOUT ?= 30m
 # The Graph SDK package whose first compile dominates a cold build.
 GRAPH_MODELS := github.com/microsoftgraph/msgraph-beta-sdk-go/models
 
-.PHONY: all build tools test vet fmt-check unit demo bench bench-doc chaos chaos-doc package clean fuzz \
+.PHONY: all build tools test vet fmt-check unit dev demo bench bench-doc chaos chaos-doc package clean fuzz \
 	flake-check flake-unit flake-e2e first-build-note
 
 all: build
@@ -50,6 +50,12 @@ vet: first-build-note
 # emulator + real handler binary), infrastructure and workflow checks.
 test: tools fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# The local stack in the foreground until Ctrl-C: Azurite, the simulators
+# with sample data and the handler built from the working tree; writes
+# .gdapdev/gdapctl.env and builds bin/gdapctl (docs/run-locally.md).
+dev: tools first-build-note
+	$(GO) run ./cmd/devenv dev
 
 demo: tools first-build-note
 	$(GO) run ./cmd/devenv demo

@@ -4,6 +4,7 @@
 //
 // Usage:
 //
+//	devenv dev   [-state-dir dir] [-handler path]            the local stack in the foreground until Ctrl-C (see dev.go)
 //	devenv demo  [-sweep 300] [-burst 10] [-handler path]   scripted commands, printed as a timeline
 //	devenv bench [flags]                                     benchmarks (see bench.go)
 //	devenv chaos [flags]                                     fault-injection run (see chaos.go)
@@ -41,7 +42,7 @@ func main() {
 }
 
 // errUsage is returned for a missing or unknown subcommand.
-var errUsage = errors.New("usage: devenv demo|bench|chaos [flags]")
+var errUsage = errors.New("usage: devenv dev|demo|bench|chaos [flags]")
 
 // run dispatches a subcommand.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "bench":
