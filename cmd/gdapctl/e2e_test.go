@@ -142,6 +142,13 @@ func TestDevStackEndToEnd(t *testing.T) {
 	require.Contains(t, byID, b.Sample.Expiring)
 	require.True(t, byID[b.Sample.ExpiringGA].GlobalAdmin)
 	require.NotContains(t, byID, b.Sample.Extending)
+
+	// A new sweep refreshes the snapshot: Contoso now auto-extends.
+	code, out, errOut = b.gdapctl(t, "send", "gdap.sweep.run", "--wait", "--timeout", "2m")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	code, out, errOut = b.gdapctl(t, "expiring", "--within", "30d")
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `\s20\s.*\son \(P180D\)\s+no\s+- \(Graph extends it`, line(b.Sample.ExpiringGA))
 }
 
 func TestDevStackInvalidCommandIsNotSent(t *testing.T) {
