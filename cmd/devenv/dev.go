@@ -44,12 +44,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	handlerPath := *handler
 	if handlerPath == "" {
 		fmt.Fprintln(stdout, "gdapflow dev: building the handler and gdapctl (the first build compiles the Graph SDK: several minutes, about 10 GiB of memory) …")
-		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		handlerPath, err = devstack.BuildHandler(bctx, root, dir)
+		handlerPath, err = devstack.BuildHandler(ctx, root, dir)
 		if err == nil {
-			err = buildGdapctl(bctx, root)
+			err = buildGdapctl(ctx, root)
 		}
-		cancel()
 		if err != nil {
 			return err
 		}
