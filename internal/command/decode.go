@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
 	"github.com/gdapflow/gdapflow/internal/isoduration"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Duration bounds of a relationship (Graph: P1D to P2Y inclusive).
@@ -16,10 +16,10 @@ const (
 )
 
 // Decode interprets the envelope's data according to its type. An
-// unsupported type is a *Error with Code errcode.UnsupportedCommand; data
+// unsupported type is a *Error with Code op.CodeUnsupportedCommand; data
 // that violates the type's schema (schemas/commands/<type>.json) or the
 // rules a schema cannot express (duration of whole days from P1D to P2Y,
-// roles unique ignoring case) is a *Error with Code errcode.InvalidCommand
+// roles unique ignoring case) is a *Error with Code op.CodeInvalidCommand
 // whose Field names the offending field. Both have Stage StageData.
 func (e *Envelope) Decode() (Command, error) {
 	sc, err := loadSchemas()
@@ -28,7 +28,7 @@ func (e *Envelope) Decode() (Command, error) {
 	}
 	s, ok := sc.data[e.Type]
 	if !ok {
-		return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type",
+		return nil, &Error{Code: op.CodeUnsupportedCommand, Stage: StageData, Field: "type",
 			Message: limit(fmt.Sprintf("unsupported command type %q", e.Type))}
 	}
 	data := e.data
@@ -78,7 +78,7 @@ func (e *Envelope) Decode() (Command, error) {
 		return &RunSweep{}, nil
 	}
 	// unreachable: sc.data holds exactly Types()
-	return nil, &Error{Code: errcode.UnsupportedCommand, Stage: StageData, Field: "type", Message: "unsupported command type"}
+	return nil, &Error{Code: op.CodeUnsupportedCommand, Stage: StageData, Field: "type", Message: "unsupported command type"}
 }
 
 type updateData struct {

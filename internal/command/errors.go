@@ -3,7 +3,7 @@ package command
 import (
 	"errors"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Stages at which a command can be refused. They matter to the caller: an
@@ -17,11 +17,11 @@ const (
 	StageData = "data"
 )
 
-// Error is the one error type of this package. Code is errcode.InvalidCommand
-// or errcode.UnsupportedCommand; Field names the offending attribute or data
+// Error is the one error type of this package. Code is op.CodeInvalidCommand
+// or op.CodeUnsupportedCommand; Field names the offending attribute or data
 // field (dotted path, e.g. "data.changes.duration") when there is one.
 type Error struct {
-	Code    string
+	Code    op.Code
 	Stage   string
 	Field   string
 	Message string
@@ -30,13 +30,13 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	if e.Field != "" {
-		return e.Code + ": " + e.Field + ": " + e.Message
+		return string(e.Code) + ": " + e.Field + ": " + e.Message
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 // CodeOf returns the code of a *Error in err's chain, or "" if there is none.
-func CodeOf(err error) string {
+func CodeOf(err error) op.Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -45,9 +45,9 @@ func CodeOf(err error) string {
 }
 
 func envelopeErr(field, msg string) *Error {
-	return &Error{Code: errcode.InvalidCommand, Stage: StageEnvelope, Field: field, Message: msg}
+	return &Error{Code: op.CodeInvalidCommand, Stage: StageEnvelope, Field: field, Message: msg}
 }
 
 func dataErr(field, msg string) *Error {
-	return &Error{Code: errcode.InvalidCommand, Stage: StageData, Field: field, Message: msg}
+	return &Error{Code: op.CodeInvalidCommand, Stage: StageData, Field: field, Message: msg}
 }
