@@ -1,20 +1,12 @@
-// Command handler is gdapflow's Azure Functions custom handler: the Functions
-// host starts it, waits for GET / to answer, and POSTs each invocation of the
-// commands, continuations and expiry-sweep functions to it. See README.md
-// and docs/architecture.md.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -36,64 +28,8 @@ import (
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
-// shutdownGrace is how long in-flight invocations may finish after SIGTERM.
-const shutdownGrace = 20 * time.Second
-
-func main() {
-	config.ApplyRuntimeDefaults(os.LookupEnv)
-	cfg, err := config.Load(os.LookupEnv)
-	if err != nil {
-		// One line naming the setting; the host logs stderr as an error.
-		fmt.Fprintln(os.Stderr, "gdapflow:", err)
-		os.Exit(2)
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	if err := run(cfg, logger); err != nil {
-		logger.Error("handler stopped", "error", err.Error())
-		fmt.Fprintln(os.Stderr, "gdapflow:", err)
-		os.Exit(1)
-	}
-}
-
-func run(cfg config.Config, logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-
-	deps, err := build(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer deps.close()
-
-	srv := &http.Server{
-		Handler:           deps.server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// The host's own timeout is functionTimeout + 1 min; ours is shorter.
-		WriteTimeout: cfg.InvocationTimeout + 30*time.Second,
-		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port))
-	if err != nil {
-		return fmt.Errorf("listen on 127.0.0.1:%s: %w", cfg.Port, err)
-	}
-	logger.Info("handler listening", "address", ln.Addr().String(), "graph", cfg.GraphBaseURL,
-		"broker", cfg.BrokerURL != "", "partner_center", cfg.PartnerCenterConfigured(), "auto_extend_policy", cfg.AutoExtendPolicy)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: finishing in-flight invocations")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
-}
+// ensureTimeout bounds the start-up creation of each table.
+const ensureTimeout = 15 * time.Second
 
 // deps are the long-lived clients, built once and shared by invocations.
 type deps struct {
@@ -107,160 +43,42 @@ func (d *deps) close() {
 	}
 }
 
+// sender sends outbound messages (Service Bus or the local broker).
+type sender interface {
+	Send(ctx context.Context, entity string, m bus.Message) error
+}
+
+// build wires the handler: one function per client, in dependency order.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, error) {
 	d := &deps{}
-	// The clock long-lived components use: real, or in development mode the
-	// emulator's virtual time as seen in the latest invocation.
-	var clock vclock.Clock = vclock.Real{}
-	var devClock *vclock.Following
-	if cfg.DevClock == config.DevClockHost {
-		devClock = &vclock.Following{}
-		clock = devClock
-	}
-	var cred azcore.TokenCredential
-	credential := func() (azcore.TokenCredential, error) {
-		if cred != nil {
-			return cred, nil
-		}
-		c, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("azure credential: %w", err)
-		}
-		cred = c
-		return cred, nil
-	}
-
+	clock, devClock := buildClock(cfg)
+	cred := &lazyCredential{}
 	// Every HTTP client of a remote service shares one transport that keeps
 	// enough idle connections for the invocations running at once.
 	outbound := upstream.NewTransport()
 
-	// Table Storage: the operation ledger. Retries stay short and every try
-	// is bounded, so a slow or throttled Table call cannot hold an invocation
-	// for long; the message is redelivered instead.
-	tableOpts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{
-		MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second, TryTimeout: 8 * time.Second,
-	}, Transport: upstream.AzureTransport{Client: &http.Client{Transport: outbound}}}}
-	var svc *aztables.ServiceClient
-	var err error
-	if cfg.TablesConnectionString != "" {
-		svc, err = aztables.NewServiceClientFromConnectionString(cfg.TablesConnectionString, tableOpts)
-	} else {
-		var c azcore.TokenCredential
-		if c, err = credential(); err == nil {
-			svc, err = aztables.NewServiceClient(cfg.TablesEndpoint, c, tableOpts)
-		}
-	}
+	tables, err := buildTables(cfg, cred, outbound)
 	if err != nil {
-		return nil, fmt.Errorf("table storage client: %w", err)
-	}
-	ledgerStore := ledger.New(svc.NewClient(cfg.TablePrefix + "operations"))
-	ensureCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	if err := ledgerStore.EnsureTable(ensureCtx); err != nil {
-		// Not fatal: Bicep creates the table; invocations fail (and are
-		// redelivered) while Table Storage is unreachable.
-		logger.Warn("could not ensure the ledger table", "error", err.Error())
-	}
-	cancel()
-
-	// Graph (app-only).
-	var graphCred azcore.TokenCredential
-	if cfg.DevBearerToken != "" {
-		graphCred = graphapi.NewStaticTokenCredential(cfg.DevBearerToken)
-	} else if graphCred, err = credential(); err != nil {
 		return nil, err
 	}
-	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: graphCred, HTTPClient: &http.Client{Transport: outbound}})
+	ledgerStore := buildLedger(ctx, cfg, tables, logger)
+	graph, err := buildGraph(cfg, cred, outbound)
 	if err != nil {
-		return nil, fmt.Errorf("graph client: %w", err)
+		return nil, err
 	}
-
-	// Outbound messages.
-	var sender interface {
-		Send(ctx context.Context, entity string, m bus.Message) error
-	}
-	if cfg.BrokerURL != "" {
-		sender = bus.NewLocalBroker(cfg.BrokerURL, &http.Client{Transport: outbound, Timeout: 10 * time.Second})
-	} else {
-		// The SDK's default retries (3, from 4 s, up to 120 s) could hold an
-		// invocation for half a minute per send; the engine retries briefly
-		// itself and then lets Service Bus redeliver, so keep these short.
-		sbOpts := &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{
-			MaxRetries: 2, RetryDelay: 250 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
-		}}
-		var client *azservicebus.Client
-		if cfg.ServiceBusConnectionString != "" {
-			client, err = azservicebus.NewClientFromConnectionString(cfg.ServiceBusConnectionString, sbOpts)
-		} else {
-			var c azcore.TokenCredential
-			if c, err = credential(); err == nil {
-				client, err = azservicebus.NewClient(cfg.ServiceBusNamespace, c, sbOpts)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("service bus client: %w", err)
-		}
-		sb, err := bus.NewServiceBus(client, []string{cfg.ContinuationsQueue, cfg.CommandsQueue, cfg.EventsTopic})
-		if err != nil {
-			return nil, fmt.Errorf("service bus senders: %w", err)
-		}
-		d.closers = append(d.closers, func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = sb.Close(cctx)
-			_ = client.Close(cctx)
-		})
-		sender = sb
-	}
-
-	// Partner Center (App+User), only when configured.
-	var pc *partnercenter.Client
-	if cfg.PartnerCenterConfigured() {
-		pc, err = buildPartnerCenter(cfg, logger, clock, credential, outbound)
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	// The expiry sweep completes gdap.sweep.run operations through the
-	// engine, which in turn hands it sweep triggers: eng is set below.
-	var eng *engine.Engine
-	sweeper, err := sweep.New(sweep.Options{
-		Table:  svc.NewClient(cfg.TablePrefix + "sweep"),
-		Graph:  graph,
-		Sender: sender,
-		Config: cfg,
-		Operations: sweep.OperationsFunc(func(ctx context.Context, inv engine.Invocation, id string, res *engine.Result, f *engine.Failure) error {
-			return eng.CompleteOperation(ctx, inv, id, res, f)
-		}),
-	})
+	send, err := buildSender(cfg, cred, outbound, d)
 	if err != nil {
-		return nil, fmt.Errorf("expiry sweep: %w", err)
+		return nil, err
 	}
-	ensureCtx, cancel = context.WithTimeout(ctx, 15*time.Second)
-	if err := sweeper.EnsureTable(ensureCtx); err != nil {
-		logger.Warn("could not ensure the sweep table", "error", err.Error())
+	pc, err := buildPartnerCenter(cfg, logger, clock, cred, outbound)
+	if err != nil {
+		return nil, err
 	}
-	cancel()
-
-	opts := engine.Options{
-		Ledger:             ledgerStore,
-		Graph:              graph,
-		Sender:             sender,
-		CommandsQueue:      cfg.CommandsQueue,
-		ContinuationsQueue: cfg.ContinuationsQueue,
-		EventsTopic:        cfg.EventsTopic,
-		EventSource:        cfg.EventSource,
-		RetryMaxAttempts:   cfg.RetryMaxAttempts,
-		OperationDeadline:  cfg.OperationDeadline,
-		LeaseDuration:      cfg.InvocationTimeout,
-		Protected:          cfg.IsProtected,
-		Sweeper:            sweeper,
+	sweeper, err := buildSweeper(ctx, cfg, tables, graph, send, logger)
+	if err != nil {
+		return nil, err
 	}
-	if pc != nil {
-		opts.PartnerCenter = pc
-	}
-	eng = engine.New(opts)
-
+	eng := buildEngine(cfg, ledgerStore, graph, send, pc, sweeper)
 	d.server = invoke.New(invoke.Options{
 		Commands:      eng.HandleCommand,
 		Continuations: eng.HandleContinuation,
@@ -273,12 +91,140 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	return d, nil
 }
 
-func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clock, credential func() (azcore.TokenCredential, error), outbound http.RoundTripper) (*partnercenter.Client, error) {
+// buildClock returns the clock long-lived components use: real, or in
+// development mode the emulator's virtual time as seen in the latest
+// invocation.
+func buildClock(cfg config.Config) (vclock.Clock, *vclock.Following) {
+	if cfg.DevClock != config.DevClockHost {
+		return vclock.Real{}, nil
+	}
+	f := &vclock.Following{}
+	return f, f
+}
+
+// lazyCredential builds the Azure credential (managed identity in Azure) on
+// first use: a deployment with connection strings never needs it.
+type lazyCredential struct {
+	cred azcore.TokenCredential
+}
+
+func (l *lazyCredential) get() (azcore.TokenCredential, error) {
+	if l.cred != nil {
+		return l.cred, nil
+	}
+	c, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("azure credential: %w", err)
+	}
+	l.cred = c
+	return c, nil
+}
+
+// buildTables returns the Table Storage client. Retries stay short and every
+// try is bounded, so a slow or throttled Table call cannot hold an invocation
+// for long; the message is redelivered instead.
+func buildTables(cfg config.Config, cred *lazyCredential, outbound http.RoundTripper) (*aztables.ServiceClient, error) {
+	opts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{
+		MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second, TryTimeout: 8 * time.Second,
+	}, Transport: upstream.AzureTransport{Client: &http.Client{Transport: outbound}}}}
+	if cfg.TablesConnectionString != "" {
+		svc, err := aztables.NewServiceClientFromConnectionString(cfg.TablesConnectionString, opts)
+		if err != nil {
+			return nil, fmt.Errorf("table storage client: %w", err)
+		}
+		return svc, nil
+	}
+	c, err := cred.get()
+	if err != nil {
+		return nil, err
+	}
+	svc, err := aztables.NewServiceClient(cfg.TablesEndpoint, c, opts)
+	if err != nil {
+		return nil, fmt.Errorf("table storage client: %w", err)
+	}
+	return svc, nil
+}
+
+// buildLedger returns the operation ledger and makes sure its table exists.
+// A failure to create it is not fatal: Bicep creates the table, and
+// invocations fail (and are redelivered) while Table Storage is unreachable.
+func buildLedger(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, logger *slog.Logger) *ledger.Store {
+	store := ledger.New(tables.NewClient(cfg.TablePrefix + "operations"))
+	ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
+	defer cancel()
+	if err := store.EnsureTable(ectx); err != nil {
+		logger.Warn("could not ensure the ledger table", "error", err.Error())
+	}
+	return store
+}
+
+// buildGraph returns the Microsoft Graph client (app-only).
+func buildGraph(cfg config.Config, cred *lazyCredential, outbound http.RoundTripper) (*graphapi.Client, error) {
+	var c azcore.TokenCredential
+	if cfg.DevBearerToken != "" {
+		c = graphapi.NewStaticTokenCredential(cfg.DevBearerToken)
+	} else {
+		var err error
+		if c, err = cred.get(); err != nil {
+			return nil, err
+		}
+	}
+	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: c, HTTPClient: &http.Client{Transport: outbound}})
+	if err != nil {
+		return nil, fmt.Errorf("graph client: %w", err)
+	}
+	return graph, nil
+}
+
+// buildSender returns the outbound message sender: the local broker, or
+// Service Bus (closed with d).
+func buildSender(cfg config.Config, cred *lazyCredential, outbound http.RoundTripper, d *deps) (sender, error) {
+	if cfg.BrokerURL != "" {
+		return bus.NewLocalBroker(cfg.BrokerURL, &http.Client{Transport: outbound, Timeout: 10 * time.Second}), nil
+	}
+	// The SDK's default retries (3, from 4 s, up to 120 s) could hold an
+	// invocation for half a minute per send; the engine retries briefly
+	// itself and then lets Service Bus redeliver, so keep these short.
+	opts := &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{
+		MaxRetries: 2, RetryDelay: 250 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
+	}}
+	var client *azservicebus.Client
+	var err error
+	if cfg.ServiceBusConnectionString != "" {
+		client, err = azservicebus.NewClientFromConnectionString(cfg.ServiceBusConnectionString, opts)
+	} else {
+		var c azcore.TokenCredential
+		if c, err = cred.get(); err == nil {
+			client, err = azservicebus.NewClient(cfg.ServiceBusNamespace, c, opts)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service bus client: %w", err)
+	}
+	sb, err := bus.NewServiceBus(client, []string{cfg.ContinuationsQueue, cfg.CommandsQueue, cfg.EventsTopic})
+	if err != nil {
+		return nil, fmt.Errorf("service bus senders: %w", err)
+	}
+	d.closers = append(d.closers, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sb.Close(cctx)
+		_ = client.Close(cctx)
+	})
+	return sb, nil
+}
+
+// buildPartnerCenter returns the Partner Center client (App+User), or nil
+// when it is not configured.
+func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clock, cred *lazyCredential, outbound http.RoundTripper) (*partnercenter.Client, error) {
+	if !cfg.PartnerCenterConfigured() {
+		return nil, nil
+	}
 	var store pcauth.RefreshTokenStore
 	if cfg.PCRefreshToken != "" {
 		store = pcauth.NewMemoryStore(cfg.PCRefreshToken)
 	} else {
-		c, err := credential()
+		c, err := cred.get()
 		if err != nil {
 			return nil, err
 		}
@@ -299,7 +245,7 @@ func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clo
 		Logger:       logger,
 	}
 	if cfg.PCClientSecret == "" {
-		c, err := credential()
+		c, err := cred.get()
 		if err != nil {
 			return nil, err
 		}
@@ -310,4 +256,68 @@ func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clo
 		return nil, fmt.Errorf("partner center credentials: %w", err)
 	}
 	return partnercenter.New(cfg.PartnerCenterBaseURL, tokens, &http.Client{Transport: outbound}, clock), nil
+}
+
+// buildSweeper returns the expiry sweep and makes sure its table exists.
+func buildSweeper(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, graph *graphapi.Client, send sender, logger *slog.Logger) (*sweep.Sweeper, error) {
+	sw, err := sweep.New(sweep.Options{
+		Table:                 tables.NewClient(cfg.TablePrefix + "sweep"),
+		Graph:                 graph,
+		Sender:                send,
+		CommandsQueue:         cfg.CommandsQueue,
+		ContinuationsQueue:    cfg.ContinuationsQueue,
+		EventsTopic:           cfg.EventsTopic,
+		EventSource:           cfg.EventSource,
+		ExpiryWarningDays:     cfg.ExpiryWarningDays,
+		ApprovalWarningDays:   cfg.ApprovalWarningDays,
+		AutoExtendPolicy:      cfg.AutoExtendPolicy,
+		ProtectedCustomers:    protectedList(cfg),
+		InvocationBudget:      cfg.SweepInvocationBudget,
+		MaxPagesPerInvocation: cfg.SweepMaxPagesPerInvocation,
+		RetryMaxAttempts:      cfg.RetryMaxAttempts,
+		LeaseDuration:         2 * cfg.InvocationTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expiry sweep: %w", err)
+	}
+	ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
+	defer cancel()
+	if err := sw.EnsureTable(ectx); err != nil {
+		logger.Warn("could not ensure the sweep table", "error", err.Error())
+	}
+	return sw, nil
+}
+
+// protectedList returns GDAP_PROTECTED_CUSTOMERS, sorted.
+func protectedList(cfg config.Config) []string {
+	out := make([]string, 0, len(cfg.ProtectedCustomers))
+	for id, on := range cfg.ProtectedCustomers {
+		if on {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// buildEngine returns the engine that executes commands and continuations.
+func buildEngine(cfg config.Config, led *ledger.Store, graph *graphapi.Client, send sender, pc *partnercenter.Client, sw *sweep.Sweeper) *engine.Engine {
+	opts := engine.Options{
+		Ledger:             led,
+		Graph:              graph,
+		Sender:             send,
+		Sweeper:            sw,
+		CommandsQueue:      cfg.CommandsQueue,
+		ContinuationsQueue: cfg.ContinuationsQueue,
+		EventsTopic:        cfg.EventsTopic,
+		EventSource:        cfg.EventSource,
+		RetryMaxAttempts:   cfg.RetryMaxAttempts,
+		OperationDeadline:  cfg.OperationDeadline,
+		LeaseDuration:      cfg.InvocationTimeout,
+		Protected:          cfg.IsProtected,
+	}
+	if pc != nil { // a nil *Client in the interface would not read as "not configured"
+		opts.PartnerCenter = pc
+	}
+	return engine.New(opts)
 }

@@ -856,7 +856,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 		if o := outs[id]; len(o) == 1 {
 			cr.Outcome = "succeeded"
 			if !o[0].Succeeded() {
-				cr.Outcome = o[0].Error.Code
+				cr.Outcome = string(o[0].Error.Code)
 			}
 		} else {
 			cr.Outcome = fmt.Sprintf("%d outcomes", len(o))

@@ -437,7 +437,7 @@ func (s *stepRun) expectOutcome(id, code string) (devstack.Outcome, error) {
 	o := outs[0]
 	got := "succeeded"
 	if !o.Succeeded() {
-		got = "failed " + o.Error.Code
+		got = "failed " + string(o.Error.Code)
 	}
 	if got == want {
 		s.expect(true, "%s → %s", id, want)

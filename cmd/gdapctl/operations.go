@@ -13,7 +13,7 @@ import (
 )
 
 // listStates are the states --state accepts.
-var listStates = []string{ledger.StateAccepted, ledger.StateRunning, ledger.StateWaiting, ledger.StateSucceeded, ledger.StateFailed} //nolint:gochecknoglobals // constant list
+var listStates = []string{string(ledger.StateAccepted), string(ledger.StateRunning), string(ledger.StateWaiting), string(ledger.StateSucceeded), string(ledger.StateFailed)} //nolint:gochecknoglobals // constant list
 
 func newOperationsCmd(a *app) *cobra.Command {
 	var (
@@ -59,7 +59,11 @@ func (a *app) operations(ctx context.Context, states []string, span time.Duratio
 	if err != nil {
 		return err
 	}
-	recs, err := ledger.New(client).List(ctx, &ledger.ListOptions{States: states, UpdatedSince: now.Add(-span), Limit: limit})
+	typed := make([]ledger.State, len(states))
+	for i, st := range states {
+		typed[i] = ledger.State(st)
+	}
+	recs, err := ledger.New(client).List(ctx, &ledger.ListOptions{States: typed, UpdatedSince: now.Add(-span), Limit: limit})
 	if err != nil {
 		return explain(err, res)
 	}

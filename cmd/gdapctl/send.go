@@ -153,11 +153,8 @@ func validate(body []byte) error {
 	}
 	var ce *command.Error
 	if errors.As(err, &ce) {
-		where := ""
-		if ce.Field != "" {
-			where = ce.Field + ": "
-		}
-		return usageErrorf("invalid command, not sent: %s%s (%s)", where, ce.Message, ce.Code)
+		// The message leads with the field's JSON path when there is one.
+		return usageErrorf("invalid command, not sent: %s (%s)", ce.Message, ce.Code)
 	}
 	return err
 }

@@ -34,7 +34,7 @@ func TestSendInvalidCommandNamesTheField(t *testing.T) {
 	}{
 		{"auto-extend not allowed", []string{"gdap.relationship.update", "--relationship-id", "a1b2c3d4-0000-4000-8000-000000000001-a1b2c3d4-0000-4000-8000-000000000002",
 			"--data", `{"changes":{"autoExtendDuration":180}}`}, "data.changes.autoExtendDuration"},
-		{"missing relationshipId", []string{"gdap.relationship.removeGlobalAdmin"}, "data"},
+		{"missing relationshipId", []string{"gdap.relationship.removeGlobalAdmin"}, "data.relationshipId"},
 		{"bad customer tenant", []string{"gdap.customer.removeDap", "--customer-tenant-id", "not-a-guid"}, "data.customerTenantId"},
 		{"bad id", []string{"gdap.sweep.run", "--id", "has space"}, "id"},
 		{"unknown type", []string{"gdap.nope", "--data", `{}`}, "type"},

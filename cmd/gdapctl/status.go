@@ -58,7 +58,7 @@ type errorView struct {
 func viewOf(r *ledger.Record) opView {
 	v := opView{
 		OperationID: r.OperationID, CommandType: r.CommandType, Source: r.Source, TargetID: r.TargetID,
-		State: r.State, Step: r.Step, Attempts: r.Attempts, StepAttempt: r.StepAttempt,
+		State: string(r.State), Step: string(r.Step), Attempts: r.Attempts, StepAttempt: r.StepAttempt,
 		AcceptedAt: r.AcceptedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt,
 		OutcomePublished: r.OutcomePublished,
 	}
@@ -66,13 +66,13 @@ func viewOf(r *ledger.Record) opView {
 		v.NextWake = r.WakeAt
 	}
 	if e := r.LastError; e != nil {
-		v.LastError = &errorView{Code: e.Code, Message: e.Message, HTTPStatus: e.HTTPStatus, UpstreamCode: e.UpstreamCode, UpstreamRequestID: e.UpstreamRequestID}
+		v.LastError = &errorView{Code: string(e.Code), Message: e.Message, HTTPStatus: e.HTTPStatus, UpstreamCode: e.UpstreamCode, UpstreamRequestID: e.UpstreamRequestID}
 	}
 	return v
 }
 
 // stateWords explains a state.
-func stateWords(state string) string {
+func stateWords(state ledger.State) string {
 	switch state {
 	case ledger.StateAccepted:
 		return "accepted, not started yet"
@@ -117,7 +117,7 @@ func (a *app) status(ctx context.Context, id string) error {
 	t.add("source", v.Source)
 	t.add("target", v.TargetID)
 	state := v.State
-	if w := stateWords(v.State); w != "" {
+	if w := stateWords(ledger.State(v.State)); w != "" {
 		state += " — " + w
 	}
 	t.add("state", state)

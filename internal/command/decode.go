@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
 	"github.com/gdapflow/gdapflow/internal/isoduration"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Duration bounds of a relationship (Graph: P1D to P2Y inclusive).
@@ -17,10 +17,10 @@ const (
 )
 
 // Decode interprets the envelope's data according to its type. An
-// unsupported type is a *Error with Code errcode.UnsupportedCommand; data
+// unsupported type is a *Error with Code op.CodeUnsupportedCommand; data
 // that violates the type's schema (schemas/commands/<type>.json) or the
 // rules a schema cannot express (duration of whole days from P1D to P2Y,
-// roles unique ignoring case) is a *Error with Code errcode.InvalidCommand
+// roles unique ignoring case) is a *Error with Code op.CodeInvalidCommand
 // whose Field names the offending field. Both have Stage StageData.
 func (e *Envelope) Decode() (Command, error) {
 	sc, err := loadSchemas()
@@ -29,7 +29,7 @@ func (e *Envelope) Decode() (Command, error) {
 	}
 	s, ok := sc.data[e.Type]
 	if !ok {
-		return nil, newError(errcode.UnsupportedCommand, StageData, "type",
+		return nil, newError(op.CodeUnsupportedCommand, StageData, "type",
 			fmt.Sprintf("unsupported command type %q (supported: %s)", e.Type, strings.Join(Types(), ", ")))
 	}
 	data := e.data
@@ -79,7 +79,7 @@ func (e *Envelope) Decode() (Command, error) {
 		return &RunSweep{}, nil
 	}
 	// unreachable: sc.data holds exactly Types()
-	return nil, newError(errcode.UnsupportedCommand, StageData, "type", "unsupported command type")
+	return nil, newError(op.CodeUnsupportedCommand, StageData, "type", "unsupported command type")
 }
 
 type updateData struct {

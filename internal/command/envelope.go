@@ -66,7 +66,7 @@ func (e *Envelope) CloudEvent() ce.Event { return e.event.Clone() }
 // names of 1-20 lower-case letters or digits (the CloudEvents naming rule)
 // with string, integer or boolean values; anything else, including
 // data_base64, is refused. Every failure is a *Error with Code
-// errcode.InvalidCommand and Stage StageEnvelope. Reserved ids (gdapflow.*)
+// op.CodeInvalidCommand and Stage StageEnvelope. Reserved ids (gdapflow.*)
 // pass: a commands-queue message is parsed with ParseCommandsEnvelope.
 func ParseEnvelope(body []byte) (*Envelope, error) {
 	sc, err := loadSchemas()

@@ -3,7 +3,7 @@ package command
 import (
 	"errors"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Stages at which a command can be refused. They matter to the caller: an
@@ -17,8 +17,8 @@ const (
 	StageData = "data"
 )
 
-// Error is the one error type of this package. Code is errcode.InvalidCommand
-// or errcode.UnsupportedCommand. Field is the JSON path of the offending
+// Error is the one error type of this package. Code is op.CodeInvalidCommand
+// or op.CodeUnsupportedCommand. Field is the JSON path of the offending
 // attribute or data field, dotted with array indexes in brackets (e.g.
 // "data.changes.autoExtendDuration",
 // "data.changes.accessDetails.unifiedRoles[1].roleDefinitionId"), or "" when
@@ -26,7 +26,7 @@ const (
 // outcome event's error.message: it starts with Field when there is one
 // ("data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'").
 type Error struct {
-	Code    string
+	Code    op.Code
 	Stage   string
 	Field   string
 	Message string
@@ -34,7 +34,7 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 // FieldOf returns the Field of a *Error in err's chain, or "" if there is
@@ -48,7 +48,7 @@ func FieldOf(err error) string {
 }
 
 // CodeOf returns the code of a *Error in err's chain, or "" if there is none.
-func CodeOf(err error) string {
+func CodeOf(err error) op.Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -57,16 +57,16 @@ func CodeOf(err error) string {
 }
 
 func envelopeErr(field, msg string) *Error {
-	return newError(errcode.InvalidCommand, StageEnvelope, field, msg)
+	return newError(op.CodeInvalidCommand, StageEnvelope, field, msg)
 }
 
 func dataErr(field, msg string) *Error {
-	return newError(errcode.InvalidCommand, StageData, field, msg)
+	return newError(op.CodeInvalidCommand, StageData, field, msg)
 }
 
 // newError builds an *Error whose Message leads with the field path. Both are
 // bounded (limit), so hostile input cannot bloat events and logs.
-func newError(code, stage, field, msg string) *Error {
+func newError(code op.Code, stage, field, msg string) *Error {
 	field = limit(field)
 	return &Error{Code: code, Stage: stage, Field: field, Message: limit(withField(field, msg))}
 }

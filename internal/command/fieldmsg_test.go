@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // TestErrorNamesField checks that every kind of validation failure names the
@@ -22,53 +22,53 @@ func TestErrorNamesField(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		code    string
+		code    op.Code
 		field   string
 		message string // the whole Message
 	}{
 		// schema keywords, data stage
-		{"enum, number given", upd(`{"autoExtendDuration":180}`), errcode.InvalidCommand,
+		{"enum, number given", upd(`{"autoExtendDuration":180}`), op.CodeInvalidCommand,
 			"data.changes.autoExtendDuration", "data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'"},
-		{"enum, string given", upd(`{"autoExtendDuration":"P90D"}`), errcode.InvalidCommand,
+		{"enum, string given", upd(`{"autoExtendDuration":"P90D"}`), op.CodeInvalidCommand,
 			"data.changes.autoExtendDuration", "data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'"},
-		{"required", msg(TypeRelationshipUpdate, `{"relationshipId":"`+relID+`"}`), errcode.InvalidCommand,
+		{"required", msg(TypeRelationshipUpdate, `{"relationshipId":"`+relID+`"}`), op.CodeInvalidCommand,
 			"data.changes", "data.changes: required"},
-		{"unknown member", upd(`{"status":"active"}`), errcode.InvalidCommand,
+		{"unknown member", upd(`{"status":"active"}`), op.CodeInvalidCommand,
 			"data.changes.status", "data.changes.status: unknown field"},
-		{"unknown top-level member", msg(TypeSweepRun, `{"force":true,"all":1}`), errcode.InvalidCommand,
+		{"unknown top-level member", msg(TypeSweepRun, `{"force":true,"all":1}`), op.CodeInvalidCommand,
 			"data.all", "data.all: unknown field (also unknown: force)"},
-		{"minProperties", upd(`{}`), errcode.InvalidCommand,
+		{"minProperties", upd(`{}`), op.CodeInvalidCommand,
 			"data.changes", "data.changes: must have at least 1 member(s) (got 0)"},
-		{"minLength", upd(`{"displayName":""}`), errcode.InvalidCommand,
+		{"minLength", upd(`{"displayName":""}`), op.CodeInvalidCommand,
 			"data.changes.displayName", "data.changes.displayName: must be at least 1 character(s) long (got 0)"},
-		{"type", upd(`{"displayName":5}`), errcode.InvalidCommand,
+		{"type", upd(`{"displayName":5}`), op.CodeInvalidCommand,
 			"data.changes.displayName", "data.changes.displayName: must be a string (got number)"},
-		{"type object", upd(`{"customer":"x"}`), errcode.InvalidCommand,
+		{"type object", upd(`{"customer":"x"}`), op.CodeInvalidCommand,
 			"data.changes.customer", "data.changes.customer: must be an object (got string)"},
-		{"minItems", upd(`{"accessDetails":{"unifiedRoles":[]}}`), errcode.InvalidCommand,
+		{"minItems", upd(`{"accessDetails":{"unifiedRoles":[]}}`), op.CodeInvalidCommand,
 			"data.changes.accessDetails.unifiedRoles", "data.changes.accessDetails.unifiedRoles: must have at least 1 item(s) (got 0)"},
-		{"pattern in array", upd(`{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"` + roleA + `"},{"roleDefinitionId":"x"}]}}`), errcode.InvalidCommand,
+		{"pattern in array", upd(`{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"` + roleA + `"},{"roleDefinitionId":"x"}]}}`), op.CodeInvalidCommand,
 			"data.changes.accessDetails.unifiedRoles[1].roleDefinitionId",
 			"data.changes.accessDetails.unifiedRoles[1].roleDefinitionId: 'x' does not match the pattern ^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"},
-		{"two fields wrong", msg(TypeRemoveDAP, `{"tenantId":"x"}`), errcode.InvalidCommand,
+		{"two fields wrong", msg(TypeRemoveDAP, `{"tenantId":"x"}`), op.CodeInvalidCommand,
 			"data.customerTenantId", "data.customerTenantId: required; data.tenantId: unknown field"},
 
 		// rules beyond the schema, data stage
-		{"duration in months", upd(`{"duration":"P3M"}`), errcode.InvalidCommand,
+		{"duration in months", upd(`{"duration":"P3M"}`), op.CodeInvalidCommand,
 			"data.changes.duration", `data.changes.duration: "P3M" is not a whole number of days (months and partial days are not allowed)`},
-		{"duration too long", upd(`{"duration":"P731D"}`), errcode.InvalidCommand,
+		{"duration too long", upd(`{"duration":"P731D"}`), op.CodeInvalidCommand,
 			"data.changes.duration", `data.changes.duration: "P731D" is 731 days; must be between P1D and P2Y (730 days)`},
-		{"duplicate role", upd(`{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"` + roleA + `"},{"roleDefinitionId":"` + strings.ToUpper(roleA) + `"}]}}`), errcode.InvalidCommand,
+		{"duplicate role", upd(`{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"` + roleA + `"},{"roleDefinitionId":"` + strings.ToUpper(roleA) + `"}]}}`), op.CodeInvalidCommand,
 			"data.changes.accessDetails.unifiedRoles[1].roleDefinitionId", "data.changes.accessDetails.unifiedRoles[1].roleDefinitionId: duplicate of unifiedRoles[0]"},
-		{"unsupported type", msg("gdap.relationship.create", `{}`), errcode.UnsupportedCommand,
+		{"unsupported type", msg("gdap.relationship.create", `{}`), op.CodeUnsupportedCommand,
 			"type", `type: unsupported command type "gdap.relationship.create" (supported: ` + strings.Join(Types(), ", ") + `)`},
 
 		// envelope stage
-		{"missing id", env(``), errcode.InvalidCommand, "id", "id: required"},
-		{"bad id", env(`,"id":"a b"`), errcode.InvalidCommand, "id", "id: 'a b' does not match the pattern ^[A-Za-z0-9._:-]{1,128}$"},
-		{"duplicate member", msg(TypeRelationshipRequest, `{"relationshipId":"`+relID+`","action":"approve","action":"terminate"}`), errcode.InvalidCommand,
+		{"missing id", env(``), op.CodeInvalidCommand, "id", "id: required"},
+		{"bad id", env(`,"id":"a b"`), op.CodeInvalidCommand, "id", "id: 'a b' does not match the pattern ^[A-Za-z0-9._:-]{1,128}$"},
+		{"duplicate member", msg(TypeRelationshipRequest, `{"relationshipId":"`+relID+`","action":"approve","action":"terminate"}`), op.CodeInvalidCommand,
 			"data.action", "data.action: duplicate member name"},
-		{"whole body", "hello", errcode.InvalidCommand, "", ""},
+		{"whole body", "hello", op.CodeInvalidCommand, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +82,7 @@ func TestErrorNamesField(t *testing.T) {
 			require.Equal(t, tt.code, ce.Code)
 			require.Equal(t, tt.field, ce.Field)
 			require.Equal(t, tt.field, FieldOf(err))
-			require.Equal(t, tt.code+": "+ce.Message, err.Error())
+			require.Equal(t, string(tt.code)+": "+ce.Message, err.Error())
 			if tt.message != "" {
 				require.Equal(t, tt.message, ce.Message)
 			}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 func FuzzParse(f *testing.F) {
@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			var ce *Error
 			require.ErrorAs(t, err, &ce)
-			require.Equal(t, errcode.InvalidCommand, ce.Code)
+			require.Equal(t, op.CodeInvalidCommand, ce.Code)
 			require.Equal(t, StageEnvelope, ce.Stage)
 			return
 		}
@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			var ce *Error
 			require.ErrorAs(t, err, &ce)
-			require.Contains(t, []string{errcode.InvalidCommand, errcode.UnsupportedCommand}, ce.Code)
+			require.Contains(t, []op.Code{op.CodeInvalidCommand, op.CodeUnsupportedCommand}, ce.Code)
 			require.Equal(t, StageData, ce.Stage)
 			return
 		}

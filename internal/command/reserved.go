@@ -15,7 +15,7 @@ func IsReservedID(id string) bool { return strings.HasPrefix(id, ReservedIDPrefi
 
 // CheckReservedID refuses a reserved operation id for a command that came
 // from the commands queue. The error is a *Error with Code
-// errcode.InvalidCommand and Stage StageEnvelope: there is no accepted
+// op.CodeInvalidCommand and Stage StageEnvelope: there is no accepted
 // operation, so the caller answers gdap.command.rejected (invalid_command)
 // and executes nothing (docs/contract.md §6.5). It is nil for every other id.
 func CheckReservedID(id string) error {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // withID builds a gdap.sweep.run command body with the given id.
@@ -47,7 +47,7 @@ func TestReservedIDs(t *testing.T) {
 			require.Nil(t, env)
 			var cerr *Error
 			require.True(t, errors.As(err, &cerr))
-			require.Equal(t, errcode.InvalidCommand, cerr.Code)
+			require.Equal(t, op.CodeInvalidCommand, cerr.Code)
 			require.Equal(t, StageEnvelope, cerr.Stage, "no accepted operation: gdap.command.rejected")
 			require.Equal(t, "id", cerr.Field)
 			require.Contains(t, cerr.Message, ReservedIDPrefix)
@@ -67,5 +67,5 @@ func TestParseCommandsEnvelopeKeepsOtherErrors(t *testing.T) {
 	// An envelope failure is reported as such, whatever the id.
 	_, err := ParseCommandsEnvelope([]byte(`{"specversion":"1.0","id":"gdapflow.x"}`))
 	require.Error(t, err)
-	require.Equal(t, errcode.InvalidCommand, CodeOf(err))
+	require.Equal(t, op.CodeInvalidCommand, CodeOf(err))
 }

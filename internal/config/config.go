@@ -17,11 +17,61 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Auto-extend policies (GDAP_AUTO_EXTEND_POLICY).
+// Policy is the sweep's auto-extend policy (GDAP_AUTO_EXTEND_POLICY).
+type Policy string
+
+// Auto-extend policies.
 const (
-	PolicyOff               = "off"
-	PolicyEnable            = "enable"
-	PolicyRemoveGlobalAdmin = "remove-global-admin"
+	// PolicyOff: the sweep only announces; it issues no commands.
+	PolicyOff Policy = "off"
+	// PolicyEnable: the sweep enables auto-extend on expiring relationships
+	// without Global Administrator.
+	PolicyEnable Policy = "enable"
+	// PolicyRemoveGlobalAdmin: as PolicyEnable, and for relationships with
+	// Global Administrator it first removes that role.
+	PolicyRemoveGlobalAdmin Policy = "remove-global-admin"
+)
+
+// Policies returns every policy.
+func Policies() []Policy { return []Policy{PolicyOff, PolicyEnable, PolicyRemoveGlobalAdmin} }
+
+// Defaults of the settings. Each is defined here once; the packages that
+// have a default of their own (engine, sweep, event) use these.
+const (
+	// DefaultGraphBaseURL is GDAP_GRAPH_BASE_URL's default.
+	DefaultGraphBaseURL = "https://graph.microsoft.com/beta"
+	// DefaultPartnerCenterBaseURL is GDAP_PARTNER_CENTER_BASE_URL's default.
+	DefaultPartnerCenterBaseURL = "https://api.partnercenter.microsoft.com"
+	// DefaultLoginBaseURL is GDAP_LOGIN_BASE_URL's default.
+	DefaultLoginBaseURL = "https://login.microsoftonline.com"
+	// DefaultTablePrefix is GDAP_TABLE_PREFIX's default.
+	DefaultTablePrefix = "gdap"
+	// DefaultCommandsQueue, DefaultContinuationsQueue and DefaultEventsTopic
+	// are the entity names' defaults.
+	DefaultCommandsQueue      = "gdap-commands"
+	DefaultContinuationsQueue = "gdap-continuations"
+	DefaultEventsTopic        = "gdap-events"
+	// DefaultEventSource is GDAP_EVENT_SOURCE's default.
+	DefaultEventSource = "/gdapflow"
+	// DefaultSweepSchedule is GDAP_SWEEP_SCHEDULE's default (every 6 hours).
+	DefaultSweepSchedule = "0 0 */6 * * *"
+	// DefaultExpiryWarningDays is GDAP_EXPIRY_WARNING_DAYS's default.
+	DefaultExpiryWarningDays = "30,7,1"
+	// DefaultApprovalWarningDays is GDAP_APPROVAL_WARNING_DAYS's default.
+	DefaultApprovalWarningDays = 75
+	// DefaultRetryMaxAttempts is GDAP_RETRY_MAX_ATTEMPTS's default.
+	DefaultRetryMaxAttempts = 8
+	// DefaultOperationDeadline is GDAP_OPERATION_DEADLINE's default.
+	DefaultOperationDeadline = 24 * time.Hour
+	// DefaultInvocationTimeout is GDAP_INVOCATION_TIMEOUT's default; the
+	// engine's lease lasts as long.
+	DefaultInvocationTimeout = 5 * time.Minute
+	// DefaultSweepInvocationBudget is GDAP_SWEEP_INVOCATION_BUDGET's default.
+	DefaultSweepInvocationBudget = 2 * time.Minute
+	// DefaultSweepMaxPagesPerInvocation is GDAP_SWEEP_MAX_PAGES_PER_INVOCATION's default.
+	DefaultSweepMaxPagesPerInvocation = 200
+	// DefaultPCScope is GDAP_PC_SCOPE's default.
+	DefaultPCScope = "https://api.partnercenter.microsoft.com/user_impersonation offline_access"
 )
 
 // DevClockHost is the GDAP_DEV_CLOCK value that makes the handler read the
@@ -61,8 +111,8 @@ type Config struct {
 	ExpiryWarningDays []int
 	// ApprovalWarningDays is the age at which a pending approval is announced.
 	ApprovalWarningDays int
-	// AutoExtendPolicy is one of the Policy* constants.
-	AutoExtendPolicy string
+	// AutoExtendPolicy is the sweep's auto-extend policy.
+	AutoExtendPolicy Policy
 	// RetryMaxAttempts bounds transient-failure retries of one step.
 	RetryMaxAttempts int
 	// OperationDeadline fails operations still unfinished after it.
@@ -262,9 +312,9 @@ func (r *reader) load() (Config, error) {
 	} else if !portRE.MatchString(c.Port) {
 		r.fail(SettingPort, "must be a TCP port number, got %q", c.Port)
 	}
-	c.GraphBaseURL = r.url(SettingGraphBaseURL, "https://graph.microsoft.com/beta", true)
-	c.PartnerCenterBaseURL = r.url(SettingPartnerCenterBaseURL, "https://api.partnercenter.microsoft.com", true)
-	c.LoginBaseURL = r.url(SettingLoginBaseURL, "https://login.microsoftonline.com", true)
+	c.GraphBaseURL = r.url(SettingGraphBaseURL, DefaultGraphBaseURL, true)
+	c.PartnerCenterBaseURL = r.url(SettingPartnerCenterBaseURL, DefaultPartnerCenterBaseURL, true)
+	c.LoginBaseURL = r.url(SettingLoginBaseURL, DefaultLoginBaseURL, true)
 
 	c.TablesEndpoint = r.url(SettingTablesEndpoint, "", false)
 	c.TablesConnectionString = r.str(SettingTablesConnectionString, "")
@@ -274,7 +324,7 @@ func (r *reader) load() (Config, error) {
 	case c.TablesEndpoint != "" && c.TablesConnectionString != "":
 		r.fail(SettingTablesConnectionString, "set only one of %s and %s", SettingTablesEndpoint, SettingTablesConnectionString)
 	}
-	c.TablePrefix = r.str(SettingTablePrefix, "gdap")
+	c.TablePrefix = r.str(SettingTablePrefix, DefaultTablePrefix)
 	if !tablePrefixRE.MatchString(c.TablePrefix) {
 		r.fail(SettingTablePrefix, "must be a letter followed by up to 39 letters or digits, got %q", c.TablePrefix)
 	}
@@ -285,36 +335,36 @@ func (r *reader) load() (Config, error) {
 	if c.BrokerURL == "" && c.ServiceBusNamespace == "" && c.ServiceBusConnectionString == "" {
 		r.fail(SettingServiceBusNamespace, "one of %s, %s or %s is required", SettingServiceBusNamespace, SettingServiceBusConnection, SettingBrokerURL)
 	}
-	c.CommandsQueue = r.entity(SettingCommandsQueue, "gdap-commands")
-	c.ContinuationsQueue = r.entity(SettingContinuationsQueue, "gdap-continuations")
-	c.EventsTopic = r.entity(SettingEventsTopic, "gdap-events")
-	c.EventSource = r.str(SettingEventSource, "/gdapflow")
+	c.CommandsQueue = r.entity(SettingCommandsQueue, DefaultCommandsQueue)
+	c.ContinuationsQueue = r.entity(SettingContinuationsQueue, DefaultContinuationsQueue)
+	c.EventsTopic = r.entity(SettingEventsTopic, DefaultEventsTopic)
+	c.EventSource = r.str(SettingEventSource, DefaultEventSource)
 
-	c.SweepSchedule = r.str(SettingSweepSchedule, "0 0 */6 * * *")
+	c.SweepSchedule = r.str(SettingSweepSchedule, DefaultSweepSchedule)
 	if _, err := ParseSchedule(c.SweepSchedule); err != nil {
 		r.fail(SettingSweepSchedule, "must be a six-field NCRONTAB expression, got %q", c.SweepSchedule)
 	}
-	c.ExpiryWarningDays = r.days(SettingExpiryWarningDays, "30,7,1")
-	c.ApprovalWarningDays = r.int(SettingApprovalWarningDays, 75, 1, 89)
-	c.AutoExtendPolicy = r.str(SettingAutoExtendPolicy, PolicyOff)
-	if !slices.Contains([]string{PolicyOff, PolicyEnable, PolicyRemoveGlobalAdmin}, c.AutoExtendPolicy) {
+	c.ExpiryWarningDays = r.days(SettingExpiryWarningDays, DefaultExpiryWarningDays)
+	c.ApprovalWarningDays = r.int(SettingApprovalWarningDays, DefaultApprovalWarningDays, 1, 89)
+	c.AutoExtendPolicy = Policy(r.str(SettingAutoExtendPolicy, string(PolicyOff)))
+	if !slices.Contains(Policies(), c.AutoExtendPolicy) {
 		r.fail(SettingAutoExtendPolicy, "must be off, enable or remove-global-admin, got %q", c.AutoExtendPolicy)
 	}
-	c.RetryMaxAttempts = r.int(SettingRetryMaxAttempts, 8, 1, 100)
-	c.OperationDeadline = r.duration(SettingOperationDeadline, "24h", time.Minute)
-	c.InvocationTimeout = r.duration(SettingInvocationTimeout, "5m", 10*time.Second)
-	c.SweepInvocationBudget = r.duration(SettingSweepInvocationBudget, "2m", time.Second)
+	c.RetryMaxAttempts = r.int(SettingRetryMaxAttempts, DefaultRetryMaxAttempts, 1, 100)
+	c.OperationDeadline = r.duration(SettingOperationDeadline, DefaultOperationDeadline.String(), time.Minute)
+	c.InvocationTimeout = r.duration(SettingInvocationTimeout, DefaultInvocationTimeout.String(), 10*time.Second)
+	c.SweepInvocationBudget = r.duration(SettingSweepInvocationBudget, DefaultSweepInvocationBudget.String(), time.Second)
 	if c.SweepInvocationBudget >= c.InvocationTimeout && c.InvocationTimeout > 0 {
 		r.fail(SettingSweepInvocationBudget, "must be shorter than %s (%s)", SettingInvocationTimeout, c.InvocationTimeout)
 	}
-	c.SweepMaxPagesPerInvocation = r.int(SettingSweepMaxPages, 200, 1, 100000)
+	c.SweepMaxPagesPerInvocation = r.int(SettingSweepMaxPages, DefaultSweepMaxPagesPerInvocation, 1, 100000)
 
 	c.PartnerTenantID = r.str(SettingPartnerTenantID, "")
 	c.PCClientID = r.str(SettingPCClientID, "")
 	c.PCClientSecret = r.str(SettingPCClientSecret, "")
 	c.PCRefreshToken = r.str(SettingPCRefreshToken, "")
 	c.PCRefreshTokenSecretURI = r.url(SettingPCRefreshTokenSecretURI, "", false)
-	c.PCScope = r.str(SettingPCScope, "https://api.partnercenter.microsoft.com/user_impersonation offline_access")
+	c.PCScope = r.str(SettingPCScope, DefaultPCScope)
 	if c.PCClientID != "" {
 		if c.PartnerTenantID == "" {
 			r.fail(SettingPartnerTenantID, "is required when %s is set", SettingPCClientID)

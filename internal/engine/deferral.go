@@ -6,40 +6,22 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/gdapflow/gdapflow/internal/op"
 )
-
-// KindDeferred re-delivers, after a back-off, an input (a command or a
-// continuation) whose processing failed because Table Storage (the ledger,
-// or the sweep's table) was unavailable.
-// Returning an error instead would make Service Bus redeliver the message at
-// once, and a Table Storage outage of a few seconds would use up every
-// delivery and dead-letter it with no outcome event; a deferral keeps
-// retrying with back-off until the operation deadline.
-const KindDeferred = "deferred"
-
-// Deferred is the payload of a KindDeferred continuation: the input as it
-// arrived, and how often it has been deferred.
-type Deferred struct {
-	// Command is the body of a deferred command message (nil for a
-	// deferred continuation).
-	Command []byte `json:"command,omitempty"`
-	// Continuation is a deferred continuation (nil for a command).
-	Continuation *Continuation `json:"continuation,omitempty"`
-	// InputID is the Service Bus MessageId of the original message: the
-	// deferred input is processed as if it were that message.
-	InputID string `json:"inputId"`
-	// Count is how many times the input has been deferred (1 for the
-	// first deferral).
-	Count int `json:"count"`
-	// Since is when the input was first deferred; it is dropped (left to
-	// Service Bus redelivery) once GDAP_OPERATION_DEADLINE has passed.
-	Since time.Time `json:"since"`
-}
 
 // deferSendTimeout bounds the deferral's send. It is not cut short by the
 // invocation's context, whose deadline may be what made the ledger call
 // fail.
 const deferSendTimeout = 5 * time.Second
+
+// Deferral: an input (a command or a continuation) whose processing failed
+// because Table Storage (the ledger, or the sweep's table) was unavailable
+// is re-delivered after a back-off in an op.KindDeferred continuation.
+// Returning an error instead would make Service Bus redeliver the message at
+// once, and a Table Storage outage of a few seconds would use up every
+// delivery and dead-letter it with no outcome event; a deferral keeps
+// retrying with back-off until the operation deadline.
 
 // deferInput schedules in (whose Count and Since describe the deferrals so
 // far, zero for a first one) for another attempt after a back-off, because
@@ -47,7 +29,7 @@ const deferSendTimeout = 5 * time.Second
 // (the message has been dealt with), and cause when the operation deadline
 // has passed, the input has no message id, or the deferral cannot be sent:
 // the broker's redelivery is then the only way left.
-func (e *Engine) deferInput(ctx context.Context, inv Invocation, operationID string, in Deferred, cause error) error {
+func (e *Engine) deferInput(ctx context.Context, inv op.Invocation, operationID string, in op.Deferred, cause error) error {
 	now := inv.Clock.Now().UTC()
 	if in.Since.IsZero() {
 		in.Since = now
@@ -64,13 +46,13 @@ func (e *Engine) deferInput(ctx context.Context, inv Invocation, operationID str
 	}
 	in.Count++
 	in.InputID = inv.MessageID
-	delay := RetryDelay(operationID, in.Count, 0)
+	delay := op.RetryDelay(operationID, in.Count, 0)
 	parts := []string{in.InputID, "deferred", strconv.Itoa(in.Count)}
 	if operationID != "" {
 		parts = append([]string{operationID}, parts...)
 	}
-	msg, err := NewContinuationMessage(Continuation{Kind: KindDeferred, OperationID: operationID, Deferred: &in},
-		messageID(parts...), operationID, now.Add(delay))
+	msg, err := op.NewContinuationMessage(op.Continuation{Kind: op.KindDeferred, OperationID: operationID, Deferred: &in},
+		op.MessageID(parts...), operationID, now.Add(delay))
 	if err != nil {
 		return errors.Join(cause, err)
 	}
@@ -86,10 +68,10 @@ func (e *Engine) deferInput(ctx context.Context, inv Invocation, operationID str
 
 // handleDeferred processes a KindDeferred continuation: the original input
 // again, as the original message.
-func (e *Engine) handleDeferred(ctx context.Context, inv Invocation, c Continuation) error {
+func (e *Engine) handleDeferred(ctx context.Context, inv op.Invocation, c op.Continuation) error {
 	d := c.Deferred
 	if d == nil || d.InputID == "" || (d.Command == nil) == (d.Continuation == nil) ||
-		(d.Continuation != nil && d.Continuation.Kind == KindDeferred) {
+		(d.Continuation != nil && d.Continuation.Kind == op.KindDeferred) {
 		inv.Logger.ErrorContext(ctx, "malformed deferred input dropped")
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,17 +13,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
-// outageLedger is benchLedger behind a switch: while down, every call fails
+// outageLedger is memLedger behind a switch: while down, every call fails
 // as Table Storage does during an outage.
 type outageLedger struct {
-	benchLedger
+	*memLedger
 	down atomic.Bool
 	// updatesDown fails only Update: an outage that begins in the middle
 	// of an operation.
@@ -39,49 +38,21 @@ func (l *outageLedger) Create(ctx context.Context, r *ledger.Record) error {
 	if l.down.Load() {
 		return errTableOutage
 	}
-	return l.benchLedger.Create(ctx, r)
+	return l.memLedger.Create(ctx, r)
 }
 
 func (l *outageLedger) Get(ctx context.Context, id string) (*ledger.Record, error) {
 	if l.down.Load() {
 		return nil, errTableOutage
 	}
-	return l.benchLedger.Get(ctx, id)
+	return l.memLedger.Get(ctx, id)
 }
 
 func (l *outageLedger) Update(ctx context.Context, r *ledger.Record) error {
 	if l.down.Load() || l.updatesDown.Load() {
 		return errTableOutage
 	}
-	return l.benchLedger.Update(ctx, r)
-}
-
-// sentMessage is one message a recordingSender got.
-type sentMessage struct {
-	entity string
-	msg    bus.Message
-}
-
-// recordingSender keeps every message.
-type recordingSender struct {
-	mu   sync.Mutex
-	sent []sentMessage
-}
-
-func (s *recordingSender) Send(_ context.Context, entity string, m bus.Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sent = append(s.sent, sentMessage{entity, m})
-	return nil
-}
-
-// take returns and forgets the messages sent so far.
-func (s *recordingSender) take() []sentMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.sent
-	s.sent = nil
-	return out
+	return l.memLedger.Update(ctx, r)
 }
 
 func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
@@ -91,9 +62,9 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 		relID  = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836"
 		cmdMsg = "sb-message-1"
 	)
-	led := &outageLedger{benchLedger: benchLedger{recs: map[string]ledger.Record{}}}
+	led := &outageLedger{memLedger: newMemLedger()}
 	snd := &recordingSender{}
-	graph := &benchGraph{rel: gdap.Relationship{ID: relID, Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
+	graph := &stubGraph{rel: gdap.Relationship{ID: relID, Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
 		UnifiedRoles: []string{"729827e3-9c14-49f7-bb1b-9608f156bbb8"}, ETag: `W/"1"`}}
 	eng := New(Options{
 		Ledger: led, Graph: graph, Sender: snd,
@@ -101,8 +72,8 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 		OperationDeadline: 24 * time.Hour,
 	})
 	clock := vclock.NewFrozen(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
-	inv := func(msgID, fn string) Invocation {
-		return Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: fn}
+	inv := func(msgID, fn string) op.Invocation {
+		return op.Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: fn}
 	}
 	body := []byte(`{"specversion":"1.0","id":"` + opID + `","source":"/crm","type":"` + command.TypeRelationshipUpdate +
 		`","data":{"relationshipId":"` + relID + `","changes":{"autoExtendDuration":"P180D"}}}`)
@@ -117,14 +88,14 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 		require.Equal(t, "gdap-continuations", m.entity)
 		require.Equal(t, wantID, m.msg.MessageID)
 		require.Equal(t, opID, m.msg.CorrelationID)
-		var c Continuation
+		var c op.Continuation
 		require.NoError(t, json.Unmarshal(m.msg.Body, &c))
-		require.Equal(t, KindDeferred, c.Kind)
+		require.Equal(t, op.KindDeferred, c.Kind)
 		require.NotNil(t, c.Deferred)
 		require.Equal(t, cmdMsg, c.Deferred.InputID, "a deferral always names the original message")
 		require.Equal(t, wantCount, c.Deferred.Count)
 		require.Equal(t, body, c.Deferred.Command)
-		require.Equal(t, clock.Now().Add(RetryDelay(opID, wantCount, 0)), *m.msg.ScheduledEnqueueTime, "deferred with back-off")
+		require.Equal(t, clock.Now().Add(op.RetryDelay(opID, wantCount, 0)), *m.msg.ScheduledEnqueueTime, "deferred with back-off")
 		return m
 	}
 
@@ -137,7 +108,7 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 	// Still down when the deferral arrives: deferred again, further out. A
 	// redelivery of the same deferral sends the same message id (dropped as
 	// a duplicate by the broker).
-	clock.Advance(RetryDelay(opID, 1, 0))
+	clock.Advance(op.RetryDelay(opID, 1, 0))
 	require.NoError(t, eng.HandleContinuation(ctx, inv(first.msg.MessageID, "continuations"), first.msg.Body))
 	second := requireDeferral(opID+"."+cmdMsg+".deferred.2", 2)
 	require.NoError(t, eng.HandleContinuation(ctx, inv(first.msg.MessageID, "continuations"), first.msg.Body))
@@ -145,7 +116,7 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 
 	// The ledger is back: the deferred command runs as the original message.
 	led.down.Store(false)
-	clock.Advance(RetryDelay(opID, 2, 0))
+	clock.Advance(op.RetryDelay(opID, 2, 0))
 	require.NoError(t, eng.HandleContinuation(ctx, inv(second.msg.MessageID, "continuations"), second.msg.Body))
 	sent := snd.take()
 	require.Len(t, sent, 1)
@@ -165,18 +136,18 @@ func TestLedgerOutageDefersInputsInsteadOfFailingThem(t *testing.T) {
 
 func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 	t.Parallel()
-	led := &outageLedger{benchLedger: benchLedger{recs: map[string]ledger.Record{}}}
+	led := &outageLedger{memLedger: newMemLedger()}
 	snd := &recordingSender{}
 	eng := New(Options{
-		Ledger: led, Graph: &benchGraph{}, Sender: snd,
+		Ledger: led, Graph: &stubGraph{}, Sender: snd,
 		CommandsQueue: "gdap-commands", ContinuationsQueue: "gdap-continuations", EventsTopic: "gdap-events",
 		OperationDeadline: time.Hour,
 	})
 	clock := vclock.NewFrozen(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
-	inv := func(msgID string) Invocation {
-		return Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: "continuations"}
+	inv := func(msgID string) op.Invocation {
+		return op.Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: "continuations"}
 	}
-	resume := Continuation{Kind: KindResume, OperationID: "op-7", WakeID: "w1", Step: "poll"}
+	resume := op.Continuation{Kind: op.KindResume, OperationID: "op-7", WakeID: "w1", Step: "poll"}
 	body, err := json.Marshal(resume)
 	require.NoError(t, err)
 	ctx := t.Context()
@@ -186,9 +157,9 @@ func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 	sent := snd.take()
 	require.Len(t, sent, 1)
 	require.Equal(t, "op-7.op-7.resume.w1.deferred.1", sent[0].msg.MessageID)
-	var c Continuation
+	var c op.Continuation
 	require.NoError(t, json.Unmarshal(sent[0].msg.Body, &c))
-	require.Equal(t, KindDeferred, c.Kind)
+	require.Equal(t, op.KindDeferred, c.Kind)
 	require.Equal(t, &resume, c.Deferred.Continuation)
 	require.Nil(t, c.Deferred.Command)
 
@@ -200,7 +171,7 @@ func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 	require.Empty(t, snd.take())
 
 	// A deferral that names neither a command nor a continuation is dropped.
-	bad, err := json.Marshal(Continuation{Kind: KindDeferred, OperationID: "op-7", Deferred: &Deferred{InputID: "x", Count: 1}})
+	bad, err := json.Marshal(op.Continuation{Kind: op.KindDeferred, OperationID: "op-7", Deferred: &op.Deferred{InputID: "x", Count: 1}})
 	require.NoError(t, err)
 	require.NoError(t, eng.HandleContinuation(ctx, inv("bad"), bad))
 	require.Empty(t, snd.take())
@@ -209,16 +180,16 @@ func TestLedgerOutageDefersContinuationsAndGivesUpAtTheDeadline(t *testing.T) {
 func TestLedgerOutageMidOperationDefersTheInput(t *testing.T) {
 	t.Parallel()
 	const relID = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836"
-	led := &outageLedger{benchLedger: benchLedger{recs: map[string]ledger.Record{}}}
+	led := &outageLedger{memLedger: newMemLedger()}
 	snd := &recordingSender{}
 	eng := New(Options{
 		Ledger: led, Sender: snd,
-		Graph: &benchGraph{rel: gdap.Relationship{ID: relID, Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
+		Graph: &stubGraph{rel: gdap.Relationship{ID: relID, Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
 			UnifiedRoles: []string{"729827e3-9c14-49f7-bb1b-9608f156bbb8"}, ETag: `W/"1"`}},
 		CommandsQueue: "gdap-commands", ContinuationsQueue: "gdap-continuations", EventsTopic: "gdap-events",
 	})
 	clock := vclock.NewFrozen(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
-	inv := Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: "m1", DeliveryCount: 1, Function: "commands"}
+	inv := op.Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: "m1", DeliveryCount: 1, Function: "commands"}
 	body := []byte(`{"specversion":"1.0","id":"op-mid","source":"/crm","type":"` + command.TypeRelationshipUpdate +
 		`","data":{"relationshipId":"` + relID + `","changes":{"autoExtendDuration":"P180D"}}}`)
 

@@ -2,15 +2,15 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
-	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
 // ledgerStore is the operation ledger (internal/ledger against Table Storage).
@@ -43,46 +43,56 @@ type sender interface {
 	Send(ctx context.Context, entity string, m bus.Message) error
 }
 
-// Sweeper runs the expiry sweep (internal/sweep). The engine hands it the
-// sweep's triggers: the timer, gdap.sweep.run commands and sweep continuations.
-type Sweeper interface {
-	// Start begins a sweep, or joins the one already running. OperationID is
-	// the gdap.sweep.run operation to complete when the sweep ends ("" for
-	// the timer); the sweeper calls Engine.CompleteOperation for it.
-	Start(ctx context.Context, inv Invocation, trigger SweepTrigger) error
-	// Continue runs the next slice of a sweep; payload is Continuation.Sweep.
-	Continue(ctx context.Context, inv Invocation, payload []byte) error
+// sweeper is the expiry sweep (internal/sweep). The gdap.sweep.run workflow
+// starts or joins a sweep and then polls its status; sweep continuations are
+// handed to it as they arrive.
+type sweeper interface {
+	// Start begins the sweep sweepID, or joins the one already running; it
+	// returns the id of the sweep that runs.
+	Start(ctx context.Context, inv op.Invocation, sweepID string) (string, error)
+	// Status reports whether the sweep sweepID has ended, and how.
+	Status(ctx context.Context, sweepID string) (op.SweepStatus, error)
+	// Continue runs the next slice of a sweep; payload is
+	// op.Continuation.Sweep.
+	Continue(ctx context.Context, inv op.Invocation, payload []byte) error
 }
 
-// SweepTrigger says why a sweep starts.
-type SweepTrigger struct {
-	// SweepID names the sweep if a new one starts.
-	SweepID string
-	// OperationID is the gdap.sweep.run operation waiting for the sweep, or "".
-	OperationID string
-}
-
-// Options configure an Engine. Every field without a default is required.
+// Options configure an Engine. Ledger, Graph, Sender and the entity names
+// are required; the other fields have defaults.
 type Options struct {
-	Ledger        ledgerStore
-	Graph         graphClient
-	PartnerCenter partnerCenter // nil when App+User credentials are not configured
-	Sender        sender
-	Sweeper       Sweeper // nil disables gdap.sweep.run (it then fails unsupported_command)
+	// Ledger is the operation ledger.
+	Ledger ledgerStore
+	// Graph is Microsoft Graph.
+	Graph graphClient
+	// PartnerCenter is nil when App+User credentials are not configured
+	// (gdap.dap.remove then fails unauthorized).
+	PartnerCenter partnerCenter
+	// Sender sends continuations and events.
+	Sender sender
+	// Sweeper is nil when the expiry sweep is not configured
+	// (gdap.sweep.run then fails unsupported_command).
+	Sweeper sweeper
 
+	// CommandsQueue, ContinuationsQueue and EventsTopic are entity names.
 	CommandsQueue      string
 	ContinuationsQueue string
 	EventsTopic        string
-	EventSource        string
+	// EventSource is the CloudEvents source of outcome events. Default
+	// config.DefaultEventSource.
+	EventSource string
 
 	// RetryMaxAttempts bounds transient-failure retries of one step.
+	// Default config.DefaultRetryMaxAttempts.
 	RetryMaxAttempts int
-	// OperationDeadline fails operations unfinished after it.
+	// OperationDeadline fails operations unfinished after it. Default
+	// config.DefaultOperationDeadline.
 	OperationDeadline time.Duration
 	// LeaseDuration is how long a claim on an operation is honoured; it
-	// should equal the invocation timeout.
+	// should equal the invocation timeout. Default
+	// config.DefaultInvocationTimeout.
 	LeaseDuration time.Duration
 	// Protected reports whether a customer tenant is protected by policy.
+	// Default: none is.
 	Protected func(tenantID string) bool
 }
 
@@ -94,30 +104,19 @@ type Engine struct {
 // New returns an Engine.
 func New(opts Options) *Engine {
 	if opts.RetryMaxAttempts <= 0 {
-		opts.RetryMaxAttempts = 8
+		opts.RetryMaxAttempts = config.DefaultRetryMaxAttempts
 	}
 	if opts.OperationDeadline <= 0 {
-		opts.OperationDeadline = 24 * time.Hour
+		opts.OperationDeadline = config.DefaultOperationDeadline
 	}
 	if opts.LeaseDuration <= 0 {
-		opts.LeaseDuration = 5 * time.Minute
+		opts.LeaseDuration = config.DefaultInvocationTimeout
+	}
+	if opts.EventSource == "" {
+		opts.EventSource = config.DefaultEventSource
 	}
 	if opts.Protected == nil {
 		opts.Protected = func(string) bool { return false }
 	}
 	return &Engine{opts: opts}
-}
-
-// Invocation is the per-invocation context the handler passes in.
-type Invocation struct {
-	// Clock is "now" for this invocation (the real clock in Azure).
-	Clock vclock.Clock
-	// Logger is the invocation's child logger.
-	Logger *slog.Logger
-	// MessageID is the Service Bus MessageId of the trigger message.
-	MessageID string
-	// DeliveryCount is the trigger message's delivery count.
-	DeliveryCount int
-	// Function is the function name (commands, continuations, expiry-sweep).
-	Function string
 }

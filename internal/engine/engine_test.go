@@ -1,60 +1,13 @@
 package engine
 
 import (
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
-
-func TestRetryDelay(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		attempt    int
-		retryAfter time.Duration
-		min, max   time.Duration
-	}{
-		{1, 0, 2 * time.Second, 2500 * time.Millisecond},
-		{2, 0, 4 * time.Second, 5 * time.Second},
-		{3, 30 * time.Second, 30 * time.Second, 30 * time.Second},
-		{20, 0, maxDelay, maxDelay},
-		{20, 10 * time.Minute, 10 * time.Minute, 10 * time.Minute},
-	} {
-		d := RetryDelay("op", tc.attempt, tc.retryAfter)
-		require.GreaterOrEqual(t, d, tc.min, "attempt %d", tc.attempt)
-		require.LessOrEqual(t, d, tc.max, "attempt %d", tc.attempt)
-		require.Equal(t, d, RetryDelay("op", tc.attempt, tc.retryAfter), "deterministic")
-	}
-}
-
-func TestPollDelay(t *testing.T) {
-	t.Parallel()
-	base := 10 * time.Second
-	prev := time.Duration(0)
-	for polls := range 40 {
-		d := pollDelay(base, polls)
-		require.GreaterOrEqual(t, d, base, "never faster than the chosen interval")
-		require.LessOrEqual(t, d, maxDelay)
-		require.GreaterOrEqual(t, d, prev, "never shrinks")
-		if polls < gentlePolls {
-			require.Equal(t, base, d)
-		}
-		prev = d
-	}
-	require.Equal(t, maxDelay, pollDelay(base, 40))
-	require.Equal(t, defaultPollInterval, pollDelay(0, 0))
-}
-
-func TestMessageID(t *testing.T) {
-	t.Parallel()
-	require.Equal(t, "op.c1", messageID("op", "c1"))
-	long := messageID(strings.Repeat("x", 128), "c12")
-	require.Len(t, long, maxMessageIDLen)
-	require.NotEqual(t, long, messageID(strings.Repeat("x", 128), "c13"), "hashing keeps ids distinct")
-}
 
 func TestCheckAllowed(t *testing.T) {
 	t.Parallel()
@@ -66,20 +19,20 @@ func TestCheckAllowed(t *testing.T) {
 		status string
 		roles  []string
 		ch     gdap.Changes
-		code   string
+		code   op.Code
 	}{
 		{"created rename", gdap.StatusCreated, plain, gdap.Changes{DisplayName: &name}, ""},
-		{"created GA auto-extend", gdap.StatusCreated, withGA, gdap.Changes{AutoExtendDuration: &on}, CodeGlobalAdminBlocksAutoExtend},
+		{"created GA auto-extend", gdap.StatusCreated, withGA, gdap.Changes{AutoExtendDuration: &on}, op.CodeGlobalAdminBlocksAutoExtend},
 		{"created drop GA and auto-extend", gdap.StatusCreated, withGA, gdap.Changes{AutoExtendDuration: &on, UnifiedRoles: plain}, ""},
 		{"active auto-extend", gdap.StatusActive, plain, gdap.Changes{AutoExtendDuration: &on}, ""},
 		{"active auto-extend off", gdap.StatusActive, plain, gdap.Changes{AutoExtendDuration: &off}, ""},
-		{"active rename", gdap.StatusActive, plain, gdap.Changes{DisplayName: &name}, CodeInvalidState},
+		{"active rename", gdap.StatusActive, plain, gdap.Changes{DisplayName: &name}, op.CodeInvalidState},
 		{"active remove GA", gdap.StatusActive, withGA, gdap.Changes{UnifiedRoles: plain}, ""},
-		{"active add role", gdap.StatusActive, plain, gdap.Changes{UnifiedRoles: withGA}, CodeInvalidState},
-		{"active GA auto-extend", gdap.StatusActive, withGA, gdap.Changes{AutoExtendDuration: &on}, CodeGlobalAdminBlocksAutoExtend},
-		{"approval pending", gdap.StatusApprovalPending, plain, gdap.Changes{AutoExtendDuration: &on}, CodeInvalidState},
-		{"expired", gdap.StatusExpired, plain, gdap.Changes{DisplayName: &name}, CodeInvalidState},
-		{"no roles left", gdap.StatusCreated, plain, gdap.Changes{UnifiedRoles: []string{}}, CodeInvalidState},
+		{"active add role", gdap.StatusActive, plain, gdap.Changes{UnifiedRoles: withGA}, op.CodeInvalidState},
+		{"active GA auto-extend", gdap.StatusActive, withGA, gdap.Changes{AutoExtendDuration: &on}, op.CodeGlobalAdminBlocksAutoExtend},
+		{"approval pending", gdap.StatusApprovalPending, plain, gdap.Changes{AutoExtendDuration: &on}, op.CodeInvalidState},
+		{"expired", gdap.StatusExpired, plain, gdap.Changes{DisplayName: &name}, op.CodeInvalidState},
+		{"no roles left", gdap.StatusCreated, plain, gdap.Changes{UnifiedRoles: []string{}}, op.CodeInvalidState},
 	} {
 		f := checkAllowed(gdap.Relationship{ID: "r", Status: tc.status, UnifiedRoles: tc.roles, AutoExtendDuration: off}, tc.ch)
 		if tc.code == "" {

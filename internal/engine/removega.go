@@ -7,6 +7,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // removeGlobalAdminWorkflow: remove Global Administrator (following the 202
@@ -16,9 +17,9 @@ import (
 func removeGlobalAdminWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	cmd, ok := r.cmd.(*command.RemoveGlobalAdmin)
 	if !ok {
-		return failed(fail(CodeInternal, "unexpected command %T", r.cmd)), nil
+		return failed(op.Failf(op.CodeInternal, "unexpected command %T", r.cmd)), nil
 	}
-	switch r.rec.Step {
+	switch r.step() {
 	case "", stepRemoveGA:
 		return removeGlobalAdmin(ctx, r, cmd)
 	case stepPollGA:
@@ -26,7 +27,7 @@ func removeGlobalAdminWorkflow(ctx context.Context, r *run) (stepResult, error) 
 	case stepAutoExtend:
 		return enableAutoExtend(ctx, r, cmd)
 	}
-	return failed(fail(CodeInternal, "unknown step %q", r.rec.Step)), nil
+	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }
 
 func removeGlobalAdmin(ctx context.Context, r *run, cmd *command.RemoveGlobalAdmin) (stepResult, error) {
@@ -40,11 +41,11 @@ func removeGlobalAdmin(ctx context.Context, r *run, cmd *command.RemoveGlobalAdm
 			return afterGlobalAdminRemoved(rel, cmd), nil
 		}
 		if rel.Status != gdap.StatusActive && rel.Status != gdap.StatusCreated {
-			return failed(fail(CodeInvalidState, "relationship %s is %s: Global Administrator can only be removed while active or created", rel.ID, rel.Status)), nil
+			return failed(op.Failf(op.CodeInvalidState, "relationship %s is %s: Global Administrator can only be removed while active or created", rel.ID, rel.Status)), nil
 		}
 		roles := gdap.WithoutRole(rel.UnifiedRoles, gdap.GlobalAdminRoleID)
 		if len(roles) == 0 {
-			return failed(fail(CodeInvalidState, "relationship %s has only the Global Administrator role; removing it would leave no roles", rel.ID)), nil
+			return failed(op.Failf(op.CodeInvalidState, "relationship %s has only the Global Administrator role; removing it would leave no roles", rel.ID)), nil
 		}
 		res, err := r.e.opts.Graph.PatchRelationship(ctx, rel.ID, rel.ETag, gdap.Changes{UnifiedRoles: roles})
 		if isStatus(err, http.StatusPreconditionFailed) {
@@ -67,14 +68,14 @@ func removeGlobalAdmin(ctx context.Context, r *run, cmd *command.RemoveGlobalAdm
 		// 200 (created status): verify with a fresh read on the next step.
 		return goTo(stepRemoveGA), nil
 	}
-	return failed(fail(CodePreconditionFailed, "relationship %s kept changing while removing Global Administrator (%d attempts)", cmd.RelationshipID, maxPreconditionRetries)), nil
+	return failed(op.Failf(op.CodePreconditionFailed, "relationship %s kept changing while removing Global Administrator (%d attempts)", cmd.RelationshipID, maxPreconditionRetries)), nil
 }
 
 func afterGlobalAdminRemoved(rel gdap.Relationship, cmd *command.RemoveGlobalAdmin) stepResult {
 	if cmd.EnableAutoExtend {
 		return goTo(stepAutoExtend)
 	}
-	return done(&Result{Relationship: relationshipResult(rel)})
+	return done(&op.Result{Relationship: op.RelationshipOf(rel)})
 }
 
 func enableAutoExtend(ctx context.Context, r *run, cmd *command.RemoveGlobalAdmin) (stepResult, error) {
@@ -92,10 +93,10 @@ func enableAutoExtend(ctx context.Context, r *run, cmd *command.RemoveGlobalAdmi
 			return goTo(stepRemoveGA), nil
 		}
 		if rel.AutoExtendEnabled() {
-			return done(&Result{Relationship: relationshipResult(rel)}), nil
+			return done(&op.Result{Relationship: op.RelationshipOf(rel)}), nil
 		}
 		if rel.Status != gdap.StatusActive && rel.Status != gdap.StatusCreated {
-			return failed(fail(CodeInvalidState, "relationship %s is %s: auto-extend can only be enabled while active or created", rel.ID, rel.Status)), nil
+			return failed(op.Failf(op.CodeInvalidState, "relationship %s is %s: auto-extend can only be enabled while active or created", rel.ID, rel.Status)), nil
 		}
 		on := gdap.AutoExtendOn
 		res, err := r.e.opts.Graph.PatchRelationship(ctx, rel.ID, rel.ETag, gdap.Changes{AutoExtendDuration: &on})
@@ -108,10 +109,10 @@ func enableAutoExtend(ctx context.Context, r *run, cmd *command.RemoveGlobalAdmi
 		}
 		r.wf.Wrote = true
 		if res.Relationship != nil && res.Relationship.AutoExtendEnabled() {
-			return done(&Result{Relationship: relationshipResult(*res.Relationship)}), nil
+			return done(&op.Result{Relationship: op.RelationshipOf(*res.Relationship)}), nil
 		}
 		return goTo(stepAutoExtend), nil
 	}
-	return failed(&Failure{Code: CodePreconditionFailed, HTTPStatus: http.StatusPreconditionFailed,
+	return failed(&op.Failure{Code: op.CodePreconditionFailed, HTTPStatus: http.StatusPreconditionFailed,
 		Message: fmt.Sprintf("relationship %s kept changing while enabling auto-extend (%d attempts)", cmd.RelationshipID, maxPreconditionRetries)}), nil
 }

@@ -8,14 +8,15 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 func requestWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	cmd, ok := r.cmd.(*command.RequestRelationship)
 	if !ok {
-		return failed(fail(CodeInternal, "unexpected command %T", r.cmd)), nil
+		return failed(op.Failf(op.CodeInternal, "unexpected command %T", r.cmd)), nil
 	}
-	switch r.rec.Step {
+	switch r.step() {
 	case "", stepApply:
 		return startRequest(ctx, r, cmd)
 	case stepPollRequest:
@@ -25,9 +26,9 @@ func requestWorkflow(ctx context.Context, r *run) (stepResult, error) {
 		if err != nil {
 			return stepResult{}, err
 		}
-		return done(&Result{Relationship: relationshipResult(rel), RequestID: r.wf.RequestID, RequestStatus: r.wf.RequestStatus}), nil
+		return done(&op.Result{Relationship: op.RelationshipOf(rel), RequestID: r.wf.RequestID, RequestStatus: r.wf.RequestStatus}), nil
 	}
-	return failed(fail(CodeInternal, "unknown step %q", r.rec.Step)), nil
+	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }
 
 // startRequest: read; goal holds → alreadyDone; policy; follow a request for
@@ -38,10 +39,10 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 		return stepResult{}, err
 	}
 	if cmd.Action == gdap.ActionTerminate && rel.Customer.TenantID != "" && r.e.opts.Protected(rel.Customer.TenantID) {
-		return failed(fail(CodePolicyDenied, "customer %s is protected (GDAP_PROTECTED_CUSTOMERS): relationship %s will not be terminated", rel.Customer.TenantID, rel.ID)), nil
+		return failed(op.Failf(op.CodePolicyDenied, "customer %s is protected (GDAP_PROTECTED_CUSTOMERS): relationship %s will not be terminated", rel.Customer.TenantID, rel.ID)), nil
 	}
 	if actionGoalHolds(cmd.Action, rel) {
-		return done(&Result{Relationship: relationshipResult(rel)}), nil
+		return done(&op.Result{Relationship: op.RelationshipOf(rel)}), nil
 	}
 	reqs, err := r.e.opts.Graph.ListRequests(ctx, cmd.RelationshipID)
 	if err != nil {
@@ -55,7 +56,7 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 		// Terminating on its own (for example the customer terminated it):
 		// follow the relationship until it is terminated.
 		r.wf.Polls++
-		return waitFor(stepApply, pollDelay(defaultPollInterval, r.wf.Polls)), nil
+		return waitFor(stepApply, op.PollDelay(op.DefaultPollInterval, r.wf.Polls)), nil
 	}
 	if f := checkActionAllowed(cmd.Action, rel); f != nil {
 		return failed(f), nil
@@ -83,15 +84,15 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 func (r *run) followRequest(req gdap.Request) stepResult {
 	r.wf.RequestID = req.ID
 	r.wf.RequestStatus = req.Status
-	r.wf.PollBaseMS = defaultPollInterval.Milliseconds()
+	r.wf.PollBaseMS = op.DefaultPollInterval.Milliseconds()
 	r.wf.Polls = 0
 	switch req.Status {
 	case gdap.RequestSucceeded:
 		return goTo(stepFinish)
 	case gdap.RequestFailed:
-		return failed(fail(CodeOperationFailed, "relationship request %s (%s) failed", req.ID, req.Action))
+		return failed(op.Failf(op.CodeOperationFailed, "relationship request %s (%s) failed", req.ID, req.Action))
 	}
-	return waitFor(stepPollRequest, defaultPollInterval)
+	return waitFor(stepPollRequest, op.DefaultPollInterval)
 }
 
 func pollRequest(ctx context.Context, r *run, cmd *command.RequestRelationship) (stepResult, error) {
@@ -106,9 +107,9 @@ func pollRequest(ctx context.Context, r *run, cmd *command.RequestRelationship) 
 		r.log.InfoContext(ctx, "relationship request succeeded", "request_id", req.ID, "polls", r.wf.Polls)
 		return goTo(stepFinish), nil
 	case gdap.RequestFailed:
-		return failed(fail(CodeOperationFailed, "relationship request %s (%s) failed upstream", req.ID, cmd.Action)), nil
+		return failed(op.Failf(op.CodeOperationFailed, "relationship request %s (%s) failed upstream", req.ID, cmd.Action)), nil
 	}
-	return waitFor(stepPollRequest, pollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+	return waitFor(stepPollRequest, op.PollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
 }
 
 // actionGoalHolds reports whether the relationship is already where the
@@ -128,25 +129,25 @@ func actionGoalHolds(action string, rel gdap.Relationship) bool {
 }
 
 // checkActionAllowed refuses actions the status does not allow (no POST).
-func checkActionAllowed(action string, rel gdap.Relationship) *Failure {
+func checkActionAllowed(action string, rel gdap.Relationship) *op.Failure {
 	switch action {
 	case gdap.ActionLockForApproval:
 		if rel.Status == gdap.StatusCreated {
 			return nil
 		}
-		return fail(CodeInvalidState, "relationship %s is %s: lockForApproval needs status created", rel.ID, rel.Status)
+		return op.Failf(op.CodeInvalidState, "relationship %s is %s: lockForApproval needs status created", rel.ID, rel.Status)
 	case gdap.ActionTerminate:
 		if rel.Status == gdap.StatusActive {
 			return nil
 		}
-		return fail(CodeInvalidState, "relationship %s is %s: terminate needs status active", rel.ID, rel.Status)
+		return op.Failf(op.CodeInvalidState, "relationship %s is %s: terminate needs status active", rel.ID, rel.Status)
 	case gdap.ActionApprove, gdap.ActionReject:
 		if rel.Status == gdap.StatusApprovalPending && rel.IsReseller && rel.IsPartnerConsentPending {
 			return nil
 		}
-		return fail(CodeInvalidState, "relationship %s (status %s) is not a reseller relationship awaiting the partner's consent: %s is not possible", rel.ID, rel.Status, action)
+		return op.Failf(op.CodeInvalidState, "relationship %s (status %s) is not a reseller relationship awaiting the partner's consent: %s is not possible", rel.ID, rel.Status, action)
 	}
-	return fail(CodeInvalidCommand, "unknown action %q", action)
+	return op.Failf(op.CodeInvalidCommand, "unknown action %q", action)
 }
 
 func activeRequest(reqs []gdap.Request, action string) (gdap.Request, bool) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -26,20 +27,20 @@ func TestResentCommandWakesAnOverdueOperationUnderANewID(t *testing.T) {
 	require.NoError(t, err)
 	start := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	clock := vclock.NewFrozen(start)
-	led := &benchLedger{recs: map[string]ledger.Record{}}
+	led := newMemLedger()
 	waiting := &ledger.Record{
 		OperationID: opID, CommandType: env.Type, Source: env.Source, ContentHash: env.ContentHash,
-		State: ledger.StateWaiting, Step: stepPollRequest, Attempts: 1, WakeID: opID + ".c1", WakeAt: start.Add(time.Minute),
+		State: ledger.StateWaiting, Step: string(stepPollRequest), Attempts: 1, WakeID: opID + ".c1", WakeAt: start.Add(time.Minute),
 		AcceptedAt: start, UpdatedAt: start, Command: body, Workflow: encodeState(&wfState{Seq: 1, LastInputID: "m1"}),
 	}
 	require.NoError(t, led.Create(t.Context(), waiting))
 	snd := &recordingSender{}
 	eng := New(Options{
-		Ledger: led, Graph: &benchGraph{}, Sender: snd, LeaseDuration: 5 * time.Minute,
+		Ledger: led, Graph: &stubGraph{}, Sender: snd, LeaseDuration: 5 * time.Minute,
 		CommandsQueue: "gdap-commands", ContinuationsQueue: "gdap-continuations", EventsTopic: "gdap-events",
 	})
-	inv := func(msgID string) Invocation {
-		return Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: "commands"}
+	inv := func(msgID string) op.Invocation {
+		return op.Invocation{Clock: clock, Logger: slog.New(slog.DiscardHandler), MessageID: msgID, DeliveryCount: 1, Function: "commands"}
 	}
 
 	// Not overdue yet: a re-sent command changes nothing.
@@ -56,9 +57,9 @@ func TestResentCommandWakesAnOverdueOperationUnderANewID(t *testing.T) {
 	require.Equal(t, "gdap-continuations", sent[0].entity)
 	require.Equal(t, opID+".c2", sent[0].msg.MessageID)
 	require.Equal(t, clock.Now(), *sent[0].msg.ScheduledEnqueueTime)
-	var c Continuation
+	var c op.Continuation
 	require.NoError(t, json.Unmarshal(sent[0].msg.Body, &c))
-	require.Equal(t, Continuation{Kind: KindResume, OperationID: opID, WakeID: opID + ".c2", Step: stepPollRequest}, c)
+	require.Equal(t, op.Continuation{Kind: op.KindResume, OperationID: opID, WakeID: opID + ".c2", Step: string(stepPollRequest)}, c)
 	rec, err := led.Get(t.Context(), opID)
 	require.NoError(t, err)
 	require.Equal(t, opID+".c2", rec.WakeID, "only the new continuation may resume the operation")

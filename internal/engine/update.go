@@ -12,19 +12,8 @@ import (
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/isoduration"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/upstream"
-)
-
-// Steps shared by the relationship workflows.
-const (
-	stepApply         = "apply"
-	stepPollOperation = "pollOperation"
-	stepPollRequest   = "pollRequest"
-	stepFinish        = "finish"
-	stepRemoveGA      = "removeGlobalAdmin"
-	stepPollGA        = "pollGlobalAdminRemoval"
-	stepAutoExtend    = "enableAutoExtend"
-	stepConfirm       = "confirm"
 )
 
 // maxPreconditionRetries bounds re-reads after 412 within one step.
@@ -33,16 +22,16 @@ const maxPreconditionRetries = 3
 func updateWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	cmd, ok := r.cmd.(*command.UpdateRelationship)
 	if !ok {
-		return failed(fail(CodeInternal, "unexpected command %T", r.cmd)), nil
+		return failed(op.Failf(op.CodeInternal, "unexpected command %T", r.cmd)), nil
 	}
-	switch r.rec.Step {
+	switch r.step() {
 	case "", stepApply:
 		return applyUpdate(ctx, r, cmd)
 	case stepPollOperation:
 		// After the 202 operation: re-read and apply whatever is still missing.
 		return pollOperation(ctx, r, stepApply)
 	}
-	return failed(fail(CodeInternal, "unknown step %q", r.rec.Step)), nil
+	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }
 
 // applyUpdate reads the relationship, works out which requested changes are
@@ -56,7 +45,7 @@ func applyUpdate(ctx context.Context, r *run, cmd *command.UpdateRelationship) (
 		}
 		missing := missingChanges(rel, want)
 		if len(missing.Fields()) == 0 {
-			return done(&Result{Relationship: relationshipResult(rel)}), nil
+			return done(&op.Result{Relationship: op.RelationshipOf(rel)}), nil
 		}
 		if f := checkAllowed(rel, missing); f != nil {
 			return failed(f), nil
@@ -97,17 +86,17 @@ func applyUpdate(ctx context.Context, r *run, cmd *command.UpdateRelationship) (
 			// 200: the change is applied; loop once more only if something
 			// is still missing (for example a change deferred above).
 			if len(missingChanges(*res.Relationship, want).Fields()) == 0 {
-				return done(&Result{Relationship: relationshipResult(*res.Relationship)}), nil
+				return done(&op.Result{Relationship: op.RelationshipOf(*res.Relationship)}), nil
 			}
 		}
 	}
-	return failed(fail(CodeOperationFailed, "relationship %s did not reach the requested state after repeated updates", cmd.RelationshipID)), nil
+	return failed(op.Failf(op.CodeOperationFailed, "relationship %s did not reach the requested state after repeated updates", cmd.RelationshipID)), nil
 }
 
 // followOperation starts following a 202 operation.
-func (r *run) followOperation(url string, retryAfter time.Duration, pollStep string) stepResult {
+func (r *run) followOperation(url string, retryAfter time.Duration, pollStep Step) stepResult {
 	if retryAfter <= 0 {
-		retryAfter = defaultPollInterval
+		retryAfter = op.DefaultPollInterval
 	}
 	r.wf.OperationURL = url
 	r.wf.PollBaseMS = retryAfter.Milliseconds()
@@ -119,16 +108,16 @@ func (r *run) followOperation(url string, retryAfter time.Duration, pollStep str
 // relationship (for example one started by this operation before a crash
 // between the 202 and the ledger write: Graph then answers a second PATCH
 // with 409) and follows it instead of writing again.
-func (r *run) inFlightOperation(ctx context.Context, relID, pollStep string) (stepResult, bool, error) {
+func (r *run) inFlightOperation(ctx context.Context, relID string, pollStep Step) (stepResult, bool, error) {
 	ops, err := r.e.opts.Graph.ListOperations(ctx, relID)
 	if err != nil {
 		return stepResult{}, false, err
 	}
-	for _, op := range ops {
-		if op.Status == gdap.OperationNotStarted || op.Status == gdap.OperationRunning {
-			r.log.InfoContext(ctx, "following the relationship's operation already in flight", "graph_operation_id", op.ID)
+	for _, gop := range ops {
+		if gop.Status == gdap.OperationNotStarted || gop.Status == gdap.OperationRunning {
+			r.log.InfoContext(ctx, "following the relationship's operation already in flight", "graph_operation_id", gop.ID)
 			r.wf.Wrote = true
-			return r.followOperation(r.e.opts.Graph.OperationURL(relID, op.ID), defaultPollInterval, pollStep), true, nil
+			return r.followOperation(r.e.opts.Graph.OperationURL(relID, gop.ID), op.DefaultPollInterval, pollStep), true, nil
 		}
 	}
 	return stepResult{}, false, nil
@@ -136,28 +125,28 @@ func (r *run) inFlightOperation(ctx context.Context, relID, pollStep string) (st
 
 // pollOperation polls the followed 202 operation once; on success it moves
 // to next.
-func pollOperation(ctx context.Context, r *run, next string) (stepResult, error) {
+func pollOperation(ctx context.Context, r *run, next Step) (stepResult, error) {
 	if r.wf.OperationURL == "" {
 		return goTo(next), nil
 	}
-	op, err := r.e.opts.Graph.GetOperation(ctx, r.wf.OperationURL)
+	gop, err := r.e.opts.Graph.GetOperation(ctx, r.wf.OperationURL)
 	if err != nil {
 		return stepResult{}, err
 	}
 	r.wf.Polls++
-	switch op.Status {
+	switch gop.Status {
 	case gdap.OperationSucceeded:
-		r.log.InfoContext(ctx, "operation succeeded", "graph_operation_id", op.ID, "polls", r.wf.Polls)
+		r.log.InfoContext(ctx, "operation succeeded", "graph_operation_id", gop.ID, "polls", r.wf.Polls)
 		r.wf.OperationURL = ""
 		return goTo(next), nil
 	case gdap.OperationFailed:
-		msg := "the Graph long-running operation " + op.ID + " failed"
-		if op.Data != "" {
-			msg += ": " + truncate(op.Data, 1024)
+		msg := "the Graph long-running operation " + gop.ID + " failed"
+		if gop.Data != "" {
+			msg += ": " + truncate(gop.Data, 1024)
 		}
-		return failed(&Failure{Code: CodeOperationFailed, Message: msg}), nil
+		return failed(&op.Failure{Code: op.CodeOperationFailed, Message: msg}), nil
 	}
-	return waitFor(r.rec.Step, pollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+	return waitFor(r.step(), op.PollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
 }
 
 // missingChanges returns the requested changes that do not hold yet.
@@ -184,7 +173,7 @@ func missingChanges(rel gdap.Relationship, want gdap.Changes) gdap.Changes {
 
 // checkAllowed applies docs/platform/graph-facts.md §1.5/§1.6 locally, so that a change the
 // status does not allow fails with invalid_state without a write.
-func checkAllowed(rel gdap.Relationship, ch gdap.Changes) *Failure {
+func checkAllowed(rel gdap.Relationship, ch gdap.Changes) *op.Failure {
 	roles := rel.UnifiedRoles
 	if ch.UnifiedRoles != nil {
 		roles = ch.UnifiedRoles
@@ -203,21 +192,21 @@ func checkAllowed(rel gdap.Relationship, ch gdap.Changes) *Failure {
 			}
 		}
 		if len(refused) > 0 {
-			return fail(CodeInvalidState, "relationship %s is active: only autoExtendDuration and the removal of Global Administrator can be changed, not %s", rel.ID, strings.Join(refused, ", "))
+			return op.Failf(op.CodeInvalidState, "relationship %s is active: only autoExtendDuration and the removal of Global Administrator can be changed, not %s", rel.ID, strings.Join(refused, ", "))
 		}
 		if ch.UnifiedRoles != nil && (!rel.HasGlobalAdmin() || !sameRoles(ch.UnifiedRoles, gdap.WithoutRole(rel.UnifiedRoles, gdap.GlobalAdminRoleID))) {
-			return fail(CodeInvalidState, "relationship %s is active: its roles can only change by removing Global Administrator", rel.ID)
+			return op.Failf(op.CodeInvalidState, "relationship %s is active: its roles can only change by removing Global Administrator", rel.ID)
 		}
 	default:
-		return fail(CodeInvalidState, "relationship %s is %s: it can only be changed while created or active", rel.ID, rel.Status)
+		return op.Failf(op.CodeInvalidState, "relationship %s is %s: it can only be changed while created or active", rel.ID, rel.Status)
 	}
 	if autoExtendOn && gdap.HasRole(roles, gdap.GlobalAdminRoleID) {
 		if ch.AutoExtendDuration != nil {
-			return fail(CodeGlobalAdminBlocksAutoExtend, "relationship %s includes Global Administrator, which cannot be auto-extended; remove the role first (gdap.relationship.removeGlobalAdmin)", rel.ID)
+			return op.Failf(op.CodeGlobalAdminBlocksAutoExtend, "relationship %s includes Global Administrator, which cannot be auto-extended; remove the role first (gdap.relationship.removeGlobalAdmin)", rel.ID)
 		}
 	}
 	if len(roles) == 0 {
-		return fail(CodeInvalidState, "relationship %s must keep at least one role", rel.ID)
+		return op.Failf(op.CodeInvalidState, "relationship %s must keep at least one role", rel.ID)
 	}
 	return nil
 }
@@ -256,8 +245,8 @@ func isStatus(err error, status int) bool {
 	return ok && ue.StatusCode == status
 }
 
-func preconditionFailure(err error, msg string) *Failure {
-	f := &Failure{Code: CodePreconditionFailed, Message: msg, HTTPStatus: http.StatusPreconditionFailed}
+func preconditionFailure(err error, msg string) *op.Failure {
+	f := &op.Failure{Code: op.CodePreconditionFailed, Message: msg, HTTPStatus: http.StatusPreconditionFailed}
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		f.UpstreamCode, f.UpstreamRequestID = ue.Code, ue.RequestID

@@ -4,7 +4,8 @@
 // deterministic per outcome, so a republished event is dropped by Service
 // Bus duplicate detection; event times come from the caller's clock.
 //
-// Error codes are the constants of package errcode.
+// Error codes are op.Code values; the failure and result shapes are
+// op.Failure and op.Result, the ones the ledger records.
 package event
 
 import (
@@ -17,6 +18,8 @@ import (
 	ce "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Event types.
@@ -37,7 +40,7 @@ func Types() []string {
 }
 
 // DefaultSource is the event source when GDAP_EVENT_SOURCE is not set.
-const DefaultSource = "/gdapflow"
+const DefaultSource = config.DefaultEventSource
 
 // ContentType is the Service Bus ContentType of every event.
 const ContentType = "application/cloudevents+json; charset=utf-8"
@@ -54,54 +57,13 @@ type Builder struct {
 // NewBuilder returns a Builder for source ("" means DefaultSource).
 func NewBuilder(source string) *Builder { return &Builder{Source: source} }
 
-// ErrorInfo is the error of gdap.operation.failed.
-type ErrorInfo struct {
-	// Code is one of the errcode constants.
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// HTTPStatus, UpstreamCode and UpstreamRequestID are set when an upstream call failed.
-	HTTPStatus        int    `json:"httpStatus,omitempty"`
-	UpstreamCode      string `json:"upstreamCode,omitempty"`
-	UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
-	// Field is the JSON path of the offending command field when the
-	// command's data was invalid (command.Error.Field), e.g.
-	// "data.changes.autoExtendDuration".
-	Field string `json:"field,omitempty"`
-}
-
 // RejectionError is the error of gdap.command.rejected.
 type RejectionError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Field is the JSON path of the offending attribute (command.Error.Field),
-	// e.g. "id", when the envelope was refused for one attribute.
+	Code    op.Code `json:"code"`
+	Message string  `json:"message"`
+	// Field is the JSON path of the offending attribute (e.g. "id") when the
+	// envelope was refused for one attribute; the Message then starts with it.
 	Field string `json:"field,omitempty"`
-}
-
-// Relationship is the final state of a relationship reported in a result.
-type Relationship struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	Status      string `json:"status"`
-	// EndDateTime is null until the relationship is activated.
-	EndDateTime        *time.Time `json:"endDateTime"`
-	AutoExtendDuration string     `json:"autoExtendDuration"`
-	// UnifiedRoles are role definition ids; never null.
-	UnifiedRoles []string `json:"unifiedRoles"`
-	ETag         string   `json:"etag"`
-}
-
-// Result is the result of gdap.operation.succeeded.
-type Result struct {
-	// Relationship is set for relationship commands.
-	Relationship *Relationship `json:"relationship,omitempty"`
-	// RequestID and RequestStatus are set for gdap.relationship.request.
-	RequestID     string `json:"requestId,omitempty"`
-	RequestStatus string `json:"requestStatus,omitempty"`
-	// SweepID is set for gdap.sweep.run (an extension of the contract).
-	SweepID string `json:"sweepId,omitempty"`
-	// AlreadyDone is true when the goal already held and nothing was written.
-	AlreadyDone bool `json:"alreadyDone"`
 }
 
 // Operation identifies an operation in both outcome events; its fields
@@ -119,13 +81,13 @@ type Operation struct {
 // OperationSucceeded is the data of gdap.operation.succeeded.
 type OperationSucceeded struct {
 	Operation
-	Result Result `json:"result"`
+	Result op.Result `json:"result"`
 }
 
 // OperationFailed is the data of gdap.operation.failed.
 type OperationFailed struct {
 	Operation
-	Error ErrorInfo `json:"error"`
+	Error op.Failure `json:"error"`
 }
 
 // RelationshipExpiring is the data of gdap.relationship.expiring.

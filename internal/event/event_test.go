@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
-	"github.com/gdapflow/gdapflow/internal/errcode"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/schemas"
 )
 
@@ -55,7 +55,7 @@ func buildAll(b *Builder) []built {
 	m, err := b.OperationSucceeded(now, OperationSucceeded{
 		Operation: Operation{OperationID: "op-1", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 2,
 			AcceptedAt: accepted, FinishedAt: now},
-		Result: Result{Relationship: &Relationship{ID: relID, DisplayName: "Contoso", Status: "active", EndDateTime: &endDate,
+		Result: op.Result{Relationship: &op.Relationship{ID: relID, DisplayName: "Contoso", Status: "active", EndDateTime: &endDate,
 			AutoExtendDuration: "P180D", UnifiedRoles: []string{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}, ETag: `W/"abc"`}},
 	})
 	add("succeeded update", TypeOperationSucceeded, "op-1.succeeded", "op-1", relID, `{"operationId":"op-1","commandType":"gdap.relationship.update",
@@ -66,7 +66,7 @@ func buildAll(b *Builder) []built {
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
 		Operation: Operation{OperationID: "op-2", CommandType: "gdap.relationship.request", RelationshipID: relID, Attempts: 1,
 			AcceptedAt: accepted, FinishedAt: now},
-		Result: Result{Relationship: &Relationship{ID: relID, Status: "approvalPending"}, RequestID: "req-1", RequestStatus: "succeeded", AlreadyDone: true},
+		Result: op.Result{Relationship: &op.Relationship{ID: relID, Status: "approvalPending"}, RequestID: "req-1", RequestStatus: "succeeded", AlreadyDone: true},
 	})
 	add("succeeded request, nil roles and end date", TypeOperationSucceeded, "op-2.succeeded", "op-2", relID, `{"operationId":"op-2","commandType":"gdap.relationship.request",
 		"relationshipId":"`+relID+`","attempts":1,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
@@ -75,21 +75,21 @@ func buildAll(b *Builder) []built {
 
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
 		Operation: Operation{OperationID: "op-3", CommandType: "gdap.customer.removeDap", CustomerTenantID: tenantID, Attempts: 1,
-			AcceptedAt: accepted, FinishedAt: now}, Result: Result{AlreadyDone: true},
+			AcceptedAt: accepted, FinishedAt: now}, Result: op.Result{AlreadyDone: true},
 	})
 	add("succeeded removeDap", TypeOperationSucceeded, "op-3.succeeded", "op-3", tenantID, `{"operationId":"op-3","commandType":"gdap.customer.removeDap",
 		"customerTenantId":"`+tenantID+`","attempts":1,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
 		"result":{"alreadyDone":true}}`, m, err)
 
 	m, err = b.OperationSucceeded(now, OperationSucceeded{
-		Operation: Operation{OperationID: "op-4", CommandType: "gdap.sweep.run", Attempts: 1, AcceptedAt: accepted, FinishedAt: now}, Result: Result{SweepID: "sw-1"},
+		Operation: Operation{OperationID: "op-4", CommandType: "gdap.sweep.run", Attempts: 1, AcceptedAt: accepted, FinishedAt: now}, Result: op.Result{SweepID: "sw-1"},
 	})
 	add("succeeded sweep", TypeOperationSucceeded, "op-4.succeeded", "op-4", "", `{"operationId":"op-4","commandType":"gdap.sweep.run",
 		"attempts":1,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z","result":{"sweepId":"sw-1","alreadyDone":false}}`, m, err)
 
 	m, err = b.OperationFailed(now, OperationFailed{
 		Operation: Operation{OperationID: "op-5", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 8, AcceptedAt: accepted, FinishedAt: now},
-		Error:     ErrorInfo{Code: errcode.Throttled, Message: "Graph kept answering 429", HTTPStatus: 429, UpstreamCode: "TooManyRequests", UpstreamRequestID: "r-1"},
+		Error:     op.Failure{Code: op.CodeThrottled, Message: "Graph kept answering 429", HTTPStatus: 429, UpstreamCode: "TooManyRequests", UpstreamRequestID: "r-1"},
 	})
 	add("failed upstream", TypeOperationFailed, "op-5.failed", "op-5", relID, `{"operationId":"op-5","commandType":"gdap.relationship.update",
 		"relationshipId":"`+relID+`","attempts":8,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
@@ -97,7 +97,7 @@ func buildAll(b *Builder) []built {
 
 	m, err = b.OperationFailed(now, OperationFailed{
 		Operation: Operation{OperationID: "op-6", CommandType: "gdap.relationship.create", Attempts: 0, AcceptedAt: accepted, FinishedAt: now},
-		Error:     ErrorInfo{Code: errcode.UnsupportedCommand, Message: "unsupported command type"},
+		Error:     op.Failure{Code: op.CodeUnsupportedCommand, Message: "unsupported command type"},
 	})
 	add("failed unsupported", TypeOperationFailed, "op-6.failed", "op-6", "", `{"operationId":"op-6","commandType":"gdap.relationship.create",
 		"attempts":0,"acceptedAt":"2026-03-01T08:00:00Z","finishedAt":"2026-03-01T09:00:00.123456789Z",
@@ -105,7 +105,7 @@ func buildAll(b *Builder) []built {
 
 	m, err = b.OperationFailed(now, OperationFailed{
 		Operation: Operation{OperationID: "op-7", CommandType: "gdap.relationship.update", RelationshipID: relID, Attempts: 0, AcceptedAt: accepted, FinishedAt: now},
-		Error: ErrorInfo{Code: errcode.InvalidCommand, Field: "data.changes.autoExtendDuration",
+		Error: op.Failure{Code: op.CodeInvalidCommand, Field: "data.changes.autoExtendDuration",
 			Message: "data.changes.autoExtendDuration: must be one of 'P0D', 'PT0S', 'P180D'"},
 	})
 	add("failed invalid field", TypeOperationFailed, "op-7.failed", "op-7", relID, `{"operationId":"op-7","commandType":"gdap.relationship.update",
@@ -129,11 +129,11 @@ func buildAll(b *Builder) []built {
 	add("approval pending", TypeApprovalPending, "approvalPending."+relID, "sw-1", relID, `{"relationshipId":"`+relID+`","displayName":"Contoso",
 		"createdDateTime":"2025-12-01T00:00:00Z","daysPending":90,"approvalExpiresDateTime":"2026-03-01T00:00:00Z"}`, m, err)
 
-	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-1", MessageID: "msg-1", Error: RejectionError{Code: errcode.InvalidCommand, Message: "body is not a JSON object"}}, []byte("hello"))
+	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-1", MessageID: "msg-1", Error: RejectionError{Code: op.CodeInvalidCommand, Message: "body is not a JSON object"}}, []byte("hello"))
 	add("rejected", TypeCommandRejected, "rejected.msg-1.2cf24dba5fb0a30e", "msg-1", "", `{"operationId":"msg-1","messageId":"msg-1",
 		"error":{"code":"invalid_command","message":"body is not a JSON object"}}`, m, err)
 
-	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-2", MessageID: "msg-2", Error: RejectionError{Code: errcode.InvalidCommand, Field: "id", Message: "id: required"}}, []byte("{}"))
+	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-2", MessageID: "msg-2", Error: RejectionError{Code: op.CodeInvalidCommand, Field: "id", Message: "id: required"}}, []byte("{}"))
 	add("rejected field", TypeCommandRejected, "rejected.msg-2.44136fa355b3678a", "msg-2", "", `{"operationId":"msg-2","messageId":"msg-2",
 		"error":{"code":"invalid_command","message":"id: required","field":"id"}}`, m, err)
 
@@ -216,7 +216,7 @@ func TestDeterministic(t *testing.T) {
 func TestRejectedIDs(t *testing.T) {
 	t.Parallel()
 	b := NewBuilder("")
-	d := CommandRejected{OperationID: "op", MessageID: "op", Error: RejectionError{Code: errcode.Conflict, Message: "id reused"}}
+	d := CommandRejected{OperationID: "op", MessageID: "op", Error: RejectionError{Code: op.CodeConflict, Message: "id reused"}}
 	m1, err := b.CommandRejected(now, d, []byte("body-1"))
 	require.NoError(t, err)
 	m1again, err := b.CommandRejected(now.Add(time.Hour), d, []byte("body-1"))
@@ -273,17 +273,17 @@ func TestBuildErrors(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestSchemaErrorCodesMatchErrcode(t *testing.T) {
+func TestSchemaErrorCodesMatchOpCodes(t *testing.T) {
 	t.Parallel()
 	raw, err := schemas.FS.ReadFile("defs.json")
 	require.NoError(t, err)
 	var defs struct {
 		Defs struct {
 			ErrorCode struct {
-				Enum []string `json:"enum"`
+				Enum []op.Code `json:"enum"`
 			} `json:"errorCode"`
 		} `json:"$defs"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &defs))
-	require.Equal(t, errcode.All(), defs.Defs.ErrorCode.Enum)
+	require.Equal(t, op.Codes(), defs.Defs.ErrorCode.Enum)
 }

@@ -6,7 +6,6 @@ package invoke
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,8 +14,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/gdapflow/gdapflow/internal/config"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/hostwire"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -30,12 +29,13 @@ const (
 	bindingTimer          = "timer"
 )
 
-// maxInvocationBytes bounds an invocation body (a 256 KiB Service Bus
-// message, base64-encoded, plus metadata).
-const maxInvocationBytes = 1 << 20
-
 // queueHandler is the engine entry point for one queue.
-type queueHandler func(ctx context.Context, inv engine.Invocation, body []byte) error
+type queueHandler func(ctx context.Context, inv op.Invocation, body []byte) error
+
+// sweepStarter starts (or joins) an expiry sweep (*sweep.Sweeper).
+type sweepStarter interface {
+	Start(ctx context.Context, inv op.Invocation, sweepID string) (string, error)
+}
 
 // Options configure a Server.
 type Options struct {
@@ -43,7 +43,7 @@ type Options struct {
 	Commands      queueHandler
 	Continuations queueHandler
 	// Sweeper starts timer sweeps; nil makes the timer log and do nothing.
-	Sweeper engine.Sweeper
+	Sweeper sweepStarter
 	// SweepSchedule is the timer's NCRONTAB; a tick's sweep id is derived
 	// from the schedule occurrence it belongs to, so that every instance and
 	// every late (past-due) firing of one tick names the same sweep.
@@ -87,7 +87,7 @@ func (s *Server) Handler() http.Handler {
 // call is one invocation being served.
 type call struct {
 	host   *hostwire.Invocation
-	inv    engine.Invocation
+	inv    op.Invocation
 	logs   *collector
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,14 +100,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) 
 	c := &collector{}
 	log := slog.New(&teeHandler{next: s.opts.Logger.Handler(), c: c}).With(
 		"function", function, "invocation_id", r.Header.Get("X-Azure-Functions-InvocationId"))
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxInvocationBytes+1))
-	if err == nil && len(body) > maxInvocationBytes {
-		err = errors.New("invocation body exceeds 1 MiB")
-	}
-	var hinv *hostwire.Invocation
-	if err == nil {
-		hinv, err = hostwire.Decode(body)
-	}
+	hinv, err := hostwire.DecodeRequest(r)
 	if err != nil {
 		// The host always sends a well-formed envelope; anything else is a
 		// transport problem worth a redelivery.
@@ -123,7 +116,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) 
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
-	return &call{host: hinv, inv: engine.Invocation{Clock: clock, Logger: log, Function: function}, logs: c, ctx: ctx, cancel: cancel, start: time.Now()}
+	return &call{host: hinv, inv: op.Invocation{Clock: clock, Logger: log, Function: function}, logs: c, ctx: ctx, cancel: cancel, start: time.Now()}
 }
 
 func (s *Server) queue(function string, handle queueHandler) http.HandlerFunc {
@@ -165,7 +158,8 @@ func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
 	}
 	sweepID := sweep.TimerSweepID(scheduledTick(s.schedule, c.inv.Clock.Now()))
 	c.inv.Logger = c.inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
-	c.respond(w, s.opts.Sweeper.Start(c.ctx, c.inv, engine.SweepTrigger{SweepID: sweepID}))
+	_, err = s.opts.Sweeper.Start(c.ctx, c.inv, sweepID)
+	c.respond(w, err)
 }
 
 // respond answers the host: 200 when the message was dealt with, 500 so that

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/config"
-	"github.com/gdapflow/gdapflow/internal/engine"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -43,13 +43,13 @@ func TestScheduledTick(t *testing.T) {
 func TestServerRoutes(t *testing.T) {
 	t.Parallel()
 	var got []byte
-	var gotInv engine.Invocation
+	var gotInv op.Invocation
 	srv := New(Options{
-		Commands: func(_ context.Context, inv engine.Invocation, body []byte) error {
+		Commands: func(_ context.Context, inv op.Invocation, body []byte) error {
 			got, gotInv = body, inv
 			return nil
 		},
-		Continuations: func(context.Context, engine.Invocation, []byte) error { return errors.New("boom") },
+		Continuations: func(context.Context, op.Invocation, []byte) error { return errors.New("boom") },
 		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Timeout:       time.Minute,
 		DevClock:      &vclock.Following{},

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Table Storage layout and limits
@@ -96,13 +99,7 @@ func checkKey(id string) error {
 	return nil
 }
 
-func validState(s string) bool {
-	switch s {
-	case StateAccepted, StateRunning, StateWaiting, StateSucceeded, StateFailed:
-		return true
-	}
-	return false
-}
+func validState(s State) bool { return slices.Contains(States(), s) }
 
 func utf16Units(s string) int {
 	n := 0
@@ -208,7 +205,7 @@ func marshal(r *Record) ([]byte, error) {
 	w.str("Source", pSource, r.Source)
 	w.str("TargetID", pTargetID, r.TargetID)
 	w.str("ContentHash", pContentHash, r.ContentHash)
-	w.str("State", pState, r.State)
+	w.str("State", pState, string(r.State))
 	w.str("Step", pStep, r.Step)
 	w.int("StepAttempt", pStepAttempt, r.StepAttempt)
 	w.int("Attempts", pAttempts, r.Attempts)
@@ -221,7 +218,7 @@ func marshal(r *Record) ([]byte, error) {
 	w.binary(pWorkflow, r.Workflow)
 	w.binary(pResult, r.Result)
 	if e := r.LastError; e != nil {
-		w.str("LastError.Code", pErrCode, e.Code)
+		w.str("LastError.Code", pErrCode, string(e.Code))
 		w.str("LastError.Message", pErrMessage, e.Message)
 		w.int("LastError.HTTPStatus", pErrHTTPStatus, e.HTTPStatus)
 		w.str("LastError.UpstreamCode", pErrUpstreamCode, e.UpstreamCode)
@@ -318,7 +315,7 @@ func unmarshal(body []byte) (*Record, error) {
 		Source:           rd.str(pSource),
 		TargetID:         rd.str(pTargetID),
 		ContentHash:      rd.str(pContentHash),
-		State:            rd.str(pState),
+		State:            State(rd.str(pState)),
 		Step:             rd.str(pStep),
 		StepAttempt:      rd.int(pStepAttempt),
 		Attempts:         rd.int(pAttempts),
@@ -333,8 +330,8 @@ func unmarshal(body []byte) (*Record, error) {
 		OutcomePublished: rd.bool(pOutcomePublished),
 	}
 	if _, ok := e.Properties[pErrCode]; ok {
-		r.LastError = &ErrorInfo{
-			Code:              rd.str(pErrCode),
+		r.LastError = &op.Failure{
+			Code:              op.Code(rd.str(pErrCode)),
 			Message:           rd.str(pErrMessage),
 			HTTPStatus:        rd.int(pErrHTTPStatus),
 			UpstreamCode:      rd.str(pErrUpstreamCode),

@@ -21,21 +21,34 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/gdapflow/gdapflow/internal/op"
 )
+
+// State is the state of an operation in the ledger.
+type State string
 
 // Operation states.
 const (
 	// StateAccepted: recorded, not yet executed.
-	StateAccepted = "accepted"
-	// StateRunning: a step is executing.
-	StateRunning = "running"
+	StateAccepted State = "accepted"
+	// StateRunning: a step is executing under the record's lease.
+	StateRunning State = "running"
 	// StateWaiting: waiting for a continuation (poll, retry, back-off).
-	StateWaiting = "waiting"
+	StateWaiting State = "waiting"
 	// StateSucceeded: finished successfully (terminal).
-	StateSucceeded = "succeeded"
+	StateSucceeded State = "succeeded"
 	// StateFailed: finished with an error (terminal).
-	StateFailed = "failed"
+	StateFailed State = "failed"
 )
+
+// States returns every state, in lifecycle order.
+func States() []State {
+	return []State{StateAccepted, StateRunning, StateWaiting, StateSucceeded, StateFailed}
+}
+
+// Terminal reports whether s is a final state.
+func (s State) Terminal() bool { return s == StateSucceeded || s == StateFailed }
 
 // Sentinel errors, usable with errors.Is.
 var (
@@ -73,21 +86,6 @@ func (e *LimitError) Error() string {
 // Unwrap makes errors.Is(err, ErrTooLarge) true.
 func (e *LimitError) Unwrap() error { return ErrTooLarge }
 
-// ErrorInfo is the last error of an operation, as published in
-// gdap.operation.failed.
-type ErrorInfo struct {
-	// Code is one of the contract's stable error codes.
-	Code string
-	// Message is human-readable (no tokens or secrets).
-	Message string
-	// HTTPStatus is the upstream HTTP status, 0 when none.
-	HTTPStatus int
-	// UpstreamCode is the upstream service's error code.
-	UpstreamCode string
-	// UpstreamRequestID is the upstream service's request id.
-	UpstreamRequestID string
-}
-
 // Record is the ledger entry of one operation. It holds no tokens or
 // secrets. Times are stored in UTC with 100 ns precision (Create and Update
 // normalize the record's times accordingly); zero times and empty byte
@@ -104,8 +102,8 @@ type Record struct {
 	// ContentHash identifies the command content; a redelivery with the
 	// same id and hash is the same command.
 	ContentHash string
-	// State is one of the State* constants.
-	State string
+	// State is the operation's state.
+	State State
 	// Step is the current workflow step, engine-defined.
 	Step string
 	// StepAttempt counts transient retries of the current step.
@@ -123,10 +121,10 @@ type Record struct {
 	Command []byte
 	// Workflow is engine-owned JSON state (operation URL, request id, etags).
 	Workflow []byte
-	// Result is the outcome's result JSON.
+	// Result is the outcome's result: the JSON of an op.Result.
 	Result []byte
-	// LastError is the most recent error, nil when none.
-	LastError *ErrorInfo
+	// LastError is the operation's failure, nil when none.
+	LastError *op.Failure
 	// OutcomePublished is true once the outcome event was sent.
 	OutcomePublished bool
 	// ETag is the entity's ETag from the last Create, Get or Update.
@@ -134,9 +132,7 @@ type Record struct {
 }
 
 // IsTerminal reports whether the operation has finished.
-func (r *Record) IsTerminal() bool {
-	return r.State == StateSucceeded || r.State == StateFailed
-}
+func (r *Record) IsTerminal() bool { return r.State.Terminal() }
 
 // Store reads and writes ledger records in one table.
 type Store struct {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/dev/localenv"
 	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 func TestMain(m *testing.M) { localenv.Main(m) }
@@ -222,13 +223,13 @@ func TestRoundTrip(t *testing.T) {
 		Workflow:         []byte(`{"operationUrl":"https://graph.microsoft.com/beta/x","etag":"W/\"1\""}`),
 		Result:           []byte(`{"alreadyDone":true}`),
 		OutcomePublished: true,
-		LastError: &ledger.ErrorInfo{
+		LastError: &op.Failure{
 			Code: "throttled", Message: "too many requests", HTTPStatus: 429,
 			UpstreamCode: "TooManyRequests", UpstreamRequestID: "req-1",
 		},
 	}
 	zeroErr := *full
-	zeroErr.LastError = &ledger.ErrorInfo{}
+	zeroErr.LastError = &op.Failure{}
 	tests := []struct {
 		name string
 		rec  ledger.Record
@@ -384,7 +385,7 @@ func TestLargestCommandWithLargeState(t *testing.T) {
 func TestIsTerminal(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		state string
+		state ledger.State
 		want  bool
 	}{
 		{ledger.StateAccepted, false},
@@ -394,7 +395,7 @@ func TestIsTerminal(t *testing.T) {
 		{ledger.StateFailed, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.state, func(t *testing.T) {
+		t.Run(string(tt.state), func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.want, (&ledger.Record{State: tt.state}).IsTerminal())
 		})

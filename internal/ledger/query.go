@@ -15,7 +15,7 @@ import (
 type ListOptions struct {
 	// States keeps operations in one of these states (State* constants);
 	// empty keeps all.
-	States []string
+	States []State
 	// UpdatedSince keeps operations updated at or after this time; zero
 	// keeps all.
 	UpdatedSince time.Time

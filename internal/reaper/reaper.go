@@ -290,7 +290,7 @@ func (r *Reaper) one(ctx context.Context, e ledger.DueEntry, rep *Report) error 
 	if out.Action != ActionNone && out.Action != "" {
 		cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "reaper recovered a stranded operation",
 			slog.String("operation_id", e.OperationID), slog.String("action", string(out.Action)),
-			slog.String("state", rec.State), slog.String("step", rec.Step),
+			slog.String("state", string(rec.State)), slog.String("step", string(rec.Step)),
 			slog.Duration("overdue", cfg.Clock.Now().Sub(e.Due)), slog.Time("next_due", out.NextDue))
 	}
 	if out.NextDue.IsZero() {

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
 
@@ -42,9 +41,8 @@ func benchSweep(b *testing.B, n int) {
 	for range b.N {
 		b.StopTimer()
 		tb := setup(b, setupOpts{})
-		tb.cfg.SweepInvocationBudget = benchBudget
-		tb.cfg.SweepMaxPagesPerInvocation = 1000
-		tb.opts.Config = tb.cfg
+		tb.opts.InvocationBudget = benchBudget
+		tb.opts.MaxPagesPerInvocation = 1000
 		sw, err := New(tb.opts)
 		require.NoError(b, err)
 		tb.sw = sw
@@ -92,19 +90,18 @@ func benchSweep(b *testing.B, n int) {
 
 		b.StartTimer()
 		t0 := time.Now()
-		tb.sweep(b, engine.SweepTrigger{SweepID: "bench-1", OperationID: "bench-1"})
+		tb.sweep(b, "bench-1")
 		first := time.Since(t0)
 		s1 := tb.sw.Stats()
 		t1 := time.Now()
-		tb.sweep(b, engine.SweepTrigger{SweepID: "bench-2", OperationID: "bench-2"})
+		tb.sweep(b, "bench-2")
 		second := time.Since(t1)
 		s2 := tb.sw.Stats()
 		b.StopTimer()
 		close(stop)
 		wg.Wait()
 
-		done := tb.ops.list()
-		require.Len(b, done, 2)
+		require.True(b, tb.status(b, "bench-2").Done)
 		sum := tb.summary(b, "bench-1")
 		sum2 := tb.summary(b, "bench-2")
 		require.Equal(b, n, sum.Relationships)

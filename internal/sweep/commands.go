@@ -57,18 +57,6 @@ func idChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:-", c) >= 0
 }
 
-// boundedID joins parts with "." and, when the result exceeds maxIDLen,
-// keeps a prefix and appends a hash of the whole, so the id stays unique
-// and deterministic.
-func boundedID(parts ...string) string {
-	id := strings.Join(parts, ".")
-	if len(id) <= maxIDLen {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	return id[:maxIDLen-33] + "~" + hex.EncodeToString(sum[:16])
-}
-
 // cloudEvent is a command in CloudEvents JSON structured mode.
 type cloudEvent struct {
 	SpecVersion     string `json:"specversion"`

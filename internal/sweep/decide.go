@@ -30,8 +30,8 @@ type rules struct {
 	thresholds []int
 	// approvalDays is the age at which a pending approval is announced.
 	approvalDays int
-	// policy is one of the config.Policy* constants.
-	policy string
+	// policy is the auto-extend policy.
+	policy config.Policy
 	// protected reports whether a customer tenant is protected.
 	protected func(tenantID string) bool
 	// seenRefresh is the coarse lastSeen period (<= 0: only on change).

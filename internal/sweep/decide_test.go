@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 func TestDecide(t *testing.T) {
@@ -27,7 +28,7 @@ func TestDecide(t *testing.T) {
 			CreatedDateTime: now.Add(-400 * day), EndDateTime: now.Add(left), ETag: "e1",
 		}
 	}
-	withPolicy := func(p string) rules { r := base; r.policy = p; return r }
+	withPolicy := func(p config.Policy) rules { r := base; r.policy = p; return r }
 	seen := func(rel gdap.Relationship, warned string) *record {
 		d := decide(now.Add(-time.Hour), rel, nil, base, "s0")
 		rec := d.next
@@ -192,6 +193,6 @@ func TestIDs(t *testing.T) {
 			require.LessOrEqual(t, len(tt.got), maxIDLen)
 		})
 	}
-	long := boundedID("sweep", string(make([]byte, 200)), "p1")
+	long := op.MessageID("sweep", string(make([]byte, 200)), "p1")
 	require.Len(t, long, maxIDLen)
 }

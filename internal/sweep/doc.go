@@ -9,7 +9,7 @@
 // names the running sweep, its cursor (the next page's @odata.nextLink) and
 // its running counts. An invocation processes pages until its time or page
 // budget is spent, checkpoints after every page and continues in a
-// continuation message (engine.KindSweep). A trigger that arrives while a
+// continuation message (op.KindSweep). A trigger that arrives while a
 // sweep runs joins it; a crashed chain is resumed by the redelivered
 // continuation or, once its lease is stale, taken over by the next trigger.
 //

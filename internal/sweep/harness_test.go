@@ -16,10 +16,10 @@ import (
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/dev/localenv"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -129,44 +129,6 @@ func (r *recordingSender) count(entity string) int {
 	return n
 }
 
-// completion is one CompleteOperation call.
-type completion struct {
-	opID    string
-	sweepID string
-	failure *engine.Failure
-}
-
-// recordingOps stands in for the engine's CompleteOperation.
-type recordingOps struct {
-	mu   sync.Mutex
-	done []completion
-	// onComplete, when set, runs after each recorded completion (outside
-	// the lock), e.g. to let a trigger join while the sweep finishes.
-	onComplete func(opID string)
-}
-
-// CompleteOperation implements operations.
-func (o *recordingOps) CompleteOperation(_ context.Context, _ engine.Invocation, opID string, res *engine.Result, f *engine.Failure) error {
-	o.mu.Lock()
-	c := completion{opID: opID, failure: f}
-	if res != nil {
-		c.sweepID = res.SweepID
-	}
-	o.done = append(o.done, c)
-	hook := o.onComplete
-	o.mu.Unlock()
-	if hook != nil {
-		hook(opID)
-	}
-	return nil
-}
-
-func (o *recordingOps) list() []completion {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]completion(nil), o.done...)
-}
-
 // testBundle is one sweeper against a fresh table, a simulator and a
 // recording sender.
 type testBundle struct {
@@ -174,15 +136,13 @@ type testBundle struct {
 	sim    *graphsim.Sim
 	graph  *graphapi.Client
 	sender *recordingSender
-	ops    *recordingOps
 	sw     *Sweeper
-	cfg    config.Config
 	opts   Options
 }
 
 // setupOpts tunes setup.
 type setupOpts struct {
-	policy    string
+	policy    config.Policy
 	pageSize  int
 	maxPages  int
 	protected []string
@@ -202,32 +162,22 @@ func setup(t testing.TB, so setupOpts) *testBundle {
 	table, err := az.NewTableClient(localenv.UniqueName("sweep"))
 	require.NoError(t, err)
 
-	cfg := config.Config{
+	b := &testBundle{clock: clock, sim: sim, graph: graph, sender: newRecordingSender()}
+	b.opts = Options{
+		Table: table, Graph: graph, Sender: b.sender, PageSize: so.pageSize,
 		CommandsQueue: testCommands, ContinuationsQueue: testContinuations, EventsTopic: testEvents,
 		EventSource: "/gdapflow", ExpiryWarningDays: []int{30, 7, 1}, ApprovalWarningDays: 75,
-		AutoExtendPolicy: so.policy, RetryMaxAttempts: 3, InvocationTimeout: 5 * time.Minute,
-		SweepInvocationBudget: time.Minute, SweepMaxPagesPerInvocation: so.maxPages,
-		ProtectedCustomers: map[string]bool{},
+		AutoExtendPolicy: so.policy, RetryMaxAttempts: 3, LeaseDuration: 10 * time.Minute,
+		InvocationBudget: time.Minute, MaxPagesPerInvocation: so.maxPages, ProtectedCustomers: so.protected,
 	}
-	if cfg.AutoExtendPolicy == "" {
-		cfg.AutoExtendPolicy = config.PolicyOff
-	}
-	if cfg.SweepMaxPagesPerInvocation == 0 {
-		cfg.SweepMaxPagesPerInvocation = 200
-	}
-	for _, p := range so.protected {
-		cfg.ProtectedCustomers[p] = true
-	}
-	b := &testBundle{clock: clock, sim: sim, graph: graph, sender: newRecordingSender(), ops: &recordingOps{}, cfg: cfg}
-	b.opts = Options{Table: table, Graph: graph, Sender: b.sender, Operations: b.ops, Config: cfg, PageSize: so.pageSize}
 	b.sw, err = New(b.opts)
 	require.NoError(t, err)
 	require.NoError(t, b.sw.EnsureTable(t.Context()))
 	return b
 }
 
-func (b *testBundle) inv() engine.Invocation {
-	return engine.Invocation{Clock: b.clock, Logger: slog.New(slog.DiscardHandler), Function: "test"}
+func (b *testBundle) inv() op.Invocation {
+	return op.Invocation{Clock: b.clock, Logger: slog.New(slog.DiscardHandler), Function: "test"}
 }
 
 // add seeds a relationship and returns its id.
@@ -239,10 +189,25 @@ func (b *testBundle) add(t testing.TB, r gdap.Relationship) string {
 }
 
 // sweep runs one whole sweep: Start, then every continuation fed back.
-func (b *testBundle) sweep(t testing.TB, trigger engine.SweepTrigger) {
+func (b *testBundle) sweep(t testing.TB, sweepID string) {
 	t.Helper()
-	require.NoError(t, b.sw.Start(t.Context(), b.inv(), trigger))
+	require.NoError(t, b.start(t, sweepID))
 	b.drain(t)
+}
+
+// start calls Start for sweepID.
+func (b *testBundle) start(t testing.TB, sweepID string) error {
+	t.Helper()
+	_, err := b.sw.Start(t.Context(), b.inv(), sweepID)
+	return err
+}
+
+// status returns the sweep's status.
+func (b *testBundle) status(t testing.TB, sweepID string) op.SweepStatus {
+	t.Helper()
+	st, err := b.sw.Status(t.Context(), sweepID)
+	require.NoError(t, err)
+	return st
 }
 
 // drain delivers queued continuations until none is left.
@@ -261,9 +226,9 @@ func (b *testBundle) drain(t testing.TB) {
 // payloadOf extracts Continuation.Sweep from a continuation message.
 func payloadOf(t testing.TB, m bus.Message) []byte {
 	t.Helper()
-	var c engine.Continuation
+	var c op.Continuation
 	require.NoError(t, json.Unmarshal(m.Body, &c))
-	require.Equal(t, engine.KindSweep, c.Kind)
+	require.Equal(t, op.KindSweep, c.Kind)
 	return c.Sweep
 }
 

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
@@ -37,7 +37,7 @@ type outbound struct {
 // rows written, and finally the page index. Sending before writing makes
 // every announcement at-least-once: a crash in between re-sends the same
 // deterministic message ids, which duplicate detection drops.
-func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *slog.Logger, sweepID string, k int, page graphapi.RelationshipPage) (pageDelta, error) {
+func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.Logger, sweepID string, k int, page graphapi.RelationshipPage) (pageDelta, error) {
 	rels := page.Relationships[:0:0]
 	seen := make(map[string]bool, len(page.Relationships))
 	for _, r := range page.Relationships {
@@ -94,7 +94,7 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 			if err != nil {
 				return pageDelta{}, err
 			}
-			out = append(out, outbound{s.cfg.EventsTopic, m})
+			out = append(out, outbound{s.opts.EventsTopic, m})
 			log.DebugContext(ctx, "relationship expiring", "relationship_id", rel.ID, "threshold_days", d.expiring.ThresholdDays)
 		}
 		if d.ended {
@@ -102,21 +102,21 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 			if err != nil {
 				return pageDelta{}, err
 			}
-			out = append(out, outbound{s.cfg.EventsTopic, m})
+			out = append(out, outbound{s.opts.EventsTopic, m})
 		}
 		if d.approval != nil {
 			m, err := approvalEvent(s.events, sweepID, now, rel, *d.approval)
 			if err != nil {
 				return pageDelta{}, err
 			}
-			out = append(out, outbound{s.cfg.EventsTopic, m})
+			out = append(out, outbound{s.opts.EventsTopic, m})
 		}
 		if d.action != "" {
-			m, err := policyCommand(d.action, rel, s.cfg.EventSource+"/sweep")
+			m, err := policyCommand(d.action, rel, s.opts.EventSource+"/sweep")
 			if err != nil {
 				return pageDelta{}, err
 			}
-			out = append(out, outbound{s.cfg.CommandsQueue, m})
+			out = append(out, outbound{s.opts.CommandsQueue, m})
 			log.InfoContext(ctx, "auto-extend policy issued a command", "relationship_id", rel.ID,
 				"command_type", m.Subject, "command_id", m.MessageID)
 		}
@@ -125,7 +125,7 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 		}
 	}
 	errs := make([]error, len(out))
-	parallel(len(out), s.conc, func(i int) {
+	parallel(len(out), s.opts.Concurrency, func(i int) {
 		if err := s.send.Send(ctx, out[i].entity, out[i].msg); err != nil {
 			errs[i] = fmt.Errorf("sweep: send %s %s: %w", out[i].msg.Subject, out[i].msg.MessageID, err)
 		}
@@ -149,18 +149,18 @@ func (s *Sweeper) processPage(ctx context.Context, inv engine.Invocation, log *s
 // listFailed handles a failed list call: a transient failure with attempts
 // left is retried by a delayed continuation; anything else ends the sweep
 // as failed (its waiting operations fail, no gdap.sweep.completed).
-func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *slog.Logger, st *state, cause error) error {
+func (s *Sweeper) listFailed(ctx context.Context, inv op.Invocation, log *slog.Logger, st *state, cause error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("sweep: list page %d: %w", st.Page, cause)
 	}
 	now := inv.Clock.Now().UTC()
 	ue, isUpstream := upstream.As(cause)
-	if isUpstream && ue.Transient() && st.Retries+1 < s.cfg.RetryMaxAttempts {
-		delay := engine.RetryDelay(st.SweepID, st.Retries+1, ue.RetryAfter)
+	if isUpstream && ue.Transient() && st.Retries+1 < s.opts.RetryMaxAttempts {
+		delay := op.RetryDelay(st.SweepID, st.Retries+1, ue.RetryAfter)
 		n, err := s.commit(ctx, st, func(n *state) {
 			n.Retries++
 			n.RetryAt = now.Add(delay)
-			n.LeaseUntil = n.RetryAt.Add(s.lease)
+			n.LeaseUntil = n.RetryAt.Add(s.opts.LeaseDuration)
 		})
 		if errors.Is(err, errSuperseded) {
 			return nil
@@ -172,7 +172,7 @@ func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *sl
 			"attempt", n.Retries, "delay", delay.String(), "error", cause.Error())
 		return s.scheduleNext(ctx, inv, n)
 	}
-	f := engine.FailureOf(cause, "the relationship list")
+	f := op.FailureOf(cause, "the relationship list")
 	code, status := f.Code, f.HTTPStatus
 	reason := cause.Error()
 	if len(reason) > 1000 {
@@ -180,9 +180,9 @@ func (s *Sweeper) listFailed(ctx context.Context, inv engine.Invocation, log *sl
 	}
 	n, err := s.commit(ctx, st, func(n *state) {
 		n.Phase = phaseFinishing
-		n.Failed, n.FailedReason, n.FailedStatus = code, reason, status
+		n.Failed, n.FailedReason, n.FailedStatus = string(code), reason, status
 		n.FinishedAt = now
-		n.LeaseUntil = now.Add(s.lease)
+		n.LeaseUntil = now.Add(s.opts.LeaseDuration)
 	})
 	if errors.Is(err, errSuperseded) {
 		return nil

@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
-	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/ledger"
 )
@@ -126,15 +124,8 @@ func contentHash(rel gdap.Relationship) uint64 {
 
 // fingerprint identifies the rules (and the index format): a page index
 // written under other rules is ignored.
-func (r rules) fingerprint(cfg config.Config) string {
-	protected := make([]string, 0, len(cfg.ProtectedCustomers))
-	for k, v := range cfg.ProtectedCustomers {
-		if v {
-			protected = append(protected, k)
-		}
-	}
-	slices.Sort(protected)
-	parts := []string{"v1", r.policy, strconv.Itoa(r.approvalDays), r.seenRefresh.String()}
+func (r rules) fingerprint(protected []string) string {
+	parts := []string{"v1", string(r.policy), strconv.Itoa(r.approvalDays), r.seenRefresh.String()}
 	for _, t := range r.thresholds {
 		parts = append(parts, strconv.Itoa(t))
 	}

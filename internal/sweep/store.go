@@ -106,8 +106,6 @@ type state struct {
 	Relationships int
 	Expiring      int
 	ByStatus      map[string]int
-	// Operations are the gdap.sweep.run operations to complete at the end.
-	Operations []string
 	// LeaseUntil is until when the running sweep counts as alive.
 	LeaseUntil time.Time
 	// Failed is the failure code of a sweep that ended without listing
@@ -150,11 +148,6 @@ func (st *store) loadState(ctx context.Context) (*state, error) {
 			return nil, fmt.Errorf("sweep: decode state ByStatus: %w", err)
 		}
 	}
-	if v := p.str("Operations"); v != "" {
-		if err := json.Unmarshal([]byte(v), &s.Operations); err != nil {
-			return nil, fmt.Errorf("sweep: decode state Operations: %w", err)
-		}
-	}
 	return s, nil
 }
 
@@ -166,14 +159,10 @@ func (st *store) saveState(ctx context.Context, s *state) error {
 	if err != nil {
 		return fmt.Errorf("sweep: encode state: %w", err)
 	}
-	ops, err := json.Marshal(s.Operations)
-	if err != nil {
-		return fmt.Errorf("sweep: encode state: %w", err)
-	}
 	p := map[string]any{
 		"SweepID": s.SweepID, "Phase": s.Phase, "Page": int32(s.Page), "NextLink": s.NextLink,
 		"Retries": int32(s.Retries), "Invocations": int32(s.Invocations), "Relationships": int32(s.Relationships),
-		"Expiring": int32(s.Expiring), "ByStatus": string(byStatus), "Operations": string(ops), "Failed": s.Failed,
+		"Expiring": int32(s.Expiring), "ByStatus": string(byStatus), "Failed": s.Failed,
 		"FailedReason": s.FailedReason, "FailedStatus": int32(s.FailedStatus),
 	}
 	putTime(p, "RetryAt", s.RetryAt)

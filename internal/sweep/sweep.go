@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,16 +10,17 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/config"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -33,9 +35,6 @@ const (
 	// DefaultConcurrency is how many Table Storage requests and outbound
 	// sends one page keeps in flight.
 	DefaultConcurrency = 16
-	// MaxWaitingOperations bounds the gdap.sweep.run operations one sweep
-	// records (they live in the state row).
-	MaxWaitingOperations = 200
 )
 
 // conflictRetries bounds re-reads after losing an ETag race on the state row.
@@ -47,10 +46,6 @@ var (
 	ErrInvalidOptions = errors.New("sweep: invalid options")
 	// ErrInvalidTrigger: Start was given no sweep id for a new sweep.
 	ErrInvalidTrigger = errors.New("sweep: invalid trigger")
-	// ErrTooManyWaiting: MaxWaitingOperations gdap.sweep.run operations
-	// already wait for the running sweep. The caller should retry after it
-	// ended (the engine's redelivery does).
-	ErrTooManyWaiting = errors.New("sweep: too many operations wait for the running sweep")
 )
 
 // errSuperseded: another invocation advanced the sweep; this one stops.
@@ -66,54 +61,46 @@ type sender interface {
 	Send(ctx context.Context, entity string, m bus.Message) error
 }
 
-// operations completes the gdap.sweep.run operations waiting for a sweep
-// (*engine.Engine).
-type operations interface {
-	CompleteOperation(ctx context.Context, inv engine.Invocation, operationID string, res *engine.Result, f *engine.Failure) error
-}
+var _ lister = (*graphapi.Client)(nil)
 
-var (
-	_ lister         = (*graphapi.Client)(nil)
-	_ operations     = (*engine.Engine)(nil)
-	_ operations     = OperationsFunc(nil)
-	_ engine.Sweeper = (*Sweeper)(nil)
-)
-
-// OperationsFunc adapts a function to the Operations option, for wiring a
-// Sweeper before the Engine that consumes it exists:
-//
-//	var eng *engine.Engine
-//	sw, err := sweep.New(sweep.Options{..., Operations: sweep.OperationsFunc(
-//		func(ctx context.Context, inv engine.Invocation, id string, res *engine.Result, f *engine.Failure) error {
-//			return eng.CompleteOperation(ctx, inv, id, res, f)
-//		})})
-//	eng = engine.New(engine.Options{..., Sweeper: sw})
-type OperationsFunc func(ctx context.Context, inv engine.Invocation, operationID string, res *engine.Result, f *engine.Failure) error
-
-// CompleteOperation calls f.
-func (f OperationsFunc) CompleteOperation(ctx context.Context, inv engine.Invocation, operationID string, res *engine.Result, fl *engine.Failure) error {
-	return f(ctx, inv, operationID, res, fl)
-}
-
-// Options configure a Sweeper. Table, Graph, Sender and Operations are
-// required; the other fields have defaults.
+// Options configure a Sweeper. Table, Graph, Sender, the entity names and
+// ExpiryWarningDays are required; the other fields have defaults.
 type Options struct {
 	// Table holds the sweep state and the snapshot (handler: prefix+"sweep").
 	Table *aztables.Client
 	// Graph lists relationships (*graphapi.Client).
 	Graph lister
-	// Sender sends events, commands and continuations.
+	// Sender sends events, policy commands and continuations.
 	Sender sender
-	// Operations completes gdap.sweep.run operations (*engine.Engine, or an
-	// OperationsFunc).
-	Operations operations
-	// Config supplies the entity names, the event source, the thresholds,
-	// the policy, the protected customers, the invocation budget and page
-	// cap, RetryMaxAttempts and InvocationTimeout.
-	Config config.Config
+	// CommandsQueue, ContinuationsQueue and EventsTopic are entity names.
+	CommandsQueue, ContinuationsQueue, EventsTopic string
+	// EventSource is the source of the announcements; policy commands use
+	// EventSource+"/sweep". Default config.DefaultEventSource.
+	EventSource string
+	// ExpiryWarningDays are the expiry thresholds in days (any order).
+	ExpiryWarningDays []int
+	// ApprovalWarningDays is the age at which a pending approval is
+	// announced. Default config.DefaultApprovalWarningDays.
+	ApprovalWarningDays int
+	// AutoExtendPolicy is the policy applied to expiring relationships.
+	// Default config.PolicyOff.
+	AutoExtendPolicy config.Policy
+	// ProtectedCustomers are the lower-case customer tenant ids the policy
+	// leaves alone.
+	ProtectedCustomers []string
+	// InvocationBudget is how long one invocation may page before it
+	// checkpoints and continues in a continuation. Default
+	// config.DefaultSweepInvocationBudget.
+	InvocationBudget time.Duration
+	// MaxPagesPerInvocation caps the pages one invocation processes.
+	// Default config.DefaultSweepMaxPagesPerInvocation.
+	MaxPagesPerInvocation int
+	// RetryMaxAttempts bounds transient retries of one list call. Default
+	// config.DefaultRetryMaxAttempts.
+	RetryMaxAttempts int
 	// LeaseDuration is how long a running sweep counts as alive after its
 	// last checkpoint; a trigger after that takes it over. Default twice
-	// Config.InvocationTimeout (10 minutes when that is zero).
+	// config.DefaultInvocationTimeout.
 	LeaseDuration time.Duration
 	// SeenRefresh bounds how stale a snapshot row's LastSeen may get: an
 	// unchanged row is rewritten once it is older than SeenRefresh plus a
@@ -130,22 +117,17 @@ type Options struct {
 	BudgetClock vclock.Clock
 }
 
-// Sweeper runs expiry sweeps. It implements engine.Sweeper and is safe for
-// concurrent use.
+// Sweeper runs expiry sweeps. It is safe for concurrent use.
 type Sweeper struct {
 	graph lister
 	send  sender
-	ops   operations
-	cfg   config.Config
+	opts  Options
 	rules rules
 	store *store
-	// events builds the announcements (source GDAP_EVENT_SOURCE).
+	// events builds the announcements (source Options.EventSource).
 	events *event.Builder
 	// fingerprint identifies rules in page-index rows.
 	fingerprint string
-	lease       time.Duration
-	pageSize    int
-	conc        int
 	budget      vclock.Clock
 }
 
@@ -158,57 +140,43 @@ func New(opts Options) (*Sweeper, error) {
 		return nil, fmt.Errorf("%w: Graph is required", ErrInvalidOptions)
 	case opts.Sender == nil:
 		return nil, fmt.Errorf("%w: Sender is required", ErrInvalidOptions)
-	case opts.Operations == nil:
-		return nil, fmt.Errorf("%w: Operations is required", ErrInvalidOptions)
-	case len(opts.Config.ExpiryWarningDays) == 0:
-		return nil, fmt.Errorf("%w: Config.ExpiryWarningDays is empty", ErrInvalidOptions)
-	case opts.Config.CommandsQueue == "" || opts.Config.ContinuationsQueue == "" || opts.Config.EventsTopic == "":
-		return nil, fmt.Errorf("%w: Config entity names are required", ErrInvalidOptions)
-	case opts.Config.SweepInvocationBudget <= 0 || opts.Config.SweepMaxPagesPerInvocation <= 0:
-		return nil, fmt.Errorf("%w: Config.SweepInvocationBudget and SweepMaxPagesPerInvocation must be positive", ErrInvalidOptions)
+	case len(opts.ExpiryWarningDays) == 0:
+		return nil, fmt.Errorf("%w: ExpiryWarningDays is empty", ErrInvalidOptions)
+	case opts.CommandsQueue == "" || opts.ContinuationsQueue == "" || opts.EventsTopic == "":
+		return nil, fmt.Errorf("%w: entity names are required", ErrInvalidOptions)
 	}
-	cfg := opts.Config
-	thresholds := slices.Clone(cfg.ExpiryWarningDays)
-	slices.Sort(thresholds)
-	slices.Reverse(thresholds)
-	if opts.LeaseDuration <= 0 {
-		opts.LeaseDuration = 2 * cfg.InvocationTimeout
-		if opts.LeaseDuration <= 0 {
-			opts.LeaseDuration = 10 * time.Minute
-		}
-	}
-	if opts.SeenRefresh == 0 {
-		opts.SeenRefresh = DefaultSeenRefresh
-	}
-	if opts.PageSize <= 0 {
-		opts.PageSize = DefaultPageSize
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
+	opts.EventSource = cmp.Or(opts.EventSource, config.DefaultEventSource)
+	opts.ApprovalWarningDays = cmp.Or(opts.ApprovalWarningDays, config.DefaultApprovalWarningDays)
+	opts.AutoExtendPolicy = cmp.Or(opts.AutoExtendPolicy, config.PolicyOff)
+	opts.InvocationBudget = max(opts.InvocationBudget, 0)
+	opts.InvocationBudget = cmp.Or(opts.InvocationBudget, config.DefaultSweepInvocationBudget)
+	opts.MaxPagesPerInvocation = cmp.Or(max(opts.MaxPagesPerInvocation, 0), config.DefaultSweepMaxPagesPerInvocation)
+	opts.RetryMaxAttempts = cmp.Or(max(opts.RetryMaxAttempts, 0), config.DefaultRetryMaxAttempts)
+	opts.LeaseDuration = cmp.Or(max(opts.LeaseDuration, 0), 2*config.DefaultInvocationTimeout)
+	opts.SeenRefresh = cmp.Or(opts.SeenRefresh, DefaultSeenRefresh)
+	opts.PageSize = cmp.Or(max(opts.PageSize, 0), DefaultPageSize)
+	opts.Concurrency = cmp.Or(max(opts.Concurrency, 0), DefaultConcurrency)
 	if opts.BudgetClock == nil {
 		opts.BudgetClock = vclock.Real{}
 	}
-	if cfg.RetryMaxAttempts <= 0 {
-		cfg.RetryMaxAttempts = 8
-	}
-	if cfg.EventSource == "" {
-		cfg.EventSource = "/gdapflow"
+	thresholds := slices.Clone(opts.ExpiryWarningDays)
+	slices.Sort(thresholds)
+	slices.Reverse(thresholds)
+	protected := make(map[string]bool, len(opts.ProtectedCustomers))
+	for _, id := range opts.ProtectedCustomers {
+		protected[strings.ToLower(id)] = true
 	}
 	sw := &Sweeper{
-		graph: opts.Graph, send: opts.Sender, ops: opts.Operations, cfg: cfg,
+		graph: opts.Graph, send: opts.Sender, opts: opts,
 		rules: rules{
-			thresholds: thresholds, approvalDays: cfg.ApprovalWarningDays, policy: cfg.AutoExtendPolicy,
-			protected: cfg.IsProtected, seenRefresh: opts.SeenRefresh,
+			thresholds: thresholds, approvalDays: opts.ApprovalWarningDays, policy: opts.AutoExtendPolicy,
+			protected: func(id string) bool { return protected[strings.ToLower(id)] }, seenRefresh: opts.SeenRefresh,
 		},
-		store:    &store{client: opts.Table, concurrency: opts.Concurrency},
-		lease:    opts.LeaseDuration,
-		pageSize: opts.PageSize,
-		conc:     opts.Concurrency,
-		budget:   opts.BudgetClock,
+		store:  &store{client: opts.Table, concurrency: opts.Concurrency},
+		budget: opts.BudgetClock,
 	}
-	sw.fingerprint = sw.rules.fingerprint(cfg)
-	sw.events = event.NewBuilder(cfg.EventSource)
+	sw.fingerprint = sw.rules.fingerprint(slices.Sorted(maps.Keys(protected)))
+	sw.events = event.NewBuilder(opts.EventSource)
 	return sw, nil
 }
 
@@ -253,94 +221,98 @@ func summaryOf(st *state) summary {
 	}
 }
 
-// continuation is the sweep's payload in engine.Continuation.Sweep. It
+// continuation is the sweep's payload in op.Continuation.Sweep. It
 // names the sweep and the page it is for; the state row is the truth.
 type continuation struct {
 	SweepID string `json:"sweepId"`
 	Page    int    `json:"page"`
 }
 
-// Start begins a sweep, or joins the one already running (recording
-// trigger.OperationID to complete when it ends). A running sweep whose
-// lease went stale (its chain crashed) is taken over from its checkpoint.
-func (s *Sweeper) Start(ctx context.Context, inv engine.Invocation, trigger engine.SweepTrigger) error {
-	log := logger(inv)
-	opID := trigger.OperationID
+// Start begins the sweep sweepID, or joins the one already running, and
+// returns the id of the sweep that runs. A running sweep whose lease went
+// stale (its chain crashed) is taken over from its checkpoint. A sweep that
+// is over is not started again under the same id.
+func (s *Sweeper) Start(ctx context.Context, inv op.Invocation, sweepID string) (string, error) {
+	log := inv.Log()
 	for range conflictRetries {
 		st, err := s.store.loadState(ctx)
 		if err != nil {
-			return err
+			return "", err
 		}
 		now := inv.Clock.Now().UTC()
 		switch {
 		case st.running() && now.Before(st.LeaseUntil):
-			if opID != "" && !slices.Contains(st.Operations, opID) {
-				if len(st.Operations) >= MaxWaitingOperations {
-					return fmt.Errorf("%w (sweep %s)", ErrTooManyWaiting, st.SweepID)
-				}
-				st.Operations = append(st.Operations, opID)
-				if err := s.store.saveState(ctx, st); errors.Is(err, ErrConflict) {
-					continue
-				} else if err != nil {
-					return err
-				}
-			}
 			log.InfoContext(ctx, "sweep trigger joined the running sweep", "sweep_id", st.SweepID,
-				"operation_id", opID, "page", st.Page)
+				"trigger", sweepID, "page", st.Page)
 			// Re-send the checkpoint's continuation: it has a deterministic id,
 			// so a live chain's copy is dropped as a duplicate, while a chain
 			// whose send was lost (this very trigger's earlier attempt may have
 			// failed after its checkpoint) resumes now instead of at lease expiry.
-			return s.scheduleNext(ctx, inv, st)
+			return st.SweepID, s.scheduleNext(ctx, inv, st)
 		case st.running():
-			if opID != "" && !slices.Contains(st.Operations, opID) {
-				st.Operations = append(st.Operations, opID)
-			}
 			stale := st.LeaseUntil
-			st.LeaseUntil = now.Add(s.lease)
+			st.LeaseUntil = now.Add(s.opts.LeaseDuration)
 			if err := s.store.saveState(ctx, st); errors.Is(err, ErrConflict) {
 				continue
 			} else if err != nil {
-				return err
+				return "", err
 			}
 			log.WarnContext(ctx, "taking over a sweep whose lease expired", "sweep_id", st.SweepID,
 				"page", st.Page, "lease_until", stale)
-			return s.run(ctx, inv, st)
-		case st.Phase == phaseDone && st.SweepID == trigger.SweepID:
-			log.InfoContext(ctx, "sweep already finished", "sweep_id", st.SweepID, "operation_id", opID)
-			if opID == "" {
-				return nil
-			}
-			return s.complete(ctx, inv, st, opID)
+			return st.SweepID, s.run(ctx, inv, st)
+		case st.Phase == phaseDone && st.SweepID == sweepID:
+			log.InfoContext(ctx, "sweep already finished", "sweep_id", st.SweepID)
+			return st.SweepID, nil
 		}
-		if trigger.SweepID == "" {
-			return fmt.Errorf("%w: no sweep id", ErrInvalidTrigger)
+		if sweepID == "" {
+			return "", fmt.Errorf("%w: no sweep id", ErrInvalidTrigger)
 		}
 		n := &state{
-			SweepID: trigger.SweepID, Phase: phaseListing, StartedAt: now, ByStatus: map[string]int{},
-			LeaseUntil: now.Add(s.lease), ETag: st.ETag,
-		}
-		if opID != "" {
-			n.Operations = []string{opID}
+			SweepID: sweepID, Phase: phaseListing, StartedAt: now, ByStatus: map[string]int{},
+			LeaseUntil: now.Add(s.opts.LeaseDuration), ETag: st.ETag,
 		}
 		if err := s.store.saveState(ctx, n); errors.Is(err, ErrConflict) {
 			continue
 		} else if err != nil {
-			return err
+			return "", err
 		}
-		log.InfoContext(ctx, "sweep started", "sweep_id", n.SweepID, "operation_id", opID)
-		return s.run(ctx, inv, n)
+		log.InfoContext(ctx, "sweep started", "sweep_id", n.SweepID)
+		return n.SweepID, s.run(ctx, inv, n)
 	}
-	return fmt.Errorf("start sweep: %w", ErrConflict)
+	return "", fmt.Errorf("start sweep: %w", ErrConflict)
+}
+
+// Status reports whether the sweep sweepID has ended, and how. Only one
+// sweep's state is kept: a sweep that is no longer the current one has
+// ended (a new sweep starts only when none runs), and it is reported as
+// done without its failure, which only the current sweep's state holds.
+func (s *Sweeper) Status(ctx context.Context, sweepID string) (op.SweepStatus, error) {
+	st, err := s.store.loadState(ctx)
+	if err != nil {
+		return op.SweepStatus{}, err
+	}
+	switch {
+	case st.SweepID != sweepID:
+		return op.SweepStatus{Done: true}, nil
+	case st.Phase != phaseDone:
+		return op.SweepStatus{}, nil
+	case st.Failed != "":
+		return op.SweepStatus{Done: true, Failure: &op.Failure{
+			Code:       op.Code(st.Failed),
+			Message:    fmt.Sprintf("expiry sweep %s stopped at page %d: %s", st.SweepID, st.Page, st.FailedReason),
+			HTTPStatus: st.FailedStatus,
+		}}, nil
+	}
+	return op.SweepStatus{Done: true}, nil
 }
 
 // Continue runs the next slice of a sweep. payload is
-// engine.Continuation.Sweep. A continuation for another sweep or an older
+// op.Continuation.Sweep. A continuation for another sweep or an older
 // page is acknowledged without effect, except that the one for the page just
 // before the checkpoint re-sends the checkpoint's continuation (its first
 // send may have failed).
-func (s *Sweeper) Continue(ctx context.Context, inv engine.Invocation, payload []byte) error {
-	log := logger(inv)
+func (s *Sweeper) Continue(ctx context.Context, inv op.Invocation, payload []byte) error {
+	log := inv.Log()
 	var p continuation
 	if err := json.Unmarshal(payload, &p); err != nil || p.SweepID == "" {
 		// Only the service writes the continuations queue; retrying cannot help.
@@ -369,13 +341,13 @@ func (s *Sweeper) Continue(ctx context.Context, inv engine.Invocation, payload [
 
 // run processes pages from the checkpoint in st until the sweep ends or the
 // invocation's budget is spent.
-func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) error {
-	log := logger(inv).With("sweep_id", st.SweepID)
+func (s *Sweeper) run(ctx context.Context, inv op.Invocation, st *state) error {
+	log := inv.Log().With("sweep_id", st.SweepID)
 	if st.Phase == phaseFinishing {
 		return s.finish(ctx, inv, log, st)
 	}
 	began := s.budget.Now()
-	budget := s.cfg.SweepInvocationBudget
+	budget := s.opts.InvocationBudget
 	if dl, ok := ctx.Deadline(); ok {
 		if left := dl.Sub(began); left < budget {
 			budget = left
@@ -386,15 +358,15 @@ func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) err
 	pages := 0
 	counted := false
 	for {
-		page, err := pf.take(ctx, s.graph, st.NextLink, s.pageSize)
+		page, err := pf.take(ctx, s.graph, st.NextLink, s.opts.PageSize)
 		if err != nil {
 			return s.listFailed(ctx, inv, log, st, err)
 		}
 		pages++
 		elapsed := s.budget.Now().Sub(began)
 		more := page.NextLink != ""
-		if more && pages < s.cfg.SweepMaxPagesPerInvocation && elapsed+2*(elapsed/time.Duration(pages)) <= budget {
-			pf.start(ctx, s.graph, page.NextLink, s.pageSize)
+		if more && pages < s.opts.MaxPagesPerInvocation && elapsed+2*(elapsed/time.Duration(pages)) <= budget {
+			pf.start(ctx, s.graph, page.NextLink, s.opts.PageSize)
 		}
 		delta, err := s.processPage(ctx, inv, log, st.SweepID, st.Page, page)
 		if err != nil {
@@ -414,7 +386,7 @@ func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) err
 			if first {
 				n.Invocations++
 			}
-			n.LeaseUntil = now.Add(s.lease)
+			n.LeaseUntil = now.Add(s.opts.LeaseDuration)
 			if !more {
 				n.Phase = phaseFinishing
 				n.FinishedAt = now
@@ -428,13 +400,14 @@ func (s *Sweeper) run(ctx context.Context, inv engine.Invocation, st *state) err
 			return err
 		}
 		counted = true
-		log.DebugContext(ctx, "sweep page done", "page", st.Page, "relationships", delta.count,
+		log.InfoContext(ctx, "sweep page done", "page", st.Page, "relationships", delta.count,
+			"total", st.Relationships, "expiring", delta.expiring,
 			"reads", delta.reads, "writes", delta.writes, "messages", delta.messages)
 		if st.Phase == phaseFinishing {
 			return s.finish(ctx, inv, log, st)
 		}
 		elapsed = s.budget.Now().Sub(began)
-		if pages >= s.cfg.SweepMaxPagesPerInvocation || elapsed+elapsed/time.Duration(pages) > budget {
+		if pages >= s.opts.MaxPagesPerInvocation || elapsed+elapsed/time.Duration(pages) > budget {
 			log.InfoContext(ctx, "sweep continues in a new invocation", "page", st.Page, "pages_this_invocation", pages,
 				"elapsed", elapsed.String())
 			return s.scheduleNext(ctx, inv, st)
@@ -475,12 +448,11 @@ func (s *state) clone() *state {
 	n := *s
 	n.ByStatus = make(map[string]int, len(s.ByStatus)) // never nil: commits add to it
 	maps.Copy(n.ByStatus, s.ByStatus)
-	n.Operations = slices.Clone(s.Operations)
 	return &n
 }
 
 // scheduleNext sends the continuation for the checkpoint's page.
-func (s *Sweeper) scheduleNext(ctx context.Context, inv engine.Invocation, st *state) error {
+func (s *Sweeper) scheduleNext(ctx context.Context, inv op.Invocation, st *state) error {
 	at := inv.Clock.Now().UTC()
 	parts := []string{"sweep", st.SweepID, "p" + strconv.Itoa(st.Page)}
 	if st.Retries > 0 {
@@ -493,51 +465,39 @@ func (s *Sweeper) scheduleNext(ctx context.Context, inv engine.Invocation, st *s
 	if err != nil {
 		return fmt.Errorf("sweep: encode continuation: %w", err)
 	}
-	msg, err := engine.NewContinuationMessage(engine.Continuation{Kind: engine.KindSweep, Sweep: body},
-		boundedID(parts...), st.SweepID, at)
+	msg, err := op.NewContinuationMessage(op.Continuation{Kind: op.KindSweep, Sweep: body},
+		op.MessageID(parts...), st.SweepID, at)
 	if err != nil {
 		return err
 	}
-	if err := s.send.Send(ctx, s.cfg.ContinuationsQueue, msg); err != nil {
+	if err := s.send.Send(ctx, s.opts.ContinuationsQueue, msg); err != nil {
 		return fmt.Errorf("sweep: send continuation for page %d: %w", st.Page, err)
 	}
 	return nil
 }
 
-// finish publishes gdap.sweep.completed (unless the sweep failed), completes
-// every waiting operation and marks the sweep done. Each step is idempotent,
-// so a crash anywhere is repaired by running finish again. When the final
-// write loses the race to an operation that joined, only that operation is
-// completed on the retry (the event and the others are already done).
-func (s *Sweeper) finish(ctx context.Context, inv engine.Invocation, log *slog.Logger, st *state) error {
+// finish publishes gdap.sweep.completed (unless the sweep failed) and marks
+// the sweep done. Each step is idempotent (the event id is deterministic), so
+// a crash anywhere is repaired by running finish again. The gdap.sweep.run
+// operations waiting for the sweep see it done on their next poll.
+func (s *Sweeper) finish(ctx context.Context, inv op.Invocation, log *slog.Logger, st *state) error {
 	if st.Failed == "" {
 		msg, err := completedEvent(s.events, summaryOf(st))
 		if err != nil {
 			return err
 		}
-		if err := s.send.Send(ctx, s.cfg.EventsTopic, msg); err != nil {
+		if err := s.send.Send(ctx, s.opts.EventsTopic, msg); err != nil {
 			return fmt.Errorf("sweep: publish gdap.sweep.completed: %w", err)
 		}
 	}
-	completed := map[string]bool{}
 	for range conflictRetries {
-		for _, op := range st.Operations {
-			if completed[op] {
-				continue
-			}
-			if err := s.complete(ctx, inv, st, op); err != nil {
-				return err
-			}
-			completed[op] = true
-		}
 		n := st.clone()
 		n.Phase = phaseDone
 		n.LeaseUntil = time.Time{}
 		err := s.store.saveState(ctx, n)
 		if err == nil {
 			log.InfoContext(ctx, "sweep finished", "relationships", n.Relationships, "pages", n.Page,
-				"invocations", n.Invocations, "expiring", n.Expiring, "failed", n.Failed,
-				"operations", len(n.Operations))
+				"invocations", n.Invocations, "expiring", n.Expiring, "failed", n.Failed)
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -550,32 +510,7 @@ func (s *Sweeper) finish(ctx context.Context, inv engine.Invocation, log *slog.L
 		if fresh.SweepID != st.SweepID || fresh.Phase != phaseFinishing {
 			return nil // another invocation finished it
 		}
-		st = fresh // an operation joined meanwhile: complete it too
+		st = fresh
 	}
 	return fmt.Errorf("finish sweep: %w", ErrConflict)
-}
-
-// complete completes one waiting operation with the sweep's outcome.
-func (s *Sweeper) complete(ctx context.Context, inv engine.Invocation, st *state, opID string) error {
-	var err error
-	if st.Failed != "" {
-		err = s.ops.CompleteOperation(ctx, inv, opID, nil, &engine.Failure{
-			Code: st.Failed, Message: fmt.Sprintf("expiry sweep %s stopped at page %d: %s", st.SweepID, st.Page, st.FailedReason),
-			HTTPStatus: st.FailedStatus,
-		})
-	} else {
-		err = s.ops.CompleteOperation(ctx, inv, opID, &engine.Result{SweepID: st.SweepID}, nil)
-	}
-	if err != nil {
-		return fmt.Errorf("sweep: complete operation %s: %w", opID, err)
-	}
-	return nil
-}
-
-// logger returns the invocation's logger, or a discarding one.
-func logger(inv engine.Invocation) *slog.Logger {
-	if inv.Logger != nil {
-		return inv.Logger
-	}
-	return slog.New(slog.DiscardHandler)
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/config"
-	"github.com/gdapflow/gdapflow/internal/engine"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 var tenantSeq atomic.Int64
@@ -78,7 +78,7 @@ func TestThresholdsOverSeveralSweeps(t *testing.T) {
 	nWarn, nEnded := 0, 0
 	for i, st := range steps {
 		b.clock.Advance(st.advance)
-		b.sweep(t, engine.SweepTrigger{SweepID: fmt.Sprintf("s%d", i)})
+		b.sweep(t, fmt.Sprintf("s%d", i))
 		got := b.warnings(t, nWarn)
 		require.Equal(t, st.warnings, got, "sweep %d warnings", i)
 		nWarn += len(got)
@@ -106,12 +106,12 @@ func TestAutoExtendedRelationshipIsWarnedAgain(t *testing.T) {
 	rel.AutoExtendDuration = gdap.AutoExtendOn
 	id := b.add(t, rel)
 
-	b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
+	b.sweep(t, "s1")
 	b.clock.Advance(21 * day) // the simulator auto-extends by 180 days
-	b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+	b.sweep(t, "s2")
 	b.clock.Advance(150 * day) // 29 days before the new end
-	b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
-	b.sweep(t, engine.SweepTrigger{SweepID: "s4"})
+	b.sweep(t, "s3")
+	b.sweep(t, "s4")
 
 	ev := b.eventData(t, typeExpiring)
 	require.Len(t, ev, 2)
@@ -137,7 +137,7 @@ func TestEndedAndApprovalPending(t *testing.T) {
 	// Ended long before the first sweep: recorded, never announced.
 	b.add(t, gdap.Relationship{Status: gdap.StatusExpired, EndDateTime: now.Add(-400 * day)})
 
-	b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
+	b.sweep(t, "s1")
 	require.Equal(t, []string{term + "/terminated"}, b.ended(t))
 	ap := b.eventData(t, typeApprovalPending)
 	require.Len(t, ap, 1)
@@ -145,25 +145,25 @@ func TestEndedAndApprovalPending(t *testing.T) {
 	require.EqualValues(t, 80, ap[0]["daysPending"])
 	require.Equal(t, now.Add(-80*day+90*day).Format(time.RFC3339), ap[0]["approvalExpiresDateTime"])
 
-	b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+	b.sweep(t, "s2")
 	require.Len(t, b.eventData(t, typeApprovalPending), 1)
 
 	b.clock.Advance(66 * day) // young: 76 days pending; old: lapsed at 90 days
-	b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
+	b.sweep(t, "s3")
 	ap = b.eventData(t, typeApprovalPending)
 	require.Len(t, ap, 2)
 	require.Equal(t, young, ap[1]["relationshipId"])
 	require.EqualValues(t, 76, ap[1]["daysPending"])
 	require.ElementsMatch(t, []string{term + "/terminated", old + "/expired"}, b.ended(t))
 
-	b.sweep(t, engine.SweepTrigger{SweepID: "s4"})
+	b.sweep(t, "s4")
 	require.Equal(t, len(b.sender.unique(testEvents, "")), b.sender.count(testEvents))
 }
 
 func TestAutoExtendPolicy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		policy   string
+		policy   config.Policy
 		wantGA   bool
 		commands int
 	}{
@@ -172,7 +172,7 @@ func TestAutoExtendPolicy(t *testing.T) {
 		{policy: config.PolicyRemoveGlobalAdmin, wantGA: true, commands: 2},
 	}
 	for _, tt := range tests {
-		t.Run(tt.policy, func(t *testing.T) {
+		t.Run(string(tt.policy), func(t *testing.T) {
 			t.Parallel()
 			protected := newTenant()
 			b := setup(t, setupOpts{policy: tt.policy, protected: []string{protected}})
@@ -189,10 +189,10 @@ func TestAutoExtendPolicy(t *testing.T) {
 			ext.AutoExtendDuration = gdap.AutoExtendOn
 			b.add(t, ext)
 
-			b.sweep(t, engine.SweepTrigger{SweepID: "s1"})
-			b.sweep(t, engine.SweepTrigger{SweepID: "s2"})
+			b.sweep(t, "s1")
+			b.sweep(t, "s2")
 			b.clock.Advance(5 * day)
-			b.sweep(t, engine.SweepTrigger{SweepID: "s3"})
+			b.sweep(t, "s3")
 
 			cmds := b.sender.unique(testCommands, "")
 			require.Len(t, cmds, tt.commands)
@@ -244,12 +244,9 @@ func TestSweepSplitAcrossInvocations(t *testing.T) {
 			for i := range 7 {
 				ids = append(ids, b.add(t, activeRel(now, time.Duration(10+i*10)*day)))
 			}
-			b.sweep(t, engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"})
+			b.sweep(t, "op-1")
 
-			done := b.ops.list()
-			require.Len(t, done, 1)
-			require.Equal(t, "op-1", done[0].opID)
-			require.Equal(t, "op-1", done[0].sweepID)
+			require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-1"))
 			sum := b.summary(t, "op-1")
 			require.Equal(t, 7, sum.Relationships)
 			require.Equal(t, map[string]int{"active": 7}, sum.CountsByStatus)
@@ -264,7 +261,7 @@ func TestSweepSplitAcrossInvocations(t *testing.T) {
 			// First sweep wrote every row; an unchanged second sweep writes none.
 			first := b.sw.Stats()
 			require.EqualValues(t, 7, first.SnapshotWrites)
-			b.sweep(t, engine.SweepTrigger{SweepID: "timer.2"})
+			b.sweep(t, "timer.2")
 			second := b.sw.Stats()
 			require.Equal(t, first.SnapshotWrites, second.SnapshotWrites)
 			require.Equal(t, first.Transactions, second.Transactions)
@@ -275,7 +272,7 @@ func TestSweepSplitAcrossInvocations(t *testing.T) {
 
 			// Once time moves past a threshold, only that relationship is read.
 			b.clock.Advance(5 * day) // 40 days → 35: nothing; 10 → 5: crosses 7
-			b.sweep(t, engine.SweepTrigger{SweepID: "timer.3"})
+			b.sweep(t, "timer.3")
 			third := b.sw.Stats()
 			require.Len(t, b.warnings(t, 0), 4)
 			require.Less(t, third.SnapshotReads-second.SnapshotReads, int64(7))
@@ -300,7 +297,7 @@ func TestCrashAndRedelivery(t *testing.T) {
 		run func(t *testing.T, b *testBundle)
 	}{
 		{name: "continuation delivered twice", run: func(t *testing.T, b *testBundle) {
-			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			require.NoError(t, b.start(t, "op-1"))
 			for {
 				m, ok := b.sender.pop()
 				if !ok {
@@ -311,7 +308,7 @@ func TestCrashAndRedelivery(t *testing.T) {
 			}
 		}},
 		{name: "page processing dropped midway", run: func(t *testing.T, b *testBundle) {
-			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			require.NoError(t, b.start(t, "op-1"))
 			m, ok := b.sender.pop()
 			require.True(t, ok)
 			// Page 2 announces two warnings; the second send fails after the
@@ -333,10 +330,9 @@ func TestCrashAndRedelivery(t *testing.T) {
 		}},
 		{name: "continuation send lost after the checkpoint", run: func(t *testing.T, b *testBundle) {
 			b.sender.setFail(onceFailer(func(entity string, _ bus.Message) bool { return entity == testContinuations }))
-			trigger := engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}
-			require.ErrorIs(t, b.sw.Start(t.Context(), b.inv(), trigger), errInjected)
+			require.ErrorIs(t, b.start(t, "op-1"), errInjected)
 			// The command is redelivered: it joins and re-sends the continuation.
-			require.NoError(t, b.sw.Start(t.Context(), b.inv(), trigger))
+			require.NoError(t, b.start(t, "op-1"))
 			m, ok := b.sender.pop()
 			require.True(t, ok)
 			b.sender.setFail(onceFailer(func(entity string, _ bus.Message) bool { return entity == testContinuations }))
@@ -346,7 +342,7 @@ func TestCrashAndRedelivery(t *testing.T) {
 		}},
 		{name: "completion crashed", run: func(t *testing.T, b *testBundle) {
 			b.sender.setFail(onceFailer(func(_ string, m bus.Message) bool { return m.Subject == typeSweepCompleted }))
-			require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+			require.NoError(t, b.start(t, "op-1"))
 			var last bus.Message
 			for {
 				m, ok := b.sender.pop()
@@ -381,13 +377,7 @@ func TestCrashAndRedelivery(t *testing.T) {
 			tt.run(t, b)
 
 			require.Equal(t, want, b.warnings(t, 0), "each warning once")
-			done := b.ops.list()
-			require.NotEmpty(t, done)
-			for _, d := range done {
-				require.Equal(t, "op-1", d.opID)
-				require.Equal(t, "op-1", d.sweepID)
-				require.Nil(t, d.failure)
-			}
+			require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-1"))
 			sum := b.summary(t, "op-1")
 			require.Equal(t, 6, sum.Relationships)
 			require.Equal(t, 3, sum.Pages)
@@ -408,55 +398,43 @@ func TestOverlappingTriggers(t *testing.T) {
 		for i := range 5 {
 			b.add(t, activeRel(now, time.Duration(100+i)*day))
 		}
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "timer.20260105T080000Z"}))
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
+		require.NoError(t, b.start(t, "op-1"))
+		for _, trigger := range []string{"timer.20260105T080000Z", "op-2", "op-2"} {
+			id, err := b.sw.Start(t.Context(), b.inv(), trigger)
+			require.NoError(t, err)
+			require.Equal(t, "op-1", id, "joined the running sweep")
+		}
+		require.Equal(t, op.SweepStatus{}, b.status(t, "op-1"), "still running")
 		b.drain(t)
 
 		completed := b.eventData(t, typeSweepCompleted)
 		require.Len(t, completed, 1)
 		require.Equal(t, "op-1", completed[0]["sweepId"])
-		done := b.ops.list()
-		ops := map[string]string{}
-		for _, d := range done {
-			ops[d.opID] = d.sweepID
-		}
-		require.Equal(t, map[string]string{"op-1": "op-1", "op-2": "op-1"}, ops)
+		require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-1"))
 		sum := b.summary(t, "op-1")
 		require.Equal(t, 5, sum.Relationships)
 		require.Equal(t, 3, sum.Pages)
 		require.EqualValues(t, 5, b.sw.Stats().SnapshotReads, "the joined triggers read no page")
 	}) // redelivered Start re-sends one continuation, deduplicated
-	t.Run("trigger joins while the sweep finishes", func(t *testing.T) {
+	t.Run("many triggers join without limit", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, setupOpts{pageSize: 2})
+		b := setup(t, setupOpts{pageSize: 2, maxPages: 1})
 		now := b.clock.Now()
 		for i := range 3 {
 			b.add(t, activeRel(now, time.Duration(100+i)*day))
 		}
-		joined := false
-		b.ops.onComplete = func(opID string) {
-			if opID == "op-1" && !joined {
-				joined = true
-				require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-2", OperationID: "op-2"}))
-			}
+		require.NoError(t, b.start(t, "op-0"))
+		// More gdap.sweep.run operations than an earlier version could record
+		// (200) join the running sweep; none is refused.
+		for i := 1; i <= 250; i++ {
+			id, err := b.sw.Start(t.Context(), b.inv(), fmt.Sprintf("op-%d", i))
+			require.NoError(t, err)
+			require.Equal(t, "op-0", id)
 		}
-		b.sweep(t, engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"})
-
-		require.True(t, joined)
-		ops := map[string]int{}
-		for _, d := range b.ops.list() {
-			require.Equal(t, "op-1", d.sweepID)
-			ops[d.opID]++
-		}
-		require.Equal(t, map[string]int{"op-1": 1, "op-2": 1}, ops, "each operation is completed once")
+		b.drain(t)
+		require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-0"))
+		require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-250"), "a sweep that is not the current one has ended")
 		require.Len(t, b.sender.unique(testEvents, typeSweepCompleted), 1)
-		require.Equal(t, 1, b.sender.count(testEvents), "gdap.sweep.completed is published once")
-		st, err := b.sw.store.loadState(t.Context())
-		require.NoError(t, err)
-		require.Equal(t, phaseDone, st.Phase)
-		require.Equal(t, []string{"op-1", "op-2"}, st.Operations)
 	})
 	t.Run("stale lease is taken over", func(t *testing.T) {
 		t.Parallel()
@@ -465,11 +443,13 @@ func TestOverlappingTriggers(t *testing.T) {
 		for i := range 5 {
 			b.add(t, activeRel(now, time.Duration(100+i)*day))
 		}
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-1", OperationID: "op-1"}))
+		require.NoError(t, b.start(t, "op-1"))
 		lost, ok := b.sender.pop() // the invocation's host died: the chain is gone
 		require.True(t, ok)
 		b.clock.Advance(11 * time.Minute)
-		require.NoError(t, b.sw.Start(t.Context(), b.inv(), engine.SweepTrigger{SweepID: "op-3", OperationID: "op-3"}))
+		id, err := b.sw.Start(t.Context(), b.inv(), "op-3")
+		require.NoError(t, err)
+		require.Equal(t, "op-1", id, "took over the stale sweep")
 		b.drain(t)
 		// The lost continuation finally arrives: stale.
 		require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, lost)))
@@ -478,19 +458,14 @@ func TestOverlappingTriggers(t *testing.T) {
 		require.Len(t, completed, 1)
 		require.Equal(t, "op-1", completed[0]["sweepId"])
 		require.EqualValues(t, 5, completed[0]["relationships"])
-		var ids []string
-		for _, d := range b.ops.list() {
-			ids = append(ids, d.opID)
-			require.Equal(t, "op-1", d.sweepID)
-		}
-		require.ElementsMatch(t, []string{"op-1", "op-3"}, ids)
+		require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-1"))
 	})
 	t.Run("finished sweep re-triggered with its id", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		b.add(t, activeRel(b.clock.Now(), 100*day))
-		b.sweep(t, engine.SweepTrigger{SweepID: "timer.1"})
-		b.sweep(t, engine.SweepTrigger{SweepID: "timer.1"})
+		b.sweep(t, "timer.1")
+		b.sweep(t, "timer.1")
 		require.Len(t, b.eventData(t, typeSweepCompleted), 1)
 		require.EqualValues(t, 1, b.sw.Stats().SnapshotReads)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/event"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // CommandSource is the CloudEvents source of commands the stack sends.
@@ -90,8 +91,8 @@ func (s *Stack) Events() ([]Event, error) {
 type Outcome struct {
 	Type string `json:"-"`
 	event.Operation
-	Result event.Result    `json:"result"`
-	Error  event.ErrorInfo `json:"error"`
+	Result op.Result  `json:"result"`
+	Error  op.Failure `json:"error"`
 }
 
 // Succeeded reports whether the outcome is gdap.operation.succeeded.

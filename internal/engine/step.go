@@ -1,0 +1,45 @@
+package engine
+
+import "slices"
+
+// Step names a workflow step; it is stored in ledger.Record.Step. The empty
+// step is every workflow's first one.
+type Step string
+
+// Steps of the workflows.
+const (
+	// stepStart is the first step of every workflow.
+	stepStart Step = ""
+	// stepApply reads the relationship and writes what is missing.
+	stepApply Step = "apply"
+	// stepPollOperation follows Graph's 202 long-running operation (poll).
+	stepPollOperation Step = "pollOperation"
+	// stepPollRequest follows a relationship request (poll).
+	stepPollRequest Step = "pollRequest"
+	// stepFinish reads the relationship's final state.
+	stepFinish Step = "finish"
+	// stepRemoveGA removes Global Administrator.
+	stepRemoveGA Step = "removeGlobalAdmin"
+	// stepPollGA follows the removal's long-running operation (poll).
+	stepPollGA Step = "pollGlobalAdminRemoval"
+	// stepAutoExtend enables auto-extend after the removal.
+	stepAutoExtend Step = "enableAutoExtend"
+	// stepConfirm re-reads a Partner Center change until it shows.
+	stepConfirm Step = "confirm"
+	// stepPollSweep follows the expiry sweep a gdap.sweep.run waits for (poll).
+	stepPollSweep Step = "pollSweep"
+)
+
+// pollSteps only read upstream, so they run without the record's lease.
+var pollSteps = []Step{stepPollOperation, stepPollGA, stepPollRequest, stepPollSweep}
+
+// Poll reports whether s only reads upstream (it needs no lease).
+func (s Step) Poll() bool { return slices.Contains(pollSteps, s) }
+
+// String returns the step's name ("start" for the first step).
+func (s Step) String() string {
+	if s == stepStart {
+		return "start"
+	}
+	return string(s)
+}
