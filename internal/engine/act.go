@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -55,49 +54,23 @@ func (e *Engine) resume(ctx context.Context, r *run) error {
 	return e.act(ctx, r, decide(r.rec, r.in, r.now(), e.opts.LeaseDuration))
 }
 
-// redecide re-reads an operation that another invocation changed first and
-// decides again from the fresh record.
-func (e *Engine) redecide(ctx context.Context, r *run) error {
-	fresh, err := e.opts.Ledger.Get(ctx, r.rec.OperationID)
-	if err != nil {
-		return fmt.Errorf("re-read operation %s: %w", r.rec.OperationID, err)
-	}
-	r.log.InfoContext(ctx, "operation changed concurrently; re-deciding")
-	n := &run{e: e, inv: r.inv, in: r.in, rec: fresh, wf: decodeState(fresh.Workflow), log: r.log, depth: r.depth + 1}
-	return e.resume(ctx, n)
-}
-
 // claim takes the record's lease for this invocation. If another invocation
 // changed the record first, it re-decides from the fresh record; handled is
 // then true and err is the outcome of that decision.
 func (e *Engine) claim(ctx context.Context, r *run) (handled bool, err error) {
 	rec := r.rec
 	r.wf.LastInputID = r.inv.MessageID
+	r.wf.Lease = newLease()
 	rec.State = ledger.StateRunning
 	rec.Attempts++
 	rec.UpdatedAt = r.now()
 	rec.WakeID = ""
 	rec.Workflow = encodeState(r.wf)
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
-		if errors.Is(err, ledger.ErrConflict) && r.depth < maxRedecisions {
-			return true, e.redecide(ctx, r)
-		}
-		return true, fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
+	if err := e.write(ctx, r); err != nil {
+		return true, e.settle(ctx, r, err, "claim")
 	}
 	r.claimed = true
 	return false, nil
-}
-
-// superseded reports whether a ledger write failed because another
-// invocation progressed the operation while this one polled without the
-// lease (duplicate continuation): that invocation carries it on, so this
-// one stops without error.
-func (r *run) superseded(ctx context.Context, err error) bool {
-	if r.claimed || !errors.Is(err, ledger.ErrConflict) {
-		return false
-	}
-	r.log.InfoContext(ctx, "another invocation progressed the operation first; acknowledged")
-	return true
 }
 
 // wait records that the operation waits at step and schedules the
@@ -122,11 +95,8 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 	rec.WakeAt = at
 	rec.UpdatedAt = now
 	rec.Workflow = encodeState(r.wf)
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
-		if r.superseded(ctx, err) {
-			return nil
-		}
-		return fmt.Errorf("record wait of operation %s: %w", rec.OperationID, err)
+	if err := e.write(ctx, r); err != nil {
+		return e.settle(ctx, r, err, "record wait")
 	}
 	r.log.InfoContext(ctx, "operation waiting", "step", step.String(), "resume_at", at, "wake_id", wakeID)
 	return e.sendResume(ctx, rec, step, wakeID, at)
@@ -145,11 +115,8 @@ func (e *Engine) rewake(ctx context.Context, r *run) error {
 	rec.WakeID = op.MessageID(rec.OperationID, "c"+strconv.Itoa(wf.Seq))
 	rec.WakeAt, rec.UpdatedAt = now, now
 	rec.Workflow = encodeState(wf)
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
-		if errors.Is(err, ledger.ErrConflict) && r.depth < maxRedecisions {
-			return e.redecide(ctx, r)
-		}
-		return fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
+	if err := e.write(ctx, r); err != nil {
+		return e.settle(ctx, r, err, "re-wake")
 	}
 	r.log.WarnContext(ctx, "continuation overdue; operation woken under a new id for the re-sent command",
 		"stale_wake_id", stale, "wake_id", rec.WakeID)
@@ -157,15 +124,30 @@ func (e *Engine) rewake(ctx context.Context, r *run) error {
 }
 
 // leaseCheck schedules a check of a running operation for when its lease
-// expires (another invocation holds it, or crashed holding it).
+// expires (another invocation holds it, or crashed holding it). The check is
+// scheduled for the next whole second after the expiry (op.ScheduleAt), so
+// that a delivery up to a millisecond early still finds the lease expired.
+// Should one still arrive while the lease holds, it re-sends itself under a
+// fresh id (numbered by Resend): its own id is spent, and Service Bus
+// duplicate detection would drop the copy. The ids stay deterministic, so a
+// redelivered input re-sends the same one.
 func (e *Engine) leaseCheck(ctx context.Context, r *run, expiry time.Time) error {
 	rec := r.rec
-	id := op.MessageID(rec.OperationID, "lease", strconv.FormatInt(rec.UpdatedAt.UnixMilli(), 10))
-	msg, err := op.NewContinuationMessage(op.Continuation{Kind: op.KindLeaseCheck, OperationID: rec.OperationID}, id, rec.OperationID, expiry)
+	resend := 0
+	if c := r.in.cont; c != nil && c.Kind == op.KindLeaseCheck {
+		resend = c.Resend + 1
+	}
+	parts := []string{rec.OperationID, "lease", strconv.FormatInt(rec.UpdatedAt.UnixMilli(), 10)}
+	if resend > 0 {
+		parts = append(parts, "r"+strconv.Itoa(resend))
+	}
+	id := op.MessageID(parts...)
+	c := op.Continuation{Kind: op.KindLeaseCheck, OperationID: rec.OperationID, Resend: resend}
+	msg, err := op.NewContinuationMessage(c, id, rec.OperationID, op.ScheduleAt(expiry))
 	if err != nil {
 		return err
 	}
-	r.log.InfoContext(ctx, "operation is being executed elsewhere; lease check scheduled", "at", expiry)
+	r.log.InfoContext(ctx, "operation is being executed elsewhere; lease check scheduled", "lease_expires_at", expiry, "check_id", id)
 	return e.send(ctx, e.opts.ContinuationsQueue, msg)
 }
 
@@ -207,11 +189,8 @@ func (e *Engine) finish(ctx context.Context, r *run, res *op.Result, f *op.Failu
 		rec.Result = b
 		rec.LastError = nil
 	}
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
-		if r.superseded(ctx, err) {
-			return nil
-		}
-		return fmt.Errorf("record outcome of operation %s: %w", rec.OperationID, err)
+	if err := e.write(ctx, r); err != nil {
+		return e.settle(ctx, r, err, "record outcome")
 	}
 	if f != nil {
 		r.log.WarnContext(ctx, "operation failed", "code", f.Code, "reason", f.Message, "attempts", rec.Attempts)

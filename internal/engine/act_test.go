@@ -185,6 +185,7 @@ func TestAct(t *testing.T) {
 			other := *r
 			other.State = ledger.StateRunning
 			other.UpdatedAt = b.clock.Now()
+			other.Workflow = encodeState(&wfState{LastInputID: "m-other", Lease: "other"})
 			b.led.put(other) // another invocation claimed it first
 			return nil, false
 		}
@@ -206,6 +207,7 @@ func TestAct(t *testing.T) {
 			b.led.beforeUpdate = nil
 			other := *r
 			other.WakeID = "op-1.c99"
+			other.Workflow = encodeState(&wfState{Seq: 99, LastInputID: "m-other"})
 			b.led.put(other)
 			return nil, false
 		}

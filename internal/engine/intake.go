@@ -51,7 +51,7 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 	cmd, decodeErr := env.Decode()
 	// The record is created already claimed by this invocation (state
 	// running, attempt 1): creation is the lease, no second write needed.
-	wf := &wfState{LastInputID: inv.MessageID}
+	wf := &wfState{LastInputID: inv.MessageID, Lease: newLease()}
 	rec := &ledger.Record{
 		OperationID: env.ID,
 		CommandType: env.Type,
@@ -96,6 +96,15 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 	return e.runSteps(ctx, r)
 }
 
+// RejectUndecodable answers a commands-queue message the handler could not
+// decode at all with gdap.command.rejected (invalid_command, reason as the
+// message); inv.MessageID names the message. A nil error means the message
+// has been dealt with.
+func (e *Engine) RejectUndecodable(ctx context.Context, inv op.Invocation, reason string) error {
+	inv.Log().WarnContext(ctx, "command rejected", "code", op.CodeInvalidCommand, "reason", reason)
+	return e.reject(ctx, inv, inv.MessageID, nil, op.CodeInvalidCommand, reason)
+}
+
 // HandleContinuation processes one message from the continuations queue.
 func (e *Engine) HandleContinuation(ctx context.Context, inv op.Invocation, body []byte) error {
 	inv.Logger = inv.Log()
@@ -106,8 +115,13 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv op.Invocation, body
 		inv.Logger.ErrorContext(ctx, "unreadable continuation dropped", "error", err.Error())
 		return nil
 	}
-	if c.Kind == op.KindDeferred {
+	switch c.Kind {
+	case op.KindDeferred:
 		return e.handleDeferred(ctx, inv, c)
+	case op.KindCommand:
+		// A command the service issued itself (a sweep policy action, under
+		// a reserved gdapflow. id): processed like one from the commands queue.
+		return e.handleCommand(ctx, inv, c.Command, op.Deferred{})
 	}
 	return e.handleContinuation(ctx, inv, c, op.Deferred{})
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -36,6 +38,9 @@ type wfState struct {
 	RequestStatus string `json:"requestStatus,omitempty"`
 	// SweepID names the sweep a gdap.sweep.run waits for.
 	SweepID string `json:"sweepId,omitempty"`
+	// Lease is a random token of the invocation that claimed the record
+	// last: it tells that invocation's write apart from another's (sameWrite).
+	Lease string `json:"lease,omitempty"`
 	// Wrote records that an upstream write was executed for the operation.
 	Wrote bool `json:"wrote,omitempty"`
 }
@@ -46,6 +51,13 @@ func decodeState(b []byte) *wfState {
 		_ = json.Unmarshal(b, wf) // written only by encodeState
 	}
 	return wf
+}
+
+// newLease returns a random lease token.
+func newLease() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 func encodeState(wf *wfState) []byte {

@@ -21,11 +21,17 @@ import (
 	"unicode/utf8"
 )
 
-// MaxInvocationBytes bounds the request body DecodeRequest reads. A Service
-// Bus premium message may be up to 100 MB, but gdapflow's commands are at most
-// 64 KiB (docs/contract.md §2) and continuations are small; 4 MiB leaves ample room
-// for base64 and metadata.
-const MaxInvocationBytes = 4 << 20
+// MaxMessageBytes is the largest Service Bus message the Functions host can
+// deliver (Premium tier: 100 MiB). gdapflow's commands are at most 64 KiB
+// (docs/contract.md §2), but a larger message must still decode, so that the
+// engine can answer it with gdap.command.rejected instead of the host
+// retrying it into the dead-letter queue.
+const MaxMessageBytes = 100 << 20
+
+// MaxInvocationBytes bounds the request body DecodeRequest reads: a message
+// of MaxMessageBytes, base64-encoded (dataType "binary"), plus 1 MiB for the
+// envelope and metadata. It is the handler's one size limit on invocations.
+const MaxInvocationBytes = (MaxMessageBytes+2)/3*4 + 1<<20
 
 // Stable error codes of *Error.
 const (

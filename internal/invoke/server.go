@@ -6,6 +6,7 @@ package invoke
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,11 @@ type Options struct {
 	// Commands and Continuations handle the two queues (Engine methods).
 	Commands      queueHandler
 	Continuations queueHandler
+	// RejectCommand answers a commands-queue message that cannot be decoded
+	// at all (Engine.RejectUndecodable): it publishes gdap.command.rejected
+	// so that the invocation is answered 200 rather than retried into the
+	// dead-letter queue. Nil: such a message is answered 400.
+	RejectCommand func(ctx context.Context, inv op.Invocation, reason string) error
 	// Sweeper starts timer sweeps; nil makes the timer log and do nothing.
 	Sweeper sweepStarter
 	// SweepSchedule is the timer's NCRONTAB; a tick's sweep id is derived
@@ -98,14 +104,15 @@ type call struct {
 // On failure it has already answered the host and returns nil.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, function string) *call {
 	c := &collector{}
+	invocationID := r.Header.Get("X-Azure-Functions-InvocationId")
 	log := slog.New(&teeHandler{next: s.opts.Logger.Handler(), c: c}).With(
-		"function", function, "invocation_id", r.Header.Get("X-Azure-Functions-InvocationId"))
+		"function", function, "invocation_id", invocationID)
 	hinv, err := hostwire.DecodeRequest(r)
 	if err != nil {
-		// The host always sends a well-formed envelope; anything else is a
-		// transport problem worth a redelivery.
 		log.ErrorContext(r.Context(), "invocation could not be decoded", "error", err.Error())
-		hostwire.WriteResponse(w, http.StatusBadRequest, c.result())
+		cl := &call{inv: op.Invocation{Clock: vclock.Real{}, Logger: log, Function: function, MessageID: invocationID},
+			logs: c, ctx: r.Context(), cancel: func() {}, start: time.Now()}
+		s.undecodable(w, cl, function, err)
 		return nil
 	}
 	var clock vclock.Clock = vclock.Real{}
@@ -129,7 +136,12 @@ func (s *Server) queue(function string, handle queueHandler) http.HandlerFunc {
 		msg, err := c.host.ServiceBusMessage(bindingMessage)
 		if err != nil {
 			c.inv.Logger.ErrorContext(c.ctx, "trigger message could not be decoded", "error", err.Error())
-			hostwire.WriteResponse(w, http.StatusBadRequest, c.logs.result())
+			if id, ok, _ := c.host.MetadataString("MessageId"); ok && id != "" {
+				c.inv.MessageID = id
+			} else {
+				c.inv.MessageID = r.Header.Get("X-Azure-Functions-InvocationId")
+			}
+			s.undecodable(w, c, function, err)
 			return
 		}
 		c.inv.MessageID = msg.MessageID
@@ -160,6 +172,24 @@ func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
 	c.inv.Logger = c.inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
 	_, err = s.opts.Sweeper.Start(c.ctx, c.inv, sweepID)
 	c.respond(w, err)
+}
+
+// undecodable answers an invocation whose message cannot be decoded. On the
+// commands queue no decoding failure is answered non-2xx: the message is
+// rejected with gdap.command.rejected (invalid_command), since a redelivery
+// cannot decode it either. Elsewhere (the service's own queue, the timer) the
+// host's envelope is always well-formed, so it is a transport problem worth
+// a redelivery: 400.
+func (s *Server) undecodable(w http.ResponseWriter, c *call, function string, cause error) {
+	if function != FunctionCommands || s.opts.RejectCommand == nil {
+		hostwire.WriteResponse(w, http.StatusBadRequest, c.logs.result())
+		return
+	}
+	reason := "the message could not be decoded"
+	if hostwire.HasCode(cause, hostwire.CodeInvocationTooLarge) {
+		reason = fmt.Sprintf("the message exceeds the largest message the host delivers (%d bytes); commands are limited to 64 KiB", hostwire.MaxMessageBytes)
+	}
+	c.respond(w, s.opts.RejectCommand(c.ctx, c.inv, reason))
 }
 
 // respond answers the host: 200 when the message was dealt with, 500 so that

@@ -80,3 +80,36 @@ func TestServerRoutes(t *testing.T) {
 	require.Equal(t, http.StatusOK, post("/expiry-sweep", `{"Data":{"timer":{"IsPastDue":false,"ScheduleStatus":null}},"Metadata":{}}`).Code, "no sweeper: logged, answered 200")
 	require.Equal(t, http.StatusNotFound, post("/Commands", invocation).Code, "function names are case-sensitive routes")
 }
+
+// TestUndecodableCommandsAreRejected: no decoding failure of a
+// commands-queue message is answered non-2xx; it is rejected instead.
+func TestUndecodableCommandsAreRejected(t *testing.T) {
+	t.Parallel()
+	var rejected []string
+	var reasons []string
+	srv := New(Options{
+		Commands:      func(context.Context, op.Invocation, []byte) error { return nil },
+		Continuations: func(context.Context, op.Invocation, []byte) error { return nil },
+		RejectCommand: func(_ context.Context, inv op.Invocation, reason string) error {
+			rejected = append(rejected, inv.MessageID)
+			reasons = append(reasons, reason)
+			return nil
+		},
+		Logger:  slog.New(slog.DiscardHandler),
+		Timeout: time.Minute,
+	})
+	h := srv.Handler()
+	post := func(path, body string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("X-Azure-Functions-InvocationId", "inv-1")
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusOK, post("/commands", `not json`))
+	require.Equal(t, http.StatusOK, post("/commands", `{"Data":{},"Metadata":{"MessageId":"\"m-7\""}}`), "no message binding")
+	require.Equal(t, []string{"inv-1", "m-7"}, rejected)
+	require.Equal(t, http.StatusBadRequest, post("/continuations", `not json`), "the service's own queue: redelivered")
+	require.Len(t, rejected, 2)
+	require.NotEmpty(t, reasons[0])
+}

@@ -46,6 +46,9 @@ type Continuation struct {
 	Deferred *Deferred `json:"deferred,omitempty"`
 	// Command is the CloudEvent of a KindCommand continuation.
 	Command json.RawMessage `json:"command,omitempty"`
+	// Resend numbers the re-sends of a self-scheduled message (a lease
+	// check), so that each gets a fresh, deterministic id.
+	Resend int `json:"resend,omitempty"`
 }
 
 // Deferred is the payload of a KindDeferred continuation: the input as it

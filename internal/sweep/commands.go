@@ -10,18 +10,20 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
-	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // maxIDLen is the longest command id (docs/contract.md §2) and Service Bus
 // MessageId.
 const maxIDLen = 128
 
-// Command id prefixes of the auto-extend policy.
+// Command id prefixes of the auto-extend policy. They start with
+// op.ReservedPrefix: operation ids the service issues itself, which no
+// command on the commands queue may take.
 const (
-	idPrefixAutoExtend = "sweep.autoextend"
-	idPrefixRemoveGA   = "sweep.removega"
+	idPrefixAutoExtend = op.ReservedPrefix + "sweep.autoextend"
+	idPrefixRemoveGA   = op.ReservedPrefix + "sweep.removega"
 )
 
 // commandID is the deterministic id of a policy command for a relationship
@@ -80,12 +82,14 @@ type removeGAData struct {
 	EnableAutoExtend bool   `json:"enableAutoExtend"`
 }
 
-// policyCommand builds the command message of an auto-extend action for a
-// relationship. The body is fully deterministic (no time attribute), so a
+// policyCommand builds the message of an auto-extend action for a
+// relationship: the command, carried in an op.KindCommand continuation
+// (commands the service issues itself travel on the continuations queue),
+// due at now. The command is fully deterministic (no time attribute), so a
 // repeated sweep re-sends byte-identical content under the same id: the
-// commands path treats it as a redelivery and the broker's duplicate
-// detection drops it.
-func policyCommand(action string, rel gdap.Relationship, source string) (bus.Message, error) {
+// engine treats it as a redelivery and the broker's duplicate detection
+// drops it. It returns the message and the command type.
+func policyCommand(action string, rel gdap.Relationship, source string, now time.Time) (bus.Message, string, error) {
 	ev := cloudEvent{SpecVersion: "1.0", Source: source, Subject: rel.ID, DataContentType: "application/json"}
 	switch action {
 	case actionUpdate:
@@ -97,14 +101,15 @@ func policyCommand(action string, rel gdap.Relationship, source string) (bus.Mes
 		ev.Type = command.TypeRemoveGlobalAdmin
 		ev.Data = removeGAData{RelationshipID: rel.ID, EnableAutoExtend: true}
 	default:
-		return bus.Message{}, fmt.Errorf("sweep: unknown policy action %q", action)
+		return bus.Message{}, "", fmt.Errorf("sweep: unknown policy action %q", action)
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return bus.Message{}, fmt.Errorf("sweep: encode %s command: %w", ev.Type, err)
+		return bus.Message{}, "", fmt.Errorf("sweep: encode %s command: %w", ev.Type, err)
 	}
-	return bus.Message{
-		MessageID: ev.ID, CorrelationID: ev.ID, Subject: ev.Type,
-		ContentType: event.ContentType, Body: body,
-	}, nil
+	m, err := op.NewContinuationMessage(op.Continuation{Kind: op.KindCommand, OperationID: ev.ID, Command: body}, ev.ID, ev.ID, now)
+	if err != nil {
+		return bus.Message{}, "", err
+	}
+	return m, ev.Type, nil
 }

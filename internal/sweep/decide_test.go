@@ -182,8 +182,8 @@ func TestIDs(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{name: "auto-extend", got: commandID(idPrefixAutoExtend, rel, end), want: "sweep.autoextend." + rel + ".20260704"},
-		{name: "hashed when invalid", got: commandID(idPrefixRemoveGA, "a/b", end), want: "sweep.removega.c14cddc033f64b9dea80ea675cf280a0.20260704"},
+		{name: "auto-extend", got: commandID(idPrefixAutoExtend, rel, end), want: "gdapflow.sweep.autoextend." + rel + ".20260704"},
+		{name: "hashed when invalid", got: commandID(idPrefixRemoveGA, "a/b", end), want: "gdapflow.sweep.removega.c14cddc033f64b9dea80ea675cf280a0.20260704"},
 		{name: "row key escapes", got: rowKeyOf("a/b#c?d\\e'f%"), want: "a%2Fb%23c%3Fd%5Ce%27f%25"},
 	}
 	for _, tt := range tests {

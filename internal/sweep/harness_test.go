@@ -27,7 +27,6 @@ func TestMain(m *testing.M) { localenv.Main(m) }
 
 // Entity names of the test configuration.
 const (
-	testCommands      = "commands"
 	testContinuations = "continuations"
 	testEvents        = "events"
 )
@@ -75,7 +74,7 @@ func (r *recordingSender) Send(_ context.Context, entity string, m bus.Message) 
 		return nil // duplicate detection
 	}
 	r.ids[key] = true
-	if entity == testContinuations {
+	if entity == testContinuations && m.ApplicationProperties["kind"] == string(op.KindSweep) {
 		r.queue = append(r.queue, sent{entity, m})
 	}
 	return nil
@@ -165,7 +164,7 @@ func setup(t testing.TB, so setupOpts) *testBundle {
 	b := &testBundle{clock: clock, sim: sim, graph: graph, sender: newRecordingSender()}
 	b.opts = Options{
 		Table: table, Graph: graph, Sender: b.sender, PageSize: so.pageSize,
-		CommandsQueue: testCommands, ContinuationsQueue: testContinuations, EventsTopic: testEvents,
+		ContinuationsQueue: testContinuations, EventsTopic: testEvents,
 		EventSource: "/gdapflow", ExpiryWarningDays: []int{30, 7, 1}, ApprovalWarningDays: 75,
 		AutoExtendPolicy: so.policy, RetryMaxAttempts: 3, LeaseDuration: 10 * time.Minute,
 		InvocationBudget: time.Minute, MaxPagesPerInvocation: so.maxPages, ProtectedCustomers: so.protected,
@@ -263,4 +262,37 @@ func (b *testBundle) summary(t testing.TB, sweepID string) summary {
 	}
 	t.Fatalf("no gdap.sweep.completed for %s", sweepID)
 	return summary{}
+}
+
+// policyMessage is a policy command as sent: the message id and the command.
+type policyMessage struct {
+	MessageID string
+	Body      []byte
+}
+
+// policyCommands returns the distinct policy commands sent on the
+// continuations queue (op.KindCommand), in first-send order, and checks
+// that each was sent once.
+func (b *testBundle) policyCommands(t testing.TB) []policyMessage {
+	t.Helper()
+	var out []policyMessage
+	sends := 0
+	for _, m := range b.sender.unique(testContinuations, "") {
+		var c op.Continuation
+		require.NoError(t, json.Unmarshal(m.Body, &c))
+		if c.Kind != op.KindCommand {
+			continue
+		}
+		require.Equal(t, c.OperationID, m.MessageID)
+		out = append(out, policyMessage{MessageID: m.MessageID, Body: c.Command})
+	}
+	b.sender.mu.Lock()
+	for _, s := range b.sender.all {
+		if s.entity == testContinuations && s.msg.ApplicationProperties["kind"] == string(op.KindCommand) {
+			sends++
+		}
+	}
+	b.sender.mu.Unlock()
+	require.Len(t, out, sends, "a command is issued once")
+	return out
 }

@@ -112,13 +112,13 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 			out = append(out, outbound{s.opts.EventsTopic, m})
 		}
 		if d.action != "" {
-			m, err := policyCommand(d.action, rel, s.opts.EventSource+"/sweep")
+			m, typ, err := policyCommand(d.action, rel, s.opts.EventSource+"/sweep", now)
 			if err != nil {
 				return pageDelta{}, err
 			}
-			out = append(out, outbound{s.opts.CommandsQueue, m})
+			out = append(out, outbound{s.opts.ContinuationsQueue, m})
 			log.InfoContext(ctx, "auto-extend policy issued a command", "relationship_id", rel.ID,
-				"command_type", m.Subject, "command_id", m.MessageID)
+				"command_type", typ, "command_id", m.MessageID)
 		}
 		if d.write {
 			rows = append(rows, row{id: rel.ID, rec: d.next})

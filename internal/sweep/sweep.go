@@ -65,15 +65,16 @@ var _ lister = (*graphapi.Client)(nil)
 
 // Options configure a Sweeper. Table, Graph, Sender, the entity names and
 // ExpiryWarningDays are required; the other fields have defaults.
+// Policy commands travel on ContinuationsQueue (op.KindCommand).
 type Options struct {
 	// Table holds the sweep state and the snapshot (handler: prefix+"sweep").
 	Table *aztables.Client
 	// Graph lists relationships (*graphapi.Client).
 	Graph lister
-	// Sender sends events, policy commands and continuations.
+	// Sender sends events and continuations (policy commands included).
 	Sender sender
-	// CommandsQueue, ContinuationsQueue and EventsTopic are entity names.
-	CommandsQueue, ContinuationsQueue, EventsTopic string
+	// ContinuationsQueue and EventsTopic are entity names.
+	ContinuationsQueue, EventsTopic string
 	// EventSource is the source of the announcements; policy commands use
 	// EventSource+"/sweep". Default config.DefaultEventSource.
 	EventSource string
@@ -142,7 +143,7 @@ func New(opts Options) (*Sweeper, error) {
 		return nil, fmt.Errorf("%w: Sender is required", ErrInvalidOptions)
 	case len(opts.ExpiryWarningDays) == 0:
 		return nil, fmt.Errorf("%w: ExpiryWarningDays is empty", ErrInvalidOptions)
-	case opts.CommandsQueue == "" || opts.ContinuationsQueue == "" || opts.EventsTopic == "":
+	case opts.ContinuationsQueue == "" || opts.EventsTopic == "":
 		return nil, fmt.Errorf("%w: entity names are required", ErrInvalidOptions)
 	}
 	opts.EventSource = cmp.Or(opts.EventSource, config.DefaultEventSource)

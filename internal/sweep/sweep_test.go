@@ -3,6 +3,7 @@ package sweep
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,24 +195,24 @@ func TestAutoExtendPolicy(t *testing.T) {
 			b.clock.Advance(5 * day)
 			b.sweep(t, "s3")
 
-			cmds := b.sender.unique(testCommands, "")
+			cmds := b.policyCommands(t)
 			require.Len(t, cmds, tt.commands)
-			require.Equal(t, tt.commands, b.sender.count(testCommands), "a command is issued once")
 			endDate := now.Add(20 * day).UTC().Format("20060102")
 			for _, m := range cmds {
 				env, err := command.ParseEnvelope(m.Body)
 				require.NoError(t, err)
 				require.Equal(t, env.ID, m.MessageID)
+				require.True(t, strings.HasPrefix(env.ID, op.ReservedPrefix), "a reserved id: %s", env.ID)
 				decoded, err := env.Decode()
 				require.NoError(t, err)
 				switch c := decoded.(type) {
 				case *command.UpdateRelationship:
-					require.Equal(t, "sweep.autoextend."+plain+"."+endDate, env.ID)
+					require.Equal(t, "gdapflow.sweep.autoextend."+plain+"."+endDate, env.ID)
 					require.Equal(t, plain, c.RelationshipID)
 					require.Equal(t, gdap.AutoExtendOn, *c.Changes.AutoExtendDuration)
 				case *command.RemoveGlobalAdmin:
 					require.True(t, tt.wantGA)
-					require.Equal(t, "sweep.removega."+ga+"."+endDate, env.ID)
+					require.Equal(t, "gdapflow.sweep.removega."+ga+"."+endDate, env.ID)
 					require.Equal(t, ga, c.RelationshipID)
 					require.True(t, c.EnableAutoExtend)
 				default:
