@@ -102,7 +102,7 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 // has been dealt with.
 func (e *Engine) RejectUndecodable(ctx context.Context, inv op.Invocation, reason string) error {
 	inv.Log().WarnContext(ctx, "command rejected", "code", op.CodeInvalidCommand, "reason", reason)
-	return e.reject(ctx, inv, inv.MessageID, nil, op.CodeInvalidCommand, reason)
+	return e.reject(ctx, inv, inv.MessageID, nil, &op.Failure{Code: op.CodeInvalidCommand, Message: reason})
 }
 
 // HandleContinuation processes one message from the continuations queue.
