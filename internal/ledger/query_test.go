@@ -20,7 +20,7 @@ func listSetup(t *testing.T) (*ledger.Store, time.Time) {
 	store := ledger.New(client)
 	require.NoError(t, store.EnsureTable(t.Context()))
 	base := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	for i, st := range []string{ledger.StateFailed, ledger.StateWaiting, ledger.StateSucceeded, ledger.StateFailed, ledger.StateRunning} {
+	for i, st := range []ledger.State{ledger.StateFailed, ledger.StateWaiting, ledger.StateSucceeded, ledger.StateFailed, ledger.StateRunning} {
 		at := base.Add(-time.Duration(i) * time.Hour)
 		require.NoError(t, store.Create(t.Context(), &ledger.Record{
 			OperationID: "op-" + string(rune('a'+i)), CommandType: "gdap.sweep.run", Source: "/test",
@@ -46,10 +46,10 @@ func TestListFilters(t *testing.T) {
 		want []string
 	}{
 		{"all, newest first", nil, []string{"op-a", "op-b", "op-c", "op-d", "op-e"}},
-		{"failed", &ledger.ListOptions{States: []string{ledger.StateFailed}}, []string{"op-a", "op-d"}},
-		{"waiting or running", &ledger.ListOptions{States: []string{ledger.StateWaiting, ledger.StateRunning}}, []string{"op-b", "op-e"}},
+		{"failed", &ledger.ListOptions{States: []ledger.State{ledger.StateFailed}}, []string{"op-a", "op-d"}},
+		{"waiting or running", &ledger.ListOptions{States: []ledger.State{ledger.StateWaiting, ledger.StateRunning}}, []string{"op-b", "op-e"}},
 		{"since", &ledger.ListOptions{UpdatedSince: base.Add(-90 * time.Minute)}, []string{"op-a", "op-b"}},
-		{"failed since", &ledger.ListOptions{States: []string{ledger.StateFailed}, UpdatedSince: base.Add(-4 * time.Hour)}, []string{"op-a", "op-d"}},
+		{"failed since", &ledger.ListOptions{States: []ledger.State{ledger.StateFailed}, UpdatedSince: base.Add(-4 * time.Hour)}, []string{"op-a", "op-d"}},
 		{"nothing", &ledger.ListOptions{UpdatedSince: base.Add(time.Minute)}, []string{}},
 	}
 	for _, tt := range tests {
@@ -63,6 +63,6 @@ func TestListFilters(t *testing.T) {
 	got, err := store.List(t.Context(), &ledger.ListOptions{Limit: 2})
 	require.NoError(t, err)
 	require.Len(t, got, 2)
-	_, err = store.List(t.Context(), &ledger.ListOptions{States: []string{"done"}})
+	_, err = store.List(t.Context(), &ledger.ListOptions{States: []ledger.State{"done"}})
 	require.ErrorIs(t, err, ledger.ErrInvalid)
 }
