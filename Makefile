@@ -76,12 +76,12 @@ chaos-doc: tools first-build-note
 
 # Flake hunt: every package's tests many times, at one and two CPUs, so that
 # a test depending on scheduling, ordering or timing fails here rather than
-# at random in CI. The packages that start the whole local stack (handler
-# binary, host emulator, Azurite) run fewer times. About 25 minutes on two
-# cores; FLAKE_COUNT / FLAKE_E2E_COUNT scale it (README, "Other targets").
+# at random in CI. The packages that start processes (the handler binary, the
+# host emulator, Azurite) run fewer times. FLAKE_COUNT / FLAKE_E2E_COUNT scale
+# it (README, "Other targets", has the measured durations).
 FLAKE_COUNT     ?= 20
 FLAKE_E2E_COUNT ?= 3
-FLAKE_E2E_PKGS  := ./tests/ ./cmd/devenv/ ./cmd/hostemu/ ./cmd/graphsim/ ./internal/dev/chaos/ ./internal/dev/devstack/ ./infra/ .
+FLAKE_E2E_PKGS  := ./tests/ ./cmd/devenv/ ./cmd/hostemu/ ./cmd/graphsim/ ./cmd/package/ ./internal/dev/chaos/ ./internal/dev/devstack/ ./internal/dev/localenv/ ./infra/ .
 FLAKE_TIMEOUT   ?= 60m
 
 flake-check: flake-unit flake-e2e
