@@ -40,6 +40,7 @@ func runChaos(ctx context.Context, args []string) error {
 	hangLength := fs.Duration("hang-length", 10*time.Second, "real duration of one Table Storage hang")
 	lostResponses := fs.Int("lost-responses", 0, "Table Storage write responses lost per wave (write executed, response dropped), spread over the write kinds; off by default until the engine re-reads on an ambiguous write")
 	dropContinuations := fs.Int("drop-continuations", 0, "continuation sends silently discarded per wave; only the reaper recovers them, so off by default until it is wired")
+	reaperTicks := fs.Int("reaper-ticks", 0, "reaper timer ticks after each drained wave (the clock moves 5 min before each); needs the reaper function")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
 	doc := fs.String("doc", "docs/reliability.md", "document to update between the chaos markers (\"\" = none)")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
@@ -88,6 +89,7 @@ func runChaos(ctx context.Context, args []string) error {
 
 		LostResponses:     *lostResponses,
 		DropContinuations: *dropContinuations,
+		ReaperTicks:       *reaperTicks,
 
 		Progress:      os.Stdout,
 		HandlerOutput: logFile,
