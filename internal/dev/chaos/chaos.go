@@ -83,6 +83,15 @@ type Config struct {
 	// only the reaper can recover such an operation, so until it is wired
 	// the invariants fail with drops on.
 	DropContinuations int
+	// ReaperTicks is how many reaper ticks follow each drained wave: each
+	// moves the host clock on by ReaperInterval, fires the "reaper" timer
+	// function (as its schedule would) and drains again. Default 0: the
+	// stack has no reaper function until the handler serves it; with
+	// DropContinuations on, the invariants hold only with ticks.
+	ReaperTicks int
+	// ReaperInterval is how far the clock moves before each reaper tick
+	// (default 5 min, the reaper's default schedule, longer than its grace).
+	ReaperInterval time.Duration
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -129,6 +138,12 @@ func (c *Config) defaults() error {
 	}
 	if c.HangLength <= 0 {
 		c.HangLength = 10 * time.Second
+	}
+	if c.ReaperTicks < 0 {
+		return errors.New("chaos: negative ReaperTicks")
+	}
+	if c.ReaperInterval <= 0 {
+		c.ReaperInterval = 5 * time.Minute
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Minute
@@ -306,6 +321,9 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 		if err := drainWithChaos(ctx, stack, gates, rng, cfg, len(sends), kill, before, rep); err != nil {
 			return fmt.Errorf("wave %d: %w", w+1, err)
 		}
+		if err := reap(ctx, stack, cfg, rep); err != nil {
+			return fmt.Errorf("wave %d: %w", w+1, err)
+		}
 		fmt.Fprintf(cfg.Progress, "chaos: wave %d/%d: %d messages, %d kills, drained in %s\n",
 			w+1, len(waves), len(sends), kill, time.Since(t0).Round(time.Millisecond))
 	}
@@ -320,6 +338,9 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 		dctx, cancel := context.WithTimeout(ctx, cfg.DrainTimeout)
 		defer cancel()
 		if err := stack.Drain(dctx); err != nil {
+			return fmt.Errorf("final drain: %w", err)
+		}
+		if err := reap(ctx, stack, cfg, rep); err != nil {
 			return fmt.Errorf("final drain: %w", err)
 		}
 	}
