@@ -70,6 +70,9 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 		rec.TargetID = looseTarget(env.Data)
 	}
 	in := input{messageID: inv.MessageID}
+	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
+		return err
+	}
 	err := e.opts.Ledger.Create(ctx, rec)
 	switch {
 	case errors.Is(err, ledger.ErrExists):
