@@ -24,7 +24,13 @@ func (e *Engine) HandleCommand(ctx context.Context, inv op.Invocation, body []by
 // a delayed redelivery), it is deferred.
 func (e *Engine) handleCommand(ctx context.Context, inv op.Invocation, body []byte, d op.Deferred) error {
 	inv.Logger = inv.Log()
-	env, err := command.ParseEnvelope(body)
+	// A message from the commands queue may not take a reserved id
+	// (gdapflow.*); a deferred command was checked when it first arrived.
+	parse := command.ParseCommandsEnvelope
+	if d.InputID != "" {
+		parse = command.ParseEnvelope
+	}
+	env, err := parse(body)
 	if err != nil {
 		f := commandFailure(err)
 		inv.Logger.WarnContext(ctx, "command rejected", "code", f.Code, "reason", f.Message)
