@@ -69,3 +69,18 @@ func TestChaosTableHang(t *testing.T) {
 	require.Positive(t, rep.TableHeldAbandoned, "the handler gave up on calls that then executed")
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
+
+// TestChaosDroppedContinuations runs a short chaos wave in which some
+// continuations are silently discarded: only the reaper, ticking through
+// its timer function after the wave drained, can bring those operations to
+// their outcome (docs/reliability.md, "The reaper").
+func TestChaosDroppedContinuations(t *testing.T) {
+	rep := runChaos(t, chaos.Config{
+		Commands: 200, Kills: 1, Waves: 1, Seed: 20261125,
+		DropContinuations: 5, ReaperTicks: 2,
+	})
+	require.Positive(t, rep.DroppedContinuations, "continuations were dropped")
+	require.GreaterOrEqual(t, rep.Reaper.Resent, len(rep.DroppedOperations), "the reaper re-sent every dropped operation's continuation")
+	require.Zero(t, rep.Reaper.Failed)
+	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
+}

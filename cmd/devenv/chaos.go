@@ -39,7 +39,8 @@ func runChaos(ctx context.Context, args []string) error {
 	tableHangs := fs.Int("table-hangs", 0, "Table Storage hangs per wave (every call held for -hang-length, then executed); off by default")
 	hangLength := fs.Duration("hang-length", 10*time.Second, "real duration of one Table Storage hang")
 	lostResponses := fs.Int("lost-responses", 0, "Table Storage write responses lost per wave (write executed, response dropped), spread over the write kinds; off by default until the engine re-reads on an ambiguous write")
-	dropContinuations := fs.Int("drop-continuations", 0, "continuation sends silently discarded per wave; only the reaper recovers them, so off by default until it is wired")
+	dropContinuations := fs.Int("drop-continuations", 5, "continuation sends silently discarded per wave; only the reaper recovers them (-reaper-ticks)")
+	reaperTicks := fs.Int("reaper-ticks", 2, "reaper ticks run through the timer function after each wave has drained")
 	handler := fs.String("handler", "", "handler binary (default: build it)")
 	doc := fs.String("doc", "", "document to update between the chaos markers, e.g. docs/reliability.md (make chaos-doc); \"\" = none")
 	logPath := fs.String("log", "", "file for the handler's logs (default: a temporary file)")
@@ -88,6 +89,7 @@ func runChaos(ctx context.Context, args []string) error {
 
 		LostResponses:     *lostResponses,
 		DropContinuations: *dropContinuations,
+		ReaperTicks:       *reaperTicks,
 
 		Progress:      os.Stdout,
 		HandlerOutput: logFile,

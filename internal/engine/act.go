@@ -72,14 +72,14 @@ func (e *Engine) redecide(ctx context.Context, r *run) error {
 // then true and err is the outcome of that decision.
 func (e *Engine) claim(ctx context.Context, r *run) (handled bool, err error) {
 	rec := r.rec
-	prevDue := e.dueOf(rec)
-	if err := e.fileDue(ctx, rec.OperationID, r.now().Add(e.opts.LeaseDuration)); err != nil {
+	prevDue, now := e.dueOf(rec), r.now()
+	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
 		return true, err
 	}
 	r.wf.LastInputID = r.inv.MessageID
 	rec.State = ledger.StateRunning
 	rec.Attempts++
-	rec.UpdatedAt = r.now()
+	rec.UpdatedAt = now
 	rec.WakeID = ""
 	rec.Workflow = encodeState(r.wf)
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {

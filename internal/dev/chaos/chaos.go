@@ -80,9 +80,13 @@ type Config struct {
 	// silently discarded (default 0: off): the broker gate answers 201 and
 	// never forwards the message. Only resume and lease-check
 	// continuations, which belong to a recorded operation, are dropped;
-	// only the reaper can recover such an operation, so until it is wired
-	// the invariants fail with drops on.
+	// only the reaper can recover such an operation (see ReaperTicks).
 	DropContinuations int
+	// ReaperTicks is how many reaper ticks run after each wave has drained
+	// (default 0: none), through the host emulator's timer function, the
+	// virtual clock moved to the reaper schedule's next occurrence past
+	// everything due plus the grace; each tick's recoveries are drained.
+	ReaperTicks int
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -103,7 +107,7 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 {
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 || c.ReaperTicks < 0 {
 		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
@@ -304,6 +308,9 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 			}
 		}
 		if err := drainWithChaos(ctx, stack, gates, rng, cfg, len(sends), kill, before, rep); err != nil {
+			return fmt.Errorf("wave %d: %w", w+1, err)
+		}
+		if err := reap(ctx, stack, cfg, rep); err != nil {
 			return fmt.Errorf("wave %d: %w", w+1, err)
 		}
 		fmt.Fprintf(cfg.Progress, "chaos: wave %d/%d: %d messages, %d kills, drained in %s\n",

@@ -50,6 +50,8 @@ type Report struct {
 	// DroppedOperations the operations they belonged to.
 	DropContinuationsArmed, DroppedContinuations int
 	DroppedOperations                            []string
+	// Reaper sums the reaper ticks run after the waves (Config.ReaperTicks).
+	Reaper ReaperCounts
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -374,6 +376,12 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if r.Config.DropContinuations > 0 {
 		row("continuations dropped (armed)", fmt.Sprintf("%d (%d)", r.DroppedContinuations, r.DropContinuationsArmed))
+	}
+	if r.Config.ReaperTicks > 0 {
+		c := r.Reaper
+		row("reaper ticks (failed)", fmt.Sprintf("%d (%d)", c.Ticks, c.Failed))
+		row("reaper recoveries", fmt.Sprintf("%d (resent=%d timed_out=%d republished=%d; scanned=%d stale=%d)",
+			c.Recovered(), c.Resent, c.TimedOut, c.Republished, c.Scanned, c.Stale))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {
