@@ -88,7 +88,7 @@ func (e *Engine) claim(ctx context.Context, r *run) (handled bool, err error) {
 		}
 		return true, fmt.Errorf("claim operation %s: %w", rec.OperationID, err)
 	}
-	e.unfileDue(ctx, r, prevDue, e.dueOf(rec))
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, e.dueOf(rec))
 	r.claimed = true
 	return false, nil
 }
@@ -137,7 +137,7 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 		}
 		return fmt.Errorf("record wait of operation %s: %w", rec.OperationID, err)
 	}
-	e.unfileDue(ctx, r, prevDue, at)
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, at)
 	r.log.InfoContext(ctx, "operation waiting", "step", step.String(), "resume_at", at, "wake_id", wakeID)
 	return e.sendResume(ctx, rec, step, wakeID, at)
 }
@@ -165,7 +165,7 @@ func (e *Engine) rewake(ctx context.Context, r *run) error {
 		}
 		return fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
 	}
-	e.unfileDue(ctx, r, prevDue, rec.WakeAt)
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, rec.WakeAt)
 	r.log.WarnContext(ctx, "continuation overdue; operation woken under a new id for the re-sent command",
 		"stale_wake_id", stale, "wake_id", rec.WakeID)
 	return e.sendResume(ctx, rec, r.step(), rec.WakeID, now)
@@ -238,7 +238,7 @@ func (e *Engine) finish(ctx context.Context, r *run, res *op.Result, f *op.Failu
 		return err
 	}
 	if rec.OutcomePublished {
-		e.unfileDue(ctx, r, prevDue, time.Time{})
+		e.unfileDue(ctx, r.log, rec.OperationID, prevDue, time.Time{})
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/ledger"
@@ -55,11 +56,11 @@ func (e *Engine) fileDue(ctx context.Context, operationID string, due time.Time)
 // unfileDue removes the entry of operationID at due, once a later entry (or
 // the published outcome) makes it stale. A failure is only logged: the
 // reaper removes stale entries it meets.
-func (e *Engine) unfileDue(ctx context.Context, r *run, due, kept time.Time) {
+func (e *Engine) unfileDue(ctx context.Context, log *slog.Logger, operationID string, due, kept time.Time) {
 	if e.opts.DueIndex == nil || due.IsZero() || due.Equal(kept) {
 		return
 	}
-	if err := e.opts.DueIndex.Remove(ctx, r.rec.OperationID, due); err != nil {
-		r.log.WarnContext(ctx, "could not remove a stale due index entry; the reaper will", "due", due, "error", err.Error())
+	if err := e.opts.DueIndex.Remove(ctx, operationID, due); err != nil {
+		log.WarnContext(ctx, "could not remove a stale due index entry; the reaper will", "due", due, "error", err.Error())
 	}
 }

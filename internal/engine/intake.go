@@ -76,6 +76,8 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 		rec.TargetID = looseTarget(env.Data)
 	}
 	in := input{messageID: inv.MessageID}
+	// A duplicate's entry is left for the reaper to clear: another
+	// invocation may have filed the same instant for the record.
 	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
 		return err
 	}

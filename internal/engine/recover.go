@@ -99,7 +99,7 @@ func (e *Engine) rewakeStranded(ctx context.Context, r *run, now time.Time) (tim
 	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
 		return time.Time{}, fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
 	}
-	e.unfileDue(ctx, r, prevDue, at)
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, at)
 	r.log.WarnContext(ctx, "stranded operation woken by the reaper under a new id",
 		"stale_wake_id", stale, "wake_id", rec.WakeID, "step", r.step().String())
 	if err := e.sendResume(ctx, rec, r.step(), rec.WakeID, at); err != nil {
