@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gdapflow/gdapflow/internal/command"
+	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/op"
@@ -208,4 +209,51 @@ func TestDueIndexKeptByTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rec.IsTerminal())
 	require.Empty(t, idx.dues("op-idx"))
+}
+
+// tickingClock moves on by a millisecond at every reading, as a real clock
+// does between two calls.
+type tickingClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *tickingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Millisecond)
+	return c.now
+}
+
+// TestDueIndexLeavesNoEntryBehind: with a clock that moves between
+// readings, every entry the engine files is the one it later removes, so a
+// finished operation has none left (a stale entry costs the reaper a read).
+func TestDueIndexLeavesNoEntryBehind(t *testing.T) {
+	t.Parallel()
+	idx := newMemDueIndex()
+	b := setup(t, func(o *Options) { o.DueIndex = idx })
+	clock := &tickingClock{now: testStart}
+	inv := func(id string) op.Invocation {
+		i := b.inv(id)
+		i.Clock = clock
+		return i
+	}
+	rel := b.addRelationship(t, active("u1"))
+	// A failed PATCH makes the retry claim the record from a wait.
+	require.NoError(t, b.sim.AddFault(graphsim.Fault{Route: graphsim.RouteRelationship, Method: "PATCH", Kind: graphsim.FaultUnavailable, Times: 1}))
+	body := commandBody(t, "op-tick", command.TypeRelationshipUpdate, map[string]any{"relationshipId": rel, "changes": map[string]any{"autoExtendDuration": gdap.AutoExtendOn}})
+	require.NoError(t, b.eng.HandleCommand(t.Context(), inv("m1"), body))
+	for range 50 {
+		m, ok := b.snd.popContinuation()
+		if !ok {
+			break
+		}
+		b.clock.AdvanceTo(*m.ScheduledEnqueueTime)
+		clock.mu.Lock()
+		clock.now = b.clock.Now()
+		clock.mu.Unlock()
+		require.NoError(t, b.eng.HandleContinuation(t.Context(), inv(m.MessageID), m.Body))
+	}
+	requireSucceeded(t, b, "op-tick")
+	require.Empty(t, idx.dues("op-tick"))
 }
