@@ -117,7 +117,7 @@ func simSend(t *testing.T, b *bundle, method, path, ifMatch string, body any) *h
 func requireFailed(t *testing.T, o devstack.Outcome, code string) {
 	t.Helper()
 	require.False(t, o.Succeeded(), "expected %s, got success", code)
-	require.Equal(t, code, o.Error.Code, "message: %s", o.Error.Message)
+	require.Equal(t, code, string(o.Error.Code), "message: %s", o.Error.Message)
 	require.NotEmpty(t, o.Error.Message)
 }
 
