@@ -62,6 +62,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		return nil, err
 	}
 	ledgerStore := buildLedger(ctx, cfg, tables, logger)
+	dueIndex := buildDueIndex(ctx, cfg, tables, logger)
 	graph, err := buildGraph(cfg, cred, outbound)
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	if err != nil {
 		return nil, err
 	}
-	pc, err := buildPartnerCenter(cfg, logger, clock, cred, outbound)
+	pc, err := buildPartnerCenter(ctx, cfg, tables, logger, clock, cred, outbound)
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +79,14 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	if err != nil {
 		return nil, err
 	}
-	eng := buildEngine(cfg, ledgerStore, graph, send, pc, sweeper)
+	eng := buildEngine(cfg, ledgerStore, dueIndex, graph, send, pc, sweeper)
 	d.server = invoke.New(invoke.Options{
 		Commands:      eng.HandleCommand,
 		Continuations: eng.HandleContinuation,
 		RejectCommand: eng.RejectUndecodable,
 		Sweeper:       sweeper,
 		SweepSchedule: cfg.SweepSchedule,
+		Reaper:        buildReaper(cfg, dueIndex, ledgerStore, eng),
 		Logger:        logger,
 		Timeout:       cfg.InvocationTimeout,
 		DevClock:      devClock,
@@ -217,7 +219,7 @@ func buildSender(cfg config.Config, cred *lazyCredential, outbound http.RoundTri
 
 // buildPartnerCenter returns the Partner Center client (App+User), or nil
 // when it is not configured.
-func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clock, cred *lazyCredential, outbound http.RoundTripper) (*partnercenter.Client, error) {
+func buildPartnerCenter(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, logger *slog.Logger, clock vclock.Clock, cred *lazyCredential, outbound http.RoundTripper) (*partnercenter.Client, error) {
 	if !cfg.PartnerCenterConfigured() {
 		return nil, nil
 	}
@@ -229,9 +231,15 @@ func buildPartnerCenter(cfg config.Config, logger *slog.Logger, clock vclock.Clo
 		if err != nil {
 			return nil, err
 		}
-		s, err := pcauth.NewKeyVaultStoreFromURI(cfg.PCRefreshTokenSecretURI, c, nil)
+		s, err := pcauth.NewKeyVaultStoreFromURI(cfg.PCRefreshTokenSecretURI, c,
+			&pcauth.KeyVaultStoreOptions{Guard: tables.NewClient(cfg.TablePrefix + "pcauth")})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", config.SettingPCRefreshTokenSecretURI, err)
+		}
+		ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
+		defer cancel()
+		if err := s.EnsureGuardTable(ectx); err != nil {
+			logger.Warn("could not ensure the refresh token guard table", "error", err.Error())
 		}
 		store = s
 	}
@@ -301,7 +309,7 @@ func protectedList(cfg config.Config) []string {
 }
 
 // buildEngine returns the engine that executes commands and continuations.
-func buildEngine(cfg config.Config, led *ledger.Store, graph *graphapi.Client, send sender, pc *partnercenter.Client, sw *sweep.Sweeper) *engine.Engine {
+func buildEngine(cfg config.Config, led *ledger.Store, due *ledger.DueIndex, graph *graphapi.Client, send sender, pc *partnercenter.Client, sw *sweep.Sweeper) *engine.Engine {
 	opts := engine.Options{
 		Ledger:             led,
 		Graph:              graph,
@@ -315,6 +323,7 @@ func buildEngine(cfg config.Config, led *ledger.Store, graph *graphapi.Client, s
 		OperationDeadline:  cfg.OperationDeadline,
 		LeaseDuration:      cfg.InvocationTimeout,
 		Protected:          cfg.IsProtected,
+		DueIndex:           due,
 	}
 	if pc != nil { // a nil *Client in the interface would not read as "not configured"
 		opts.PartnerCenter = pc

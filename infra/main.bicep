@@ -120,6 +120,8 @@ param tablePrefix string = 'gdap'
 param appTableNames array = [
   '${tablePrefix}operations'
   '${tablePrefix}sweep'
+  '${tablePrefix}due'
+  '${tablePrefix}pcauth'
 ]
 
 @description('GDAP_EVENT_SOURCE: CloudEvents source of published events.')
@@ -127,6 +129,20 @@ param eventSource string = '/gdapflow'
 
 @description('GDAP_SWEEP_SCHEDULE: six-field NCRONTAB of the expiry sweep (UTC).')
 param sweepSchedule string = '0 0 */6 * * *'
+
+@description('GDAP_REAPER_SCHEDULE: six-field NCRONTAB of the reaper, which recovers stranded operations (UTC).')
+param reaperSchedule string = '0 */5 * * * *'
+
+@description('GDAP_REAPER_PAGE_SIZE: overdue operations one reaper tick reads at most.')
+@minValue(1)
+@maxValue(1000)
+param reaperPageSize int = 100
+
+@description('GDAP_REAPER_BUDGET: Go duration after which a reaper tick starts no new recovery; shorter than invocationTimeout.')
+param reaperBudget string = '60s'
+
+@description('GDAP_REAPER_GRACE: Go duration an operation must be overdue before the reaper acts.')
+param reaperGrace string = '2m'
 
 @description('GDAP_EXPIRY_WARNING_DAYS: comma-separated expiry thresholds in days.')
 param expiryWarningDays string = '30,7,1'
@@ -347,6 +363,10 @@ var baseAppSettings = [
   { name: 'GDAP_PARTNER_CENTER_BASE_URL', value: partnerCenterBaseUrl }
   { name: 'GDAP_LOGIN_BASE_URL', value: loginBaseUrl }
   { name: 'GDAP_SWEEP_SCHEDULE', value: sweepSchedule }
+  { name: 'GDAP_REAPER_SCHEDULE', value: reaperSchedule }
+  { name: 'GDAP_REAPER_PAGE_SIZE', value: string(reaperPageSize) }
+  { name: 'GDAP_REAPER_BUDGET', value: reaperBudget }
+  { name: 'GDAP_REAPER_GRACE', value: reaperGrace }
   { name: 'GDAP_EXPIRY_WARNING_DAYS', value: expiryWarningDays }
   { name: 'GDAP_APPROVAL_WARNING_DAYS', value: string(approvalWarningDays) }
   { name: 'GDAP_AUTO_EXTEND_POLICY', value: autoExtendPolicy }

@@ -70,6 +70,17 @@ const (
 	DefaultSweepInvocationBudget = 2 * time.Minute
 	// DefaultSweepMaxPagesPerInvocation is GDAP_SWEEP_MAX_PAGES_PER_INVOCATION's default.
 	DefaultSweepMaxPagesPerInvocation = 200
+	// DefaultReaperSchedule is GDAP_REAPER_SCHEDULE's default (every 5 minutes).
+	DefaultReaperSchedule = "0 */5 * * * *"
+	// DefaultReaperPageSize is GDAP_REAPER_PAGE_SIZE's default: overdue
+	// operations one reaper tick reads at most.
+	DefaultReaperPageSize = 100
+	// DefaultReaperBudget is GDAP_REAPER_BUDGET's default: the wall time
+	// after which a reaper tick starts no new recovery.
+	DefaultReaperBudget = 60 * time.Second
+	// DefaultReaperGrace is GDAP_REAPER_GRACE's default: how far past its
+	// due time an operation must be before the reaper acts.
+	DefaultReaperGrace = 2 * time.Minute
 	// DefaultPCScope is GDAP_PC_SCOPE's default.
 	DefaultPCScope = "https://api.partnercenter.microsoft.com/user_impersonation offline_access"
 )
@@ -107,6 +118,14 @@ type Config struct {
 	EventSource string
 	// SweepSchedule is the NCRONTAB of the expiry sweep timer.
 	SweepSchedule string
+	// ReaperSchedule is the NCRONTAB of the reaper timer.
+	ReaperSchedule string
+	// ReaperPageSize bounds the overdue operations one reaper tick reads.
+	ReaperPageSize int
+	// ReaperBudget bounds one reaper tick's wall time.
+	ReaperBudget time.Duration
+	// ReaperGrace is how far past due an operation must be for the reaper.
+	ReaperGrace time.Duration
 	// ExpiryWarningDays are the expiry thresholds, sorted descending.
 	ExpiryWarningDays []int
 	// ApprovalWarningDays is the age at which a pending approval is announced.
@@ -172,6 +191,10 @@ const (
 	SettingEventsTopic             = "GDAP_EVENTS_TOPIC"
 	SettingEventSource             = "GDAP_EVENT_SOURCE"
 	SettingSweepSchedule           = "GDAP_SWEEP_SCHEDULE"
+	SettingReaperSchedule          = "GDAP_REAPER_SCHEDULE"
+	SettingReaperPageSize          = "GDAP_REAPER_PAGE_SIZE"
+	SettingReaperBudget            = "GDAP_REAPER_BUDGET"
+	SettingReaperGrace             = "GDAP_REAPER_GRACE"
 	SettingExpiryWarningDays       = "GDAP_EXPIRY_WARNING_DAYS"
 	SettingApprovalWarningDays     = "GDAP_APPROVAL_WARNING_DAYS"
 	SettingAutoExtendPolicy        = "GDAP_AUTO_EXTEND_POLICY"
@@ -358,6 +381,16 @@ func (r *reader) load() (Config, error) {
 		r.fail(SettingSweepInvocationBudget, "must be shorter than %s (%s)", SettingInvocationTimeout, c.InvocationTimeout)
 	}
 	c.SweepMaxPagesPerInvocation = r.int(SettingSweepMaxPages, DefaultSweepMaxPagesPerInvocation, 1, 100000)
+	c.ReaperSchedule = r.str(SettingReaperSchedule, DefaultReaperSchedule)
+	if _, err := ParseSchedule(c.ReaperSchedule); err != nil {
+		r.fail(SettingReaperSchedule, "must be a six-field NCRONTAB expression, got %q", c.ReaperSchedule)
+	}
+	c.ReaperPageSize = r.int(SettingReaperPageSize, DefaultReaperPageSize, 1, 1000)
+	c.ReaperBudget = r.duration(SettingReaperBudget, DefaultReaperBudget.String(), time.Second)
+	if c.ReaperBudget >= c.InvocationTimeout && c.InvocationTimeout > 0 {
+		r.fail(SettingReaperBudget, "must be shorter than %s (%s)", SettingInvocationTimeout, c.InvocationTimeout)
+	}
+	c.ReaperGrace = r.duration(SettingReaperGrace, DefaultReaperGrace.String(), 0)
 
 	c.PartnerTenantID = r.str(SettingPartnerTenantID, "")
 	c.PCClientID = r.str(SettingPCClientID, "")
@@ -421,7 +454,8 @@ func (r *reader) load() (Config, error) {
 }
 
 // ParseSchedule parses a six-field NCRONTAB expression (with seconds), as
-// the Functions timer trigger reads GDAP_SWEEP_SCHEDULE.
+// the Functions timer trigger reads GDAP_SWEEP_SCHEDULE and
+// GDAP_REAPER_SCHEDULE.
 func ParseSchedule(s string) (cron.Schedule, error) {
 	return cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(s)
 }

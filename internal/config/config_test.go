@@ -34,6 +34,10 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "gdap-events", c.EventsTopic)
 	require.Equal(t, "/gdapflow", c.EventSource)
 	require.Equal(t, "0 0 */6 * * *", c.SweepSchedule)
+	require.Equal(t, "0 */5 * * * *", c.ReaperSchedule)
+	require.Equal(t, 100, c.ReaperPageSize)
+	require.Equal(t, time.Minute, c.ReaperBudget)
+	require.Equal(t, 2*time.Minute, c.ReaperGrace)
 	require.Equal(t, []int{30, 7, 1}, c.ExpiryWarningDays)
 	require.Equal(t, 75, c.ApprovalWarningDays)
 	require.Equal(t, PolicyOff, c.AutoExtendPolicy)
@@ -66,6 +70,12 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		{"protected not guid", map[string]string{SettingProtectedCustomers: "contoso"}, nil, SettingProtectedCustomers},
 		{"bad table prefix", map[string]string{SettingTablePrefix: "9x"}, nil, SettingTablePrefix},
 		{"bad log level", map[string]string{SettingLogLevel: "loud"}, nil, SettingLogLevel},
+		{"bad reaper schedule", map[string]string{SettingReaperSchedule: "*/5 * * * *"}, nil, SettingReaperSchedule},
+		{"reaper page too large", map[string]string{SettingReaperPageSize: "1001"}, nil, SettingReaperPageSize},
+		{"reaper page zero", map[string]string{SettingReaperPageSize: "0"}, nil, SettingReaperPageSize},
+		{"reaper budget too long", map[string]string{SettingReaperBudget: "5m"}, nil, SettingReaperBudget},
+		{"reaper budget zero", map[string]string{SettingReaperBudget: "0s"}, nil, SettingReaperBudget},
+		{"reaper grace negative", map[string]string{SettingReaperGrace: "-1s"}, nil, SettingReaperGrace},
 		{"sweep budget too long", map[string]string{SettingSweepInvocationBudget: "10m"}, nil, SettingSweepInvocationBudget},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +126,7 @@ func TestSettingNamesCoverContract(t *testing.T) {
 		"GDAP_EXPIRY_WARNING_DAYS", "GDAP_APPROVAL_WARNING_DAYS", "GDAP_AUTO_EXTEND_POLICY", "GDAP_RETRY_MAX_ATTEMPTS",
 		"GDAP_OPERATION_DEADLINE", "GDAP_PARTNER_TENANT_ID", "GDAP_PC_CLIENT_ID", "GDAP_PC_CLIENT_SECRET",
 		"GDAP_PC_REFRESH_TOKEN", "GDAP_PC_REFRESH_TOKEN_SECRET_URI", "GDAP_PROTECTED_CUSTOMERS", "GDAP_DEV_BEARER_TOKEN",
-		"GDAP_EVENT_SOURCE",
+		"GDAP_EVENT_SOURCE", "GDAP_REAPER_SCHEDULE", "GDAP_REAPER_PAGE_SIZE", "GDAP_REAPER_BUDGET", "GDAP_REAPER_GRACE",
 	} {
 		require.Contains(t, names, want)
 	}

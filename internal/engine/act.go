@@ -59,16 +59,21 @@ func (e *Engine) resume(ctx context.Context, r *run) error {
 // then true and err is the outcome of that decision.
 func (e *Engine) claim(ctx context.Context, r *run) (handled bool, err error) {
 	rec := r.rec
+	prevDue, now := e.dueOf(rec), r.now()
+	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
+		return true, err
+	}
 	r.wf.LastInputID = r.inv.MessageID
 	r.wf.Lease = newLease()
 	rec.State = ledger.StateRunning
 	rec.Attempts++
-	rec.UpdatedAt = r.now()
+	rec.UpdatedAt = now
 	rec.WakeID = ""
 	rec.Workflow = encodeState(r.wf)
 	if err := e.write(ctx, r); err != nil {
 		return true, e.settle(ctx, r, err, "claim")
 	}
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, e.dueOf(rec))
 	r.claimed = true
 	return false, nil
 }
@@ -86,6 +91,10 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 	if at.After(deadline) {
 		at = deadline
 	}
+	prevDue := e.dueOf(rec)
+	if err := e.fileDue(ctx, rec.OperationID, at); err != nil {
+		return err
+	}
 	r.wf.Seq++
 	r.wf.LastInputID = r.inv.MessageID
 	wakeID := op.MessageID(rec.OperationID, "c"+strconv.Itoa(r.wf.Seq))
@@ -98,6 +107,7 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 	if err := e.write(ctx, r); err != nil {
 		return e.settle(ctx, r, err, "record wait")
 	}
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, at)
 	r.log.InfoContext(ctx, "operation waiting", "step", step.String(), "resume_at", at, "wake_id", wakeID)
 	return e.sendResume(ctx, rec, step, wakeID, at)
 }
@@ -110,6 +120,10 @@ func (e *Engine) rewake(ctx context.Context, r *run) error {
 	rec, wf := r.rec, r.wf
 	now := r.now()
 	stale := rec.WakeID
+	prevDue := e.dueOf(rec)
+	if err := e.fileDue(ctx, rec.OperationID, now); err != nil {
+		return err
+	}
 	wf.Seq++
 	wf.LastInputID = r.inv.MessageID
 	rec.WakeID = op.MessageID(rec.OperationID, "c"+strconv.Itoa(wf.Seq))
@@ -118,6 +132,7 @@ func (e *Engine) rewake(ctx context.Context, r *run) error {
 	if err := e.write(ctx, r); err != nil {
 		return e.settle(ctx, r, err, "re-wake")
 	}
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, rec.WakeAt)
 	r.log.WarnContext(ctx, "continuation overdue; operation woken under a new id for the re-sent command",
 		"stale_wake_id", stale, "wake_id", rec.WakeID)
 	return e.sendResume(ctx, rec, r.step(), rec.WakeID, now)
@@ -167,6 +182,7 @@ func (e *Engine) sendResume(ctx context.Context, rec *ledger.Record, step Step, 
 // neither for an empty result), then publishes its event.
 func (e *Engine) finish(ctx context.Context, r *run, res *op.Result, f *op.Failure) error {
 	rec := r.rec
+	prevDue := e.dueOf(rec)
 	now := r.now()
 	rec.FinishedAt = now
 	rec.UpdatedAt = now
@@ -197,7 +213,13 @@ func (e *Engine) finish(ctx context.Context, r *run, res *op.Result, f *op.Failu
 	} else {
 		r.log.InfoContext(ctx, "operation succeeded", "already_done", res.AlreadyDone, "attempts", rec.Attempts)
 	}
-	return e.publishOutcome(ctx, r.inv, rec)
+	if err := e.publishOutcome(ctx, r.inv, rec); err != nil {
+		return err
+	}
+	if rec.OutcomePublished {
+		e.unfileDue(ctx, r.log, rec.OperationID, prevDue, time.Time{})
+	}
+	return nil
 }
 
 // ensureOutcome re-publishes the outcome of a finished operation whose

@@ -91,6 +91,9 @@ type Options struct {
 	// should equal the invocation timeout. Default
 	// config.DefaultInvocationTimeout.
 	LeaseDuration time.Duration
+	// DueIndex, when set, is kept up to date for the reaper (dueindex.go).
+	// Nil: no index.
+	DueIndex dueIndex
 	// Protected reports whether a customer tenant is protected by policy.
 	// Default: none is.
 	Protected func(tenantID string) bool

@@ -24,7 +24,13 @@ func (e *Engine) HandleCommand(ctx context.Context, inv op.Invocation, body []by
 // a delayed redelivery), it is deferred.
 func (e *Engine) handleCommand(ctx context.Context, inv op.Invocation, body []byte, d op.Deferred) error {
 	inv.Logger = inv.Log()
-	env, err := command.ParseEnvelope(body)
+	// A message from the commands queue may not take a reserved id
+	// (gdapflow.*); a deferred command was checked when it first arrived.
+	parse := command.ParseCommandsEnvelope
+	if d.InputID != "" {
+		parse = command.ParseEnvelope
+	}
+	env, err := parse(body)
 	if err != nil {
 		f := commandFailure(err)
 		inv.Logger.WarnContext(ctx, "command rejected", "code", f.Code, "reason", f.Message)
@@ -70,6 +76,11 @@ func (e *Engine) acceptCommand(ctx context.Context, inv op.Invocation, env *comm
 		rec.TargetID = looseTarget(env.Data)
 	}
 	in := input{messageID: inv.MessageID}
+	// A duplicate's entry is left for the reaper to clear: another
+	// invocation may have filed the same instant for the record.
+	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
+		return err
+	}
 	err := e.opts.Ledger.Create(ctx, rec)
 	switch {
 	case errors.Is(err, ledger.ErrExists):

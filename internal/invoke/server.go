@@ -54,6 +54,8 @@ type Options struct {
 	// from the schedule occurrence it belongs to, so that every instance and
 	// every late (past-due) firing of one tick names the same sweep.
 	SweepSchedule string
+	// Reaper runs a reaper tick; nil makes the timer log and do nothing.
+	Reaper reaperTick
 	// Logger writes JSON to stdout.
 	Logger *slog.Logger
 	// Timeout is the per-invocation deadline (below host.json functionTimeout).
@@ -87,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /"+FunctionCommands, s.queue(FunctionCommands, s.opts.Commands))
 	mux.HandleFunc("POST /"+FunctionContinuations, s.queue(FunctionContinuations, s.opts.Continuations))
 	mux.HandleFunc("POST /"+FunctionExpirySweep, s.timer)
+	mux.HandleFunc("POST /"+FunctionReaper, s.reaper)
 	return mux
 }
 

@@ -12,12 +12,12 @@ import (
 	"github.com/gdapflow/gdapflow/internal/reaper"
 )
 
-// TestFunctionJSON checks the reaper's timer binding (moved to
-// functions/reaper/function.json when the handler serves the route) and its
+// TestFunctionJSON checks the reaper's timer binding
+// (functions/reaper/function.json, served as POST /reaper) and its
 // default schedule.
 func TestFunctionJSON(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("function.json")
+	raw, err := os.ReadFile("../../functions/reaper/function.json")
 	require.NoError(t, err)
 	var fj struct {
 		Bindings []struct {

@@ -16,10 +16,8 @@
 // published. A Tick stops early when its time budget is spent; what is left
 // is found by the next one.
 //
-// function.json in this directory is the timer binding of the "reaper"
-// function; it moves to functions/reaper/ once the handler serves
-// POST /reaper (the host refuses to start a function whose schedule setting
-// does not resolve, so it is not there before the setting exists).
+// functions/reaper/function.json is the timer binding of the "reaper"
+// function; the handler serves it as POST /reaper.
 //
 // The reaper decides nothing about an operation itself: it only reads the
 // index and the record and calls the Recoverer, which re-reads and writes
@@ -37,6 +35,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -44,21 +43,21 @@ import (
 // Defaults.
 const (
 	// PageSizeDefault is how many overdue entries one tick reads at most.
-	PageSizeDefault = 100
+	PageSizeDefault = config.DefaultReaperPageSize
 	// BudgetDefault bounds one tick's wall time; it stays well inside the
 	// Functions host's timeout for a timer invocation.
-	BudgetDefault = 60 * time.Second
+	BudgetDefault = config.DefaultReaperBudget
 	// GraceDefault is how far past its due time an entry must be before the
 	// reaper acts: longer than a continuation's usual delivery delay (the
 	// broker may also deliver a scheduled message a little late), so the
 	// reaper leaves healthy operations alone.
-	GraceDefault = 2 * time.Minute
+	GraceDefault = config.DefaultReaperGrace
 	// ScheduleSetting names the app setting holding the reaper timer's
 	// six-field NCRONTAB schedule (function.json: "%GDAP_REAPER_SCHEDULE%").
-	ScheduleSetting = "GDAP_REAPER_SCHEDULE"
+	ScheduleSetting = config.SettingReaperSchedule
 	// ScheduleDefault is the reaper's schedule when the setting is unset:
 	// every 5 minutes, on the minute.
-	ScheduleDefault = "0 */5 * * * *"
+	ScheduleDefault = config.DefaultReaperSchedule
 	// FunctionName is the reaper's function (folder) name, hence the
 	// custom handler route POST /reaper.
 	FunctionName = "reaper"

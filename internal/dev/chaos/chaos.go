@@ -80,18 +80,13 @@ type Config struct {
 	// silently discarded (default 0: off): the broker gate answers 201 and
 	// never forwards the message. Only resume and lease-check
 	// continuations, which belong to a recorded operation, are dropped;
-	// only the reaper can recover such an operation, so until it is wired
-	// the invariants fail with drops on.
+	// only the reaper can recover such an operation (see ReaperTicks).
 	DropContinuations int
-	// ReaperTicks is how many reaper ticks follow each drained wave: each
-	// moves the host clock on by ReaperInterval, fires the "reaper" timer
-	// function (as its schedule would) and drains again. Default 0: the
-	// stack has no reaper function until the handler serves it; with
-	// DropContinuations on, the invariants hold only with ticks.
+	// ReaperTicks is how many reaper ticks run after each wave has drained
+	// (default 0: none), through the host emulator's timer function, the
+	// virtual clock moved to the reaper schedule's next occurrence past
+	// everything due plus the grace; each tick's recoveries are drained.
 	ReaperTicks int
-	// ReaperInterval is how far the clock moves before each reaper tick
-	// (default 5 min, the reaper's default schedule, longer than its grace).
-	ReaperInterval time.Duration
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -112,7 +107,7 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 {
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 || c.ReaperTicks < 0 {
 		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
@@ -138,12 +133,6 @@ func (c *Config) defaults() error {
 	}
 	if c.HangLength <= 0 {
 		c.HangLength = 10 * time.Second
-	}
-	if c.ReaperTicks < 0 {
-		return errors.New("chaos: negative ReaperTicks")
-	}
-	if c.ReaperInterval <= 0 {
-		c.ReaperInterval = 5 * time.Minute
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Minute
@@ -338,9 +327,6 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 		dctx, cancel := context.WithTimeout(ctx, cfg.DrainTimeout)
 		defer cancel()
 		if err := stack.Drain(dctx); err != nil {
-			return fmt.Errorf("final drain: %w", err)
-		}
-		if err := reap(ctx, stack, cfg, rep); err != nil {
 			return fmt.Errorf("final drain: %w", err)
 		}
 	}

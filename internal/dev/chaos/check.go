@@ -50,9 +50,8 @@ type Report struct {
 	// DroppedOperations the operations they belonged to.
 	DropContinuationsArmed, DroppedContinuations int
 	DroppedOperations                            []string
-	// ReaperTicks is how many reaper ticks were fired; DroppedRecovered how
-	// many operations that lost a continuation ended terminal all the same.
-	ReaperTicks, DroppedRecovered int
+	// Reaper sums the reaper ticks run after the waves (Config.ReaperTicks).
+	Reaper ReaperCounts
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -243,7 +242,7 @@ func checkLedger(ctx context.Context, stack *devstack.Stack, p *plan, rep *Repor
 	sel := "PartitionKey,State"
 	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
 	rep.LedgerStates = map[string]int{}
-	seen, terminal := map[string]bool{}, map[string]bool{}
+	seen := map[string]bool{}
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -257,29 +256,16 @@ func checkLedger(ctx context.Context, stack *devstack.Stack, p *plan, rep *Repor
 			if err := json.Unmarshal(raw, &e); err != nil {
 				return inv, err
 			}
-			if strings.HasPrefix(e.PartitionKey, "~") {
-				continue // a due-index entry (ledger.DueIndex), if it shares the table
-			}
 			inv.Checked++
 			rep.LedgerRecords++
 			rep.LedgerStates[e.State]++
 			seen[e.PartitionKey] = true
-			terminal[e.PartitionKey] = e.State == "succeeded" || e.State == "failed"
 			if e.State != "succeeded" && e.State != "failed" {
 				inv.Violations = append(inv.Violations, fmt.Sprintf("operation %s is %s", e.PartitionKey, e.State))
 			}
 			if p.byID[e.PartitionKey] == nil {
 				inv.Violations = append(inv.Violations, fmt.Sprintf("record for unknown operation %s", e.PartitionKey))
 			}
-		}
-	}
-	dropped := map[string]bool{}
-	for _, id := range rep.DroppedOperations {
-		dropped[id] = true
-	}
-	for id := range dropped {
-		if terminal[id] {
-			rep.DroppedRecovered++
 		}
 	}
 	for _, o := range p.ops {
@@ -390,10 +376,12 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if r.Config.DropContinuations > 0 {
 		row("continuations dropped (armed)", fmt.Sprintf("%d (%d)", r.DroppedContinuations, r.DropContinuationsArmed))
-		row("their operations ended terminal", fmt.Sprintf("%d of %d", r.DroppedRecovered, len(uniq(r.DroppedOperations))))
 	}
 	if r.Config.ReaperTicks > 0 {
-		row("reaper ticks", r.ReaperTicks)
+		c := r.Reaper
+		row("reaper ticks (failed)", fmt.Sprintf("%d (%d)", c.Ticks, c.Failed))
+		row("reaper recoveries", fmt.Sprintf("%d (resent=%d timed_out=%d republished=%d; scanned=%d stale=%d)",
+			c.Recovered(), c.Resent, c.TimedOut, c.Republished, c.Scanned, c.Stale))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {
@@ -437,13 +425,4 @@ func sortedPairs[V any](m map[string]V) string {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, " ")
-}
-
-// uniq returns the distinct values of ss.
-func uniq(ss []string) map[string]bool {
-	out := map[string]bool{}
-	for _, s := range ss {
-		out[s] = true
-	}
-	return out
 }

@@ -149,6 +149,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"GDAP_CONTINUATIONS_QUEUE":      "gdap-continuations",
 		"GDAP_EVENTS_TOPIC":             "gdap-events",
 		"GDAP_SWEEP_SCHEDULE":           "0 0 */6 * * *",
+		"GDAP_REAPER_SCHEDULE":          "0 */5 * * * *",
 		"GDAP_DEV_BEARER_TOKEN":         GraphToken,
 		"GDAP_DEV_CLOCK":                "host",
 		"GDAP_PARTNER_TENANT_ID":        PartnerTenantID,

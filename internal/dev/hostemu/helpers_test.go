@@ -101,6 +101,7 @@ func testEnv(t *testing.T) map[string]string {
 		"GDAP_CONTINUATIONS_QUEUE": "gdap-continuations",
 		"GDAP_EVENTS_TOPIC":        "gdap-events",
 		"GDAP_SWEEP_SCHEDULE":      "0 0 */6 * * *",
+		"GDAP_REAPER_SCHEDULE":     "0 */5 * * * *",
 		"FAKE_STATE_DIR":           t.TempDir(),
 		"FAKE_SETTING":             "from-env",
 	}
