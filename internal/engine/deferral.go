@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/op"
 )
 
@@ -77,7 +78,7 @@ func (e *Engine) handleDeferred(ctx context.Context, inv op.Invocation, c op.Con
 	}
 	inv.MessageID = d.InputID
 	if d.Command != nil {
-		return e.handleCommand(ctx, inv, d.Command, *d)
+		return e.handleCommand(ctx, inv, d.Command, *d, command.ParseEnvelope)
 	}
 	return e.handleContinuation(ctx, inv, *d.Continuation, *d)
 }

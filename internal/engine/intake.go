@@ -15,21 +15,22 @@ import (
 // HandleCommand processes one message from the commands queue. A nil error
 // means the message has been dealt with (the handler answers 200).
 func (e *Engine) HandleCommand(ctx context.Context, inv op.Invocation, body []byte) error {
-	return e.handleCommand(ctx, inv, body, op.Deferred{})
+	// A message from the commands queue may not take a reserved id
+	// (gdapflow.*: docs/contract.md §6.5).
+	return e.handleCommand(ctx, inv, body, op.Deferred{}, command.ParseCommandsEnvelope)
 }
 
+// parseFunc parses a command's envelope: command.ParseCommandsEnvelope for
+// the commands queue, command.ParseEnvelope for commands the service issued
+// itself and for deferred commands (checked when they first arrived).
+type parseFunc func(body []byte) (*command.Envelope, error)
+
 // handleCommand processes a command, arrived now or deferred (d) because
-// Table Storage was unavailable. If it fails because Table Storage is
-// unavailable (at any point: a redelivery is always safe, and a deferral is
-// a delayed redelivery), it is deferred.
-func (e *Engine) handleCommand(ctx context.Context, inv op.Invocation, body []byte, d op.Deferred) error {
+// Table Storage was unavailable, parsed with parse. If it fails because
+// Table Storage is unavailable (at any point: a redelivery is always safe,
+// and a deferral is a delayed redelivery), it is deferred.
+func (e *Engine) handleCommand(ctx context.Context, inv op.Invocation, body []byte, d op.Deferred, parse parseFunc) error {
 	inv.Logger = inv.Log()
-	// A message from the commands queue may not take a reserved id
-	// (gdapflow.*); a deferred command was checked when it first arrived.
-	parse := command.ParseCommandsEnvelope
-	if d.InputID != "" {
-		parse = command.ParseEnvelope
-	}
 	env, err := parse(body)
 	if err != nil {
 		f := commandFailure(err)
@@ -132,7 +133,7 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv op.Invocation, body
 	case op.KindCommand:
 		// A command the service issued itself (a sweep policy action, under
 		// a reserved gdapflow. id): processed like one from the commands queue.
-		return e.handleCommand(ctx, inv, c.Command, op.Deferred{})
+		return e.handleCommand(ctx, inv, c.Command, op.Deferred{}, command.ParseEnvelope)
 	}
 	return e.handleContinuation(ctx, inv, c, op.Deferred{})
 }

@@ -49,4 +49,16 @@ func TestReservedIDs(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, command.TypeSweepRun, rec.CommandType)
 	})
+
+	t.Run("service-issued command on continuations: accepted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c, err := json.Marshal(op.Continuation{Kind: op.KindCommand, OperationID: id, Command: body(t)})
+		require.NoError(t, err)
+		require.NoError(t, b.eng.HandleContinuation(t.Context(), b.inv(id), c))
+		require.Empty(t, b.rejections(t))
+		rec, err := b.led.Get(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, command.TypeSweepRun, rec.CommandType)
+	})
 }
