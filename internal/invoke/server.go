@@ -154,26 +154,40 @@ func (s *Server) queue(function string, handle queueHandler) http.HandlerFunc {
 	}
 }
 
-func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(w, r, FunctionExpirySweep)
+// beginTimer is begin for a timer function: it also decodes the timer
+// payload and logs whether the tick is past due. On failure it has already
+// answered the host and returns nil; otherwise the caller must call
+// c.cancel.
+func (s *Server) beginTimer(w http.ResponseWriter, r *http.Request, function string) *call {
+	c := s.begin(w, r, function)
 	if c == nil {
-		return
+		return nil
 	}
-	defer c.cancel()
 	info, err := c.host.Timer(bindingTimer)
 	if err != nil {
 		c.inv.Logger.ErrorContext(c.ctx, "timer payload could not be decoded", "error", err.Error())
 		hostwire.WriteResponse(w, http.StatusBadRequest, c.logs.result())
+		c.cancel()
+		return nil
+	}
+	c.inv.Logger = c.inv.Logger.With("past_due", info.IsPastDue)
+	return c
+}
+
+func (s *Server) timer(w http.ResponseWriter, r *http.Request) {
+	c := s.beginTimer(w, r, FunctionExpirySweep)
+	if c == nil {
 		return
 	}
+	defer c.cancel()
 	if s.opts.Sweeper == nil {
 		c.inv.Logger.WarnContext(c.ctx, "expiry sweep timer fired but no sweeper is configured")
 		c.respond(w, nil)
 		return
 	}
 	sweepID := sweep.TimerSweepID(scheduledTick(s.schedule, c.inv.Clock.Now()))
-	c.inv.Logger = c.inv.Logger.With("sweep_id", sweepID, "past_due", info.IsPastDue)
-	_, err = s.opts.Sweeper.Start(c.ctx, c.inv, sweepID)
+	c.inv.Logger = c.inv.Logger.With("sweep_id", sweepID)
+	_, err := s.opts.Sweeper.Start(c.ctx, c.inv, sweepID)
 	c.respond(w, err)
 }
 
