@@ -91,12 +91,20 @@ func (e *Emulator) startProcess() (*handlerProc, error) {
 	return p, nil
 }
 
-// waitReady polls GET / until any HTTP response, as the host does.
+// errPortTaken reports that another process took the handler's port
+// between the emulator choosing it and the handler binding it.
+var errPortTaken = errors.New("hostemu: another process took the handler's port")
+
+// waitReady polls GET / until any HTTP response, as the host does. Where
+// the platform tells (Linux), an answer counts only when the handler
+// process itself holds the listening socket: a free port may be taken by
+// another process before the handler binds it (errPortTaken).
 func (e *Emulator) waitReady(p *handlerProc) error {
 	deadline := time.NewTimer(readyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(readyPollInterval)
 	defer tick.Stop()
+	foreign := false
 	for {
 		ctx, cancel := context.WithTimeout(e.baseCtx, time.Second)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.baseURL+"/", nil)
@@ -104,11 +112,19 @@ func (e *Emulator) waitReady(p *handlerProc) error {
 		if err == nil {
 			_ = resp.Body.Close()
 			cancel()
-			return nil
+			owned, known := listenerOwned(p.cmd.Process.Pid, p.port)
+			if owned || !known {
+				return nil
+			}
+			foreign = true // someone else answered: wait for ours, or its exit
+		} else {
+			cancel()
 		}
-		cancel()
 		select {
 		case <-p.exited:
+			if foreign {
+				return fmt.Errorf("%w (port %d): %v", errPortTaken, p.port, p.exitErr)
+			}
 			return fmt.Errorf("hostemu: handler exited before it was ready: %v", p.exitErr)
 		case <-e.stop:
 			return ErrClosed

@@ -102,17 +102,28 @@ func (e *Emulator) readyLocked() bool {
 // launch starts a process and waits until it is ready; a process that
 // never becomes ready is killed.
 func (e *Emulator) launch() (*handlerProc, error) {
-	p, err := e.startProcess()
-	if err != nil {
-		return nil, err
-	}
-	if err := e.waitReady(p); err != nil {
+	for attempt := 1; ; attempt++ {
+		p, err := e.startProcess()
+		if err != nil {
+			return nil, err
+		}
+		err = e.waitReady(p)
+		if err == nil {
+			return p, nil
+		}
 		p.kill()
 		<-p.exited
-		return nil, err
+		// A port taken by another process is the emulator's race, not the
+		// handler's fault: start again on a new port.
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return nil, err
+		}
+		e.log.Warn("handler port was taken by another process; starting again on a new port", "port", p.port, "attempt", attempt)
 	}
-	return p, nil
 }
+
+// portAttempts bounds the starts on a new port after errPortTaken.
+const portAttempts = 5
 
 // restart kills p (if it is still the current process) so that the
 // supervisor starts a new one; used after a function timeout, as the host
