@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,9 @@ func TestIntake(t *testing.T) {
 		o := requireFailed(t, b, "op-1", op.CodeInvalidCommand)
 		require.Equal(t, "rel-1", o.Data.RelationshipID, "the target is found in invalid data")
 		require.Zero(t, o.Data.Attempts)
+		require.Equal(t, "data.changes", o.Data.Error.Field, "the event names the offending field")
+		require.True(t, strings.HasPrefix(o.Data.Error.Message, "data.changes: "), o.Data.Error.Message)
+		require.Equal(t, "data.changes", b.led.get(t, "op-1").LastError.Field, "the ledger keeps it")
 	})
 	t.Run("unsupported command type", func(t *testing.T) {
 		t.Parallel()
