@@ -1,9 +1,12 @@
 package pcauth_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -23,10 +26,17 @@ func TestTokenClientRefusesRedirects(t *testing.T) {
 			t.Run(strconv.Itoa(status)+" "+client, func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, nil)
+				rt := b.sim.IssueRefreshToken(clientID)
+				// Counted only when the request carries this grant's refresh
+				// token: a port freed by another test's server may be handed
+				// to this one while that test's client still retries.
 				var elsewhere atomic.Int32
 				other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					elsewhere.Add(1)
-					b.sim.ServeHTTP(w, r) // would grant, were it reached
+					body, _ := io.ReadAll(r.Body)
+					if strings.Contains(string(body), url.QueryEscape(rt)) || strings.Contains(string(body), rt) {
+						elsewhere.Add(1)
+					}
+					w.WriteHeader(http.StatusBadRequest)
 				}))
 				t.Cleanup(other.Close)
 				var redirected atomic.Int32
@@ -36,7 +46,6 @@ func TestTokenClientRefusesRedirects(t *testing.T) {
 				}))
 				t.Cleanup(redirector.Close)
 
-				rt := b.sim.IssueRefreshToken(clientID)
 				store := pcauth.NewMemoryStore(rt)
 				src := b.source(t, store, func(o *pcauth.Options) {
 					o.LoginBaseURL = redirector.URL

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -162,13 +164,44 @@ func (e *Emulator) terminate(ctx context.Context, p *handlerProc) error {
 	return nil
 }
 
-// freePort asks the kernel for a free loopback port (the host does the same
-// and passes it in FUNCTIONS_CUSTOMHANDLER_PORT).
+// freePort picks a free loopback port for the handler and passes it in
+// FUNCTIONS_CUSTOMHANDLER_PORT, as the host does. It picks at random below
+// the kernel's ephemeral range: a port from that range (what listening on
+// port 0 returns) can become the local port of any client connection on the
+// machine before the handler binds it, and the handler then fails with
+// "address already in use". What remains — another process choosing the
+// same port in between — waitReady detects (errPortTaken) and launch starts
+// again on a new port.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("hostemu: free port: %w", err)
+	low, high := portRange()
+	var lastErr error
+	for range 50 {
+		port := low + rand.IntN(high-low+1)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		_ = l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("hostemu: free port: %w", lastErr)
+}
+
+// handlerPortLow is the lowest port freePort picks.
+const handlerPortLow = 20000
+
+// portRange is the range freePort picks from: handlerPortLow up to just
+// below the kernel's ephemeral range (Linux: net.ipv4.ip_local_port_range,
+// 32768 by default).
+func portRange() (low, high int) {
+	high = 32767
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n-1 > handlerPortLow+1000 {
+				high = n - 1
+			}
+		}
+	}
+	return handlerPortLow, high
 }
