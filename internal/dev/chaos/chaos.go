@@ -87,6 +87,14 @@ type Config struct {
 	// virtual clock moved to the reaper schedule's next occurrence past
 	// everything due plus the grace; each tick's recoveries are drained.
 	ReaperTicks int
+	// JointOutage replaces the waves with one scenario (see executeJoint):
+	// the operations are sent and run until each has finished or waits for
+	// a continuation scheduled later; then Service Bus sends and Table
+	// Storage fail together while every scheduled continuation is delivered
+	// and dead-lettered (MaxDeliveryCount); then both recover and
+	// ReaperTicks reaper ticks run. Waves, Kills, DuplicateRate, FaultRate
+	// and the other faults are ignored.
+	JointOutage bool
 	// MaxDeliveryCount is the queues' delivery limit before dead-lettering
 	// (default: the emulator's, as host.json and the Bicep set it).
 	MaxDeliveryCount int
@@ -150,6 +158,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	if cfg.JointOutage {
+		// One scenario, no kills (see executeJoint); the report says so.
+		cfg.Kills, cfg.Waves = 0, 1
+	}
 	began := time.Now()
 	broker, err := startGate("broker")
 	if err != nil {
@@ -167,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"GDAP_BROKER_URL": broker.url,
 	}
 	var table *gate
-	if cfg.TableOutages > 0 || cfg.TableHangs > 0 || cfg.LostResponses > 0 {
+	if cfg.TableOutages > 0 || cfg.TableHangs > 0 || cfg.LostResponses > 0 || cfg.JointOutage {
 		// The handler's Table calls go through a gate too; the checks
 		// below read Azurite directly.
 		if cfg.Azurite == nil {
@@ -217,7 +229,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Config: cfg, Planned: plan.countByKind(), FaultsArmed: map[graphsim.FaultKind]int{}}
-	err = execute(ctx, stack, gates, rng, cfg, plan, rep)
+	if cfg.JointOutage {
+		err = executeJoint(ctx, stack, gates, cfg, plan, rep)
+	} else {
+		err = execute(ctx, stack, gates, rng, cfg, plan, rep)
+	}
 	rep.BrokerRefused = int(broker.failed.Load())
 	if table != nil {
 		rep.TableRefused = int(table.failed.Load())

@@ -50,6 +50,9 @@ type Report struct {
 	// DroppedOperations the operations they belonged to.
 	DropContinuationsArmed, DroppedContinuations int
 	DroppedOperations                            []string
+	// JointDeadLettered lists, for a joint outage (Config.JointOutage), the
+	// operation of every continuation dead-lettered during it.
+	JointDeadLettered []string
 	// Reaper sums the reaper ticks run after the waves (Config.ReaperTicks).
 	Reaper ReaperCounts
 	// FaultsArmed sums Fault.Times per kind.
@@ -377,9 +380,12 @@ func (r *Report) Print(w io.Writer) {
 	if r.Config.DropContinuations > 0 {
 		row("continuations dropped (armed)", fmt.Sprintf("%d (%d)", r.DroppedContinuations, r.DropContinuationsArmed))
 	}
+	if r.Config.JointOutage {
+		row("joint outage: continuations dead-lettered", len(r.JointDeadLettered))
+	}
 	if r.Config.ReaperTicks > 0 {
 		c := r.Reaper
-		row("reaper ticks (failed)", fmt.Sprintf("%d (%d)", c.Ticks, c.Failed))
+		row("reaper ticks (failed, unreported)", fmt.Sprintf("%d (%d, %d)", c.Ticks, c.Failed, c.Unreported))
 		row("reaper recoveries", fmt.Sprintf("%d (resent=%d timed_out=%d republished=%d; scanned=%d stale=%d)",
 			c.Recovered(), c.Resent, c.TimedOut, c.Republished, c.Scanned, c.Stale))
 	}

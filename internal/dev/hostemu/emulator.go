@@ -303,6 +303,33 @@ func (e *Emulator) Drain(ctx context.Context) error {
 	})
 }
 
+// Idle waits until nothing is in flight and no message is visible at the
+// clock's current time: what is left is scheduled for later. Unlike Drain it
+// never moves the clock, so a caller can act between what runs now and what
+// is scheduled (the chaos run's joint outage does).
+func (e *Emulator) Idle(ctx context.Context) error {
+	return e.waitUntil(ctx, func() (bool, error) {
+		switch {
+		case e.closed:
+			return false, ErrClosed
+		case e.inFlight > 0 || e.timersBusy > 0:
+			return false, nil
+		case e.gaveUp:
+			return false, ErrHandlerGaveUp
+		}
+		now := e.clock.Now()
+		for _, q := range e.queues {
+			if q.peekReady() != nil {
+				return false, nil
+			}
+			if t, ok := q.nextVisible(); ok && !t.After(now) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
 // Close stops delivering, sends SIGTERM to the handler (SIGKILL after
 // Options.ShutdownGrace or when ctx ends), and stops the broker.
 func (e *Emulator) Close(ctx context.Context) error {
