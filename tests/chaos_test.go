@@ -99,8 +99,14 @@ func TestChaosDroppedContinuations(t *testing.T) {
 		DropContinuations: 5, ReaperTicks: 2,
 	})
 	require.Positive(t, rep.DroppedContinuations, "continuations were dropped")
-	require.GreaterOrEqual(t, rep.Reaper.Resent, len(rep.DroppedOperations), "the reaper re-sent every dropped operation's continuation")
+	// A dropped operation may also be woken by a duplicate delivery of its
+	// command (it re-wakes an overdue operation under a new id), so the
+	// reaper need not re-send every one; without the reaper the invariants
+	// below fail (records left waiting, no outcome).
+	require.Positive(t, rep.Reaper.Resent, "the reaper re-sent dropped operations' continuations")
+	require.LessOrEqual(t, rep.Reaper.Resent, len(rep.DroppedOperations), "the reaper re-sends only stranded operations")
 	require.Zero(t, rep.Reaper.Failed)
+	require.Zero(t, rep.Reaper.Unreported, "every tick's counts were read")
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
 
