@@ -195,40 +195,53 @@ func (s *Sim) Operations(relID string) ([]gdap.Operation, error) {
 // sets the approving customer (it must match a customer already on the
 // relationship); a relationship without customer gets a generated one.
 func (s *Sim) Approve(id string, customer *gdap.Customer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.syncLocked()
-	r, ok := s.rels[id]
-	if !ok {
-		return ErrNotFound
-	}
-	if r.status != gdap.StatusApprovalPending {
-		return fmt.Errorf("%w: approve needs approvalPending, status is %s", ErrInvalidState, r.status)
-	}
-	if customer != nil {
-		if !isGUID(customer.TenantID) {
-			return fmt.Errorf("%w: customer tenant id %q is not a GUID", ErrInvalidRelationship, customer.TenantID)
+	return s.customerAct(id, gdap.StatusApprovalPending, "approve", func(r *relationship, now time.Time) error {
+		if customer != nil {
+			if !isGUID(customer.TenantID) {
+				return fmt.Errorf("%w: customer tenant id %q is not a GUID", ErrInvalidRelationship, customer.TenantID)
+			}
+			if r.hasCustomer && !strings.EqualFold(r.customer.TenantID, customer.TenantID) {
+				return fmt.Errorf("%w: relationship is for customer %s", ErrInvalidState, r.customer.TenantID)
+			}
+			r.hasCustomer = true
+			r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
+				DisplayName: cmp.Or(customer.DisplayName, r.customer.DisplayName)}
 		}
-		if r.hasCustomer && !strings.EqualFold(r.customer.TenantID, customer.TenantID) {
-			return fmt.Errorf("%w: relationship is for customer %s", ErrInvalidState, r.customer.TenantID)
+		if !r.hasCustomer {
+			r.hasCustomer = true
+			tid := newGUID(s.rng)
+			r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
 		}
-		r.hasCustomer = true
-		r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
-			DisplayName: cmp.Or(customer.DisplayName, r.customer.DisplayName)}
-	}
-	if !r.hasCustomer {
-		r.hasCustomer = true
-		tid := newGUID(s.rng)
-		r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
-	}
-	s.enterLocked(r, gdap.StatusApproved, now)
-	return nil
+		s.enterLocked(r, gdap.StatusApproved, now)
+		return nil
+	})
+}
+
+// Reject is the customer declining an approvalPending relationship through
+// the invitation link (rule 39). Graph does not document the resulting
+// status; the simulator assumes Options.RejectStatus (default terminated),
+// with endDateTime = now, as for a rejected reseller relationship.
+func (s *Sim) Reject(id string) error {
+	return s.customerAct(id, gdap.StatusApprovalPending, "reject", func(r *relationship, now time.Time) error {
+		r.consentPend = false
+		s.setStatusLocked(r, s.opts.RejectStatus, now)
+		return nil
+	})
 }
 
 // TerminateByCustomer is the customer terminating an active relationship
 // from their side: terminationRequested → terminating → terminated
 // (TerminationStepDelay each).
 func (s *Sim) TerminateByCustomer(id string) error {
+	return s.customerAct(id, gdap.StatusActive, "terminate", func(r *relationship, now time.Time) error {
+		s.enterLocked(r, gdap.StatusTerminationRequested, now)
+		return nil
+	})
+}
+
+// customerAct runs act, under the lock and after the due transitions, on
+// relationship id when its status is want.
+func (s *Sim) customerAct(id, want, action string, act func(r *relationship, now time.Time) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.syncLocked()
@@ -236,33 +249,42 @@ func (s *Sim) TerminateByCustomer(id string) error {
 	if !ok {
 		return ErrNotFound
 	}
-	if r.status != gdap.StatusActive {
-		return fmt.Errorf("%w: terminate needs active, status is %s", ErrInvalidState, r.status)
+	if r.status != want {
+		return fmt.Errorf("%w: %s needs %s, status is %s", ErrInvalidState, action, want, r.status)
 	}
-	s.enterLocked(r, gdap.StatusTerminationRequested, now)
-	return nil
+	return act(r, now)
 }
 
 // FailNextRequest makes the next relationship request posted on relID end
 // in failed (with no effect on the relationship).
-func (s *Sim) FailNextRequest(relID string) error { return s.failNext(relID, false) }
+func (s *Sim) FailNextRequest(relID string) error {
+	return s.failNext(relID, func(r *relationship) { r.failNextRequest++ })
+}
 
 // FailNextOperation makes the next operation (202) created on relID end in
 // failed (the change is not applied).
-func (s *Sim) FailNextOperation(relID string) error { return s.failNext(relID, true) }
+func (s *Sim) FailNextOperation(relID string) error {
+	return s.failNext(relID, func(r *relationship) { r.failNextOperation++ })
+}
 
-func (s *Sim) failNext(relID string, op bool) error {
+// FailNextAssignment makes the next access assignment created or updated
+// (202) on relID end in status error instead of active (rule 40): a created
+// assignment goes pending → error; an update's operation ends in failed,
+// the roles unchanged and the assignment in error. A PATCH with unchanged
+// roles (200) does not use it up.
+func (s *Sim) FailNextAssignment(relID string) error {
+	return s.failNext(relID, func(r *relationship) { r.failNextAssignment++ })
+}
+
+// failNext applies arm to relationship relID under the lock.
+func (s *Sim) failNext(relID string, arm func(*relationship)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.rels[relID]
 	if !ok {
 		return ErrNotFound
 	}
-	if op {
-		r.failNextOperation++
-	} else {
-		r.failNextRequest++
-	}
+	arm(r)
 	return nil
 }
 

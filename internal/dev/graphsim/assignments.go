@@ -20,7 +20,7 @@ var aaPatchProps = newPropRules("delegatedAdminAccessAssignment", //nolint:goche
 
 var aaShape = queryShape{ //nolint:gochecknoglobals // immutable table
 	filter: map[string][]string{
-		"status":                            {aaPending, aaActive, aaDeleting, aaDeleted, "error", gdap.StatusUnknownFutureValue},
+		"status":                            {aaPending, aaActive, aaDeleting, aaDeleted, aaError, gdap.StatusUnknownFutureValue},
 		"accessContainer/accessContainerId": nil,
 	},
 	orderBy:    []string{"createdDateTime", "lastModifiedDateTime", "status"},
@@ -94,6 +94,10 @@ func (s *Sim) createAssignmentLocked(c *call) *apiError {
 	a := &assignment{
 		id: newGUID(s.rng), containerID: strings.ToLower(ac.AccessContainerID), containerType: ac.AccessContainerType,
 		roles: roles, status: aaPending, created: c.now, modified: c.now,
+	}
+	if r.failNextAssignment > 0 {
+		r.failNextAssignment--
+		a.fail = true
 	}
 	s.bumpLocked(&a.etag)
 	r.assignments = append(r.assignments, a)
@@ -175,6 +179,10 @@ func (s *Sim) patchAssignmentLocked(c *call) *apiError {
 		}
 	}
 	op := s.newOperationLocked(c, r, opTypeAssignmentUpdate, roles, a)
+	if r.failNextAssignment > 0 {
+		r.failNextAssignment--
+		op.assignmentError = true
+	}
 	after := *a
 	after.roles = roles
 	op.data = string(renderAssignment(&after).appendJSON(nil))
@@ -182,7 +190,9 @@ func (s *Sim) patchAssignmentLocked(c *call) *apiError {
 	return nil
 }
 
-// deleteAssignmentLocked serves DELETE accessAssignments/{id} (rule 34).
+// deleteAssignmentLocked serves DELETE accessAssignments/{id} (rule 34). An
+// assignment in error can be deleted too (undocumented; it is the only way
+// to assign its group again, rule 32).
 func (s *Sim) deleteAssignmentLocked(c *call) *apiError {
 	r, a, e := s.assignmentLocked(c)
 	if e != nil {
@@ -191,7 +201,7 @@ func (s *Sim) deleteAssignmentLocked(c *call) *apiError {
 	if e := s.checkIfMatch(c, a.etag); e != nil {
 		return e
 	}
-	if a.status != aaActive && a.status != aaPending {
+	if a.status != aaActive && a.status != aaPending && a.status != aaError {
 		return s.invalidState("The access assignment is already '" + a.status + "'.")
 	}
 	a.status = aaDeleting

@@ -16,9 +16,11 @@ import (
 //	GET    /_sim/clock                     {"now","nextTransition"}
 //	POST   /_sim/clock/advance             {"by":"90m"} or {"to":"RFC 3339"}
 //	GET    /_sim/faults                    armed faults
-//	POST   /_sim/faults                    a Fault ({"route","method","kind","times","retryAfter","code","latency":"250ms"})
+//	POST   /_sim/faults                    a Fault ({"route","method","kind","times","retryAfter","code","latency":"250ms"});
+//	                                       kinds throttle, unavailable, internal, reset, lost, latency, etagRace
 //	DELETE /_sim/faults                    clear faults
-//	POST   /_sim/fail-next                 {"relationshipId","kind":"request"|"operation"}
+//	POST   /_sim/fail-next                 {"relationshipId","kind":"request"|"operation"|"assignment"}
+//	                                       (assignment: the next one created or updated ends in error)
 //	GET    /_sim/journal, DELETE /_sim/journal (also clears counters)
 //	GET    /_sim/counters                  {"GET /tenantRelationships/...": n}
 //	POST   /_sim/seed                      {"count","seed"} → SeedSummary
@@ -26,6 +28,7 @@ import (
 //	POST   /_sim/relationships             a FixtureRelationship → {"id"}
 //	GET    /_sim/relationships/{id}        current state (gdap.Relationship)
 //	POST   /_sim/approve                   {"relationshipId","customer":{"tenantId","displayName"}}
+//	POST   /_sim/reject                    {"relationshipId"} (the customer declines the invitation)
 //	POST   /_sim/terminate                 {"relationshipId"} (customer-initiated)
 //	POST   /_sim/reset                     drop all state
 const ControlPrefix = "/_sim"
@@ -127,13 +130,9 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		ctlResult(w, s.Approve(in.RelationshipID, cust))
 	case "POST /terminate":
-		var in struct {
-			RelationshipID string `json:"relationshipId"`
-		}
-		if !ctlDecode(w, r, &in) {
-			return
-		}
-		ctlResult(w, s.TerminateByCustomer(in.RelationshipID))
+		s.ctlOnRelationship(w, r, s.TerminateByCustomer)
+	case "POST /reject":
+		s.ctlOnRelationship(w, r, s.Reject)
 	case "POST /reset":
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -178,6 +177,17 @@ func (s *Sim) ctlAdvance(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusOK, map[string]any{"now": now})
 }
 
+// ctlOnRelationship decodes {"relationshipId"} and applies act to it.
+func (s *Sim) ctlOnRelationship(w http.ResponseWriter, r *http.Request, act func(id string) error) {
+	var in struct {
+		RelationshipID string `json:"relationshipId"`
+	}
+	if !ctlDecode(w, r, &in) {
+		return
+	}
+	ctlResult(w, act(in.RelationshipID))
+}
+
 func (s *Sim) ctlFailNext(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		RelationshipID string `json:"relationshipId"`
@@ -191,8 +201,10 @@ func (s *Sim) ctlFailNext(w http.ResponseWriter, r *http.Request) {
 		ctlResult(w, s.FailNextRequest(in.RelationshipID))
 	case "operation":
 		ctlResult(w, s.FailNextOperation(in.RelationshipID))
+	case "assignment":
+		ctlResult(w, s.FailNextAssignment(in.RelationshipID))
 	default:
-		ctlError(w, http.StatusBadRequest, errors.New("kind must be request or operation"))
+		ctlError(w, http.StatusBadRequest, errors.New("kind must be request, operation or assignment"))
 	}
 }
 

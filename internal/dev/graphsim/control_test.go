@@ -34,7 +34,18 @@ func TestControlRoutes(t *testing.T) {
 	require.Equal(t, 204, ctl("DELETE", "/faults", "").status)
 
 	require.Equal(t, 204, ctl("POST", "/fail-next", `{"relationshipId":"`+id+`","kind":"operation"}`).status)
+	require.Equal(t, 204, ctl("POST", "/fail-next", `{"relationshipId":"`+id+`","kind":"assignment"}`).status)
+	require.Equal(t, 400, ctl("POST", "/fail-next", `{"relationshipId":"`+id+`","kind":"party"}`).status)
+	require.Equal(t, 201, ctl("POST", "/faults", `{"kind":"lost","route":"`+graphsim.RouteAssignments+`","method":"POST","times":1}`).status)
+	require.Equal(t, 204, ctl("DELETE", "/faults", "").status)
 	require.Equal(t, 404, ctl("POST", "/fail-next", `{"relationshipId":"nope","kind":"request"}`).status)
+
+	pending := ctl("POST", "/relationships", `{"displayName":"Declined","status":"approvalPending"}`).json(t)["id"].(string)
+	require.Equal(t, 204, ctl("POST", "/reject", `{"relationshipId":"`+pending+`"}`).status)
+	require.Equal(t, gdap.StatusTerminated, b.rel(t, pending).Status)
+	require.Equal(t, 409, ctl("POST", "/reject", `{"relationshipId":"`+pending+`"}`).status)
+	require.Equal(t, 404, ctl("POST", "/reject", `{"relationshipId":"nope"}`).status)
+	require.Equal(t, 400, ctl("POST", "/reject", `{"id":"x"}`).status)
 
 	require.Equal(t, 200, ctl("GET", "/journal", "").status)
 	require.Equal(t, 1.0, ctl("GET", "/counters", "").json(t)[graphsim.CounterKey("GET", graphsim.RouteRelationships)])
@@ -44,7 +55,7 @@ func TestControlRoutes(t *testing.T) {
 	s := ctl("POST", "/seed", `{"count":50,"seed":7}`)
 	require.Equal(t, 200, s.status)
 	require.Equal(t, 50.0, s.json(t)["count"])
-	require.Equal(t, 51, b.sim.Len())
+	require.Equal(t, 52, b.sim.Len())
 	f := ctl("POST", "/fixtures", `{"relationships":[{"displayName":"Fx"}]}`)
 	require.Equal(t, 200, f.status, string(f.body))
 	require.Equal(t, 400, ctl("POST", "/fixtures", `{"relationships":[{"colour":"red"}]}`).status)

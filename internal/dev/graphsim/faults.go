@@ -21,8 +21,13 @@ const (
 	FaultUnavailable FaultKind = "unavailable"
 	// FaultInternal answers 500 generalException (Retry-After optional).
 	FaultInternal FaultKind = "internal"
-	// FaultReset hijacks the connection and closes it (TCP reset).
+	// FaultReset hijacks the connection and closes it (TCP reset) without
+	// serving the request.
 	FaultReset FaultKind = "reset"
+	// FaultLost serves the request (its effect happens) and then closes the
+	// connection instead of sending the response: a lost response. The
+	// journal keeps the status that was not delivered, with Lost set.
+	FaultLost FaultKind = "lost"
 	// FaultLatency really sleeps Latency before serving (benchmarks).
 	FaultLatency FaultKind = "latency"
 	// FaultETagRace serves the matching GET normally and then changes the
@@ -70,7 +75,7 @@ type faultState struct {
 // AddFault scripts a fault. Faults are checked in the order added.
 func (s *Sim) AddFault(f Fault) error {
 	switch f.Kind {
-	case FaultThrottle, FaultUnavailable, FaultInternal, FaultReset, FaultETagRace:
+	case FaultThrottle, FaultUnavailable, FaultInternal, FaultReset, FaultLost, FaultETagRace:
 	case FaultLatency:
 		if f.Latency <= 0 {
 			return fmt.Errorf("%w: latency fault needs a positive Latency", ErrInvalidFault)
@@ -174,6 +179,9 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 		return true
 	}
 	switch hit.Kind {
+	case FaultLost:
+		c.lost = true
+		return true
 	case FaultReset:
 		c.reset = true
 	case FaultThrottle:
@@ -188,6 +196,18 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, c *call) bool 
 	}
 	return false
 }
+
+// discardWriter is the response writer of a request whose response is lost.
+type discardWriter struct{ h http.Header }
+
+// Header implements http.ResponseWriter.
+func (d discardWriter) Header() http.Header { return d.h }
+
+// Write implements http.ResponseWriter.
+func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// WriteHeader implements http.ResponseWriter.
+func (discardWriter) WriteHeader(int) {}
 
 // resetConn hijacks the connection and closes it with a TCP reset.
 func resetConn(w http.ResponseWriter) {

@@ -2,6 +2,7 @@ package graphsim_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,23 @@ func TestFaults(t *testing.T) {
 				require.Error(t, err)
 				require.Equal(t, 200, b.do(t, rawReq{method: "GET", path: relsPath}).status)
 				require.Equal(t, 0, b.sim.Journal()[0].Status)
+			}},
+		{name: "lost response: served, answer dropped", fault: graphsim.Fault{Route: graphsim.RouteRelationships, Method: "POST", Kind: graphsim.FaultLost, Times: 1},
+			run: func(t *testing.T, b *testBundle, _ string) {
+				req, err := http.NewRequestWithContext(t.Context(), "POST", b.base+relsPath,
+					strings.NewReader(`{"displayName":"Lost","duration":"P30D","accessDetails":{"unifiedRoles":[{"roleDefinitionId":"`+roleHelpdesk+`"}]}}`))
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer x")
+				req.Header.Set("Content-Type", "application/json")
+				_, err = b.srv.Client().Do(req)
+				require.Error(t, err)
+				require.Equal(t, 2, b.sim.Len(), "the relationship was created")
+				e := b.sim.Journal()[0]
+				require.True(t, e.Lost)
+				require.Equal(t, 201, e.Status)
+				// A retry meets the name it created.
+				resp := b.do(t, rawReq{method: "POST", path: relsPath, body: e.Body})
+				require.Equal(t, 409, resp.status)
 			}},
 		{name: "etag race", fault: graphsim.Fault{Route: graphsim.RouteRelationship, Kind: graphsim.FaultETagRace, Times: 1},
 			run: func(t *testing.T, b *testBundle, id string) {

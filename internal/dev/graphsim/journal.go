@@ -25,8 +25,12 @@ type JournalEntry struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Body is the request body after gzip decoding.
 	Body string `json:"body,omitempty"`
-	// Status is the response status; 0 when the connection was reset.
+	// Status is the response status; 0 when the connection was reset
+	// before serving (FaultReset).
 	Status int `json:"status"`
+	// Lost reports a request served whose response was dropped
+	// (FaultLost); Status is what would have been sent.
+	Lost bool `json:"lost,omitempty"`
 }
 
 // CounterKey is the Counters key of a route and method: "GET " + route.
@@ -36,7 +40,7 @@ func CounterKey(method, route string) string { return method + " " + route }
 func (s *Sim) record(r *http.Request, c *call, rec *recorder) {
 	e := JournalEntry{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Route: c.route,
-		Body: string(c.body), Status: rec.status,
+		Body: string(c.body), Status: rec.status, Lost: c.lost,
 	}
 	if c.reset {
 		e.Status = 0

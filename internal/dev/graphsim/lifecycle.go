@@ -136,6 +136,9 @@ func (s *Sim) fireLocked(e *event) {
 	case evAAActive:
 		if e.aa.status == aaPending {
 			e.aa.status = aaActive
+			if e.aa.fail {
+				e.aa.status = aaError // rule 40
+			}
 			e.aa.modified = at
 			s.bumpLocked(&e.aa.etag)
 		}
@@ -217,7 +220,15 @@ func (s *Sim) operationDoneLocked(r *relationship, op *operation, at time.Time) 
 	ok := !op.fail
 	if ok {
 		if a := op.assignment; a != nil {
-			if ok = a.status == aaActive && r.status == gdap.StatusActive; ok {
+			ok = a.status == aaActive && r.status == gdap.StatusActive
+			switch {
+			case ok && op.assignmentError:
+				// Rule 40: the update fails and leaves the assignment in error.
+				ok = false
+				a.status = aaError
+				a.modified = at
+				s.bumpLocked(&a.etag)
+			case ok:
 				a.roles = op.newRoles
 				a.modified = at
 				s.bumpLocked(&a.etag)

@@ -81,6 +81,10 @@ func TestHTTPListQueries(t *testing.T) {
 		b.clock.Advance(time.Minute)
 		b.addRel(t, gdap.Relationship{DisplayName: fmt.Sprintf("N%d", 9-i), Status: gdap.StatusActive})
 	}
+	for _, n := range []string{"Tom and Jerry's", "Tom"} {
+		b.clock.Advance(time.Minute)
+		b.addRel(t, gdap.Relationship{DisplayName: n, Status: gdap.StatusCreated})
+	}
 	tests := []struct {
 		name   string
 		query  string
@@ -93,7 +97,17 @@ func TestHTTPListQueries(t *testing.T) {
 		{name: "$skip unsupported", query: "$skip=2", status: 400},
 		{name: "$expand unsupported", query: "$expand=operations", status: 400},
 		{name: "$search unsupported", query: "$search=x", status: 400},
-		{name: "filter on unsupported property", query: url.Values{"$filter": {"displayName eq 'x'"}}.Encode(), status: 400},
+		{name: "filter on unsupported property", query: url.Values{"$filter": {"duration eq 'P730D'"}}.Encode(), status: 400},
+		{name: "filter on displayName, any case", query: url.Values{"$filter": {"displayName eq 'n3'"}}.Encode(), status: 200, check: func(t *testing.T, m map[string]any) {
+			require.Equal(t, []string{"N3"}, namesOf(t, b, m))
+		}},
+		{name: "filter value holding and and quotes", query: url.Values{"$filter": {"displayName eq 'Tom and Jerry''s' and status eq 'created'"}}.Encode(), status: 200, check: func(t *testing.T, m map[string]any) {
+			require.Equal(t, []string{"Tom and Jerry's"}, namesOf(t, b, m))
+		}},
+		{name: "filter on displayName and status, no match", query: url.Values{"$filter": {"displayName eq 'N3' AND status eq 'created'"}}.Encode(), status: 200, check: func(t *testing.T, m map[string]any) {
+			require.Empty(t, namesOf(t, b, m))
+		}},
+		{name: "filter with unterminated literal", query: url.Values{"$filter": {"displayName eq 'Tom and status eq 'x'"}}.Encode(), status: 400},
 		{name: "filter with or", query: url.Values{"$filter": {"status eq 'active' or status eq 'expired'"}}.Encode(), status: 400},
 		{name: "filter with invalid status", query: url.Values{"$filter": {"status eq 'sleeping'"}}.Encode(), status: 400},
 		{name: "orderby unsupported", query: "$orderby=id", status: 400},
@@ -101,10 +115,10 @@ func TestHTTPListQueries(t *testing.T) {
 		{name: "bad skiptoken", query: "$skiptoken=%%%", status: 400},
 		{name: "orderby displayName paged", query: url.Values{"$orderby": {"displayName asc"}, "$top": {"3"}}.Encode(), status: 200, check: func(t *testing.T, m map[string]any) {
 			names := namesOf(t, b, m)
-			require.Equal(t, []string{"N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"}, names)
+			require.Equal(t, []string{"N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9", "Tom", "Tom and Jerry's"}, names)
 		}},
 		{name: "orderby createdDateTime desc", query: url.Values{"$orderby": {"createdDateTime desc"}, "$top": {"4"}}.Encode(), status: 200, check: func(t *testing.T, m map[string]any) {
-			require.Equal(t, []string{"N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"}, namesOf(t, b, m))
+			require.Equal(t, []string{"Tom", "Tom and Jerry's", "N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"}, namesOf(t, b, m))
 		}},
 		{name: "select", query: "$select=id,status", status: 200, check: func(t *testing.T, m map[string]any) {
 			item := m["value"].([]any)[0].(map[string]any)

@@ -33,9 +33,11 @@ type relationship struct {
 	operations  []*operation
 	assignments []*assignment
 	// failNextRequest and failNextOperation script the next request or
-	// operation of this relationship to end in failed.
-	failNextRequest   int
-	failNextOperation int
+	// operation of this relationship to end in failed; failNextAssignment
+	// the next access assignment created or updated to end in error.
+	failNextRequest    int
+	failNextOperation  int
+	failNextAssignment int
 }
 
 // relRequest is a delegatedAdminRelationshipRequest.
@@ -62,6 +64,9 @@ type operation struct {
 	// newRoles is applied to the relationship (or assignment) on success.
 	newRoles   []string
 	assignment *assignment
+	// assignmentError: the update fails and leaves the assignment in error
+	// (FailNextAssignment).
+	assignmentError bool
 }
 
 // assignment is a delegatedAdminAccessAssignment.
@@ -74,6 +79,8 @@ type assignment struct {
 	created       time.Time
 	modified      time.Time
 	etag          uint64
+	// fail: it ends in error instead of active (FailNextAssignment).
+	fail bool
 }
 
 // Operation types (delegatedAdminRelationshipOperationType).
@@ -88,6 +95,7 @@ const (
 	aaActive   = "active"
 	aaDeleting = "deleting"
 	aaDeleted  = "deleted"
+	aaError    = "error"
 )
 
 // relationshipStatuses lists every valid status literal (for $filter).

@@ -42,8 +42,6 @@ type listQuery struct {
 
 var filterTermRE = regexp.MustCompile(`^\s*([A-Za-z]+(?:/[A-Za-z]+)?)\s+eq\s+'((?:[^']|'')*)'\s*$`) //nolint:gochecknoglobals // compiled once
 
-var andRE = regexp.MustCompile(`(?i)\s+and\s+`) //nolint:gochecknoglobals // compiled once
-
 func unsupportedQuery(msg string) *apiError {
 	return errorf(400, CodeBadRequest, msg)
 }
@@ -109,10 +107,31 @@ func (s *Sim) parseListQuery(c *call, shape queryShape) (*listQuery, *apiError) 
 	return q, nil
 }
 
+// splitAnd splits a $filter expression at the `and` operators outside
+// string literals (a doubled quote inside a literal is an escaped one), so
+// that a value such as 'Tom and Jerry' stays whole.
+func splitAnd(expr string) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(expr); i++ {
+		switch {
+		case expr[i] == '\'':
+			quoted = !quoted // '' toggles twice: still inside
+		case !quoted && i > start && isSpace(expr[i-1]) && len(expr) >= i+4 &&
+			strings.EqualFold(expr[i:i+3], "and") && isSpace(expr[i+3]):
+			parts = append(parts, expr[start:i])
+			start = i + 3
+		}
+	}
+	return append(parts, expr[start:])
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' }
+
 // parseFilter parses `prop eq 'v' [and prop eq 'v']...`.
 func parseFilter(expr string, shape queryShape) ([]filterTerm, *apiError) {
 	var out []filterTerm
-	for part := range slices.Values(andRE.Split(expr, -1)) {
+	for _, part := range splitAnd(expr) {
 		m := filterTermRE.FindStringSubmatch(part)
 		if m == nil {
 			return nil, unsupportedQuery("Invalid or unsupported $filter expression '" + strings.TrimSpace(part) + "'.")

@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// relShape is what relationship collections support (rule 23).
+// relShape is what relationship collections support (rule 23). Graph
+// documents $filter on the list without naming the properties; the
+// simulator filters on status, customer/tenantId and displayName.
 var relShape = queryShape{ //nolint:gochecknoglobals // immutable table
 	filter: map[string][]string{
 		"status":            relationshipStatuses,
 		"customer/tenantId": nil,
+		"displayName":       nil,
 	},
 	orderBy: []string{"status", "endDateTime", "createdDateTime", "displayName"},
 	selectable: []string{"id", "displayName", "duration", "status", "autoExtendDuration", "createdDateTime",
@@ -39,6 +42,12 @@ func relMatches(r *relationship, filter []filterTerm) bool {
 			}
 		case "customer/tenantId":
 			if !r.hasCustomer || !strings.EqualFold(r.customer.TenantID, f.value) {
+				return false
+			}
+		case "displayName":
+			// Case-insensitive like the uniqueness of rule 8, so the filter
+			// finds the relationship that blocks a name.
+			if !strings.EqualFold(r.displayName, f.value) {
 				return false
 			}
 		}

@@ -85,6 +85,9 @@ type call struct {
 	etagRace bool
 	// reset: close the connection without a response (FaultReset).
 	reset bool
+	// lost: serve the request, then close the connection instead of
+	// answering (FaultLost).
+	lost bool
 }
 
 // ServeHTTP routes /beta and /v1.0 to the Graph surface, /_sim to the
@@ -121,12 +124,13 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request) {
 
 	body, bodyErr := s.readBody(r)
 	c.body = body
+	conn := rec
 	defer func() {
 		// Journal first: once the connection is reset the client may send
 		// its next request, which must not be journaled before this one.
 		s.record(r, c, rec)
-		if c.reset {
-			resetConn(rec)
+		if c.reset || c.lost {
+			resetConn(conn)
 		}
 	}()
 
@@ -136,6 +140,11 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.applyFaults(rec, r, c) {
 		return
+	}
+	if c.lost {
+		// Serve into the void: the effect happens, the answer never leaves.
+		rec = &recorder{ResponseWriter: discardWriter{h: http.Header{}}, status: http.StatusOK}
+		c.w = rec
 	}
 	if c.route == "" {
 		s.fail(rec, errorf(http.StatusNotFound, CodeItemNotFound,
