@@ -59,6 +59,9 @@ var ErrInvalidArgument = errors.New("graphapi: invalid argument")
 // errNoRelationshipID is the ErrInvalidArgument of an empty relationship id.
 var errNoRelationshipID = fmt.Errorf("%w: empty relationship id", ErrInvalidArgument)
 
+// errNoIfMatch is the ErrInvalidArgument of an empty If-Match etag.
+var errNoIfMatch = fmt.Errorf("%w: empty If-Match etag", ErrInvalidArgument)
+
 // ErrForeignURL reports an operation URL or next link that is not on the
 // BaseURL's host; the client refuses to send the token there.
 var ErrForeignURL = errors.New("graphapi: URL is not on the Graph base URL's host")

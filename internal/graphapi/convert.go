@@ -166,13 +166,7 @@ func toRelationship(m models.DelegatedAdminRelationshipable, raw rawDurations) g
 	if c := m.GetCustomer(); c != nil {
 		r.Customer = gdap.Customer{TenantID: deref(c.GetTenantId()), DisplayName: deref(c.GetDisplayName())}
 	}
-	if ad := m.GetAccessDetails(); ad != nil {
-		for _, role := range ad.GetUnifiedRoles() {
-			if role != nil && role.GetRoleDefinitionId() != nil {
-				r.UnifiedRoles = append(r.UnifiedRoles, *role.GetRoleDefinitionId())
-			}
-		}
-	}
+	r.UnifiedRoles = roleIDs(m.GetAccessDetails())
 	if rs, ok := m.(models.ResellerDelegatedAdminRelationshipable); ok {
 		r.IsReseller = true
 		r.IndirectProviderTenantID = deref(rs.GetIndirectProviderTenantId())
@@ -259,28 +253,53 @@ func patchBody(ch gdap.Changes) (models.DelegatedAdminRelationshipable, error) {
 		extra["autoExtendDuration"] = *ch.AutoExtendDuration
 	}
 	if ch.Customer != nil {
-		c := models.NewDelegatedAdminRelationshipCustomerParticipant()
-		if ch.Customer.TenantID != "" {
-			c.SetTenantId(ptr(ch.Customer.TenantID))
-		}
-		if ch.Customer.DisplayName != "" {
-			c.SetDisplayName(ptr(ch.Customer.DisplayName))
-		}
-		body.SetCustomer(c)
+		body.SetCustomer(customerParticipant(*ch.Customer))
 	}
 	if ch.UnifiedRoles != nil {
-		roles := make([]models.UnifiedRoleable, 0, len(ch.UnifiedRoles))
-		for _, id := range ch.UnifiedRoles {
-			role := models.NewUnifiedRole()
-			role.SetRoleDefinitionId(ptr(id))
-			roles = append(roles, role)
-		}
-		ad := models.NewDelegatedAdminAccessDetails()
-		ad.SetUnifiedRoles(roles)
-		body.SetAccessDetails(ad)
+		body.SetAccessDetails(accessDetails(ch.UnifiedRoles))
 	}
 	body.SetAdditionalData(extra)
 	return body, nil
+}
+
+// customerParticipant builds customer {tenantId, displayName}, leaving out
+// empty fields.
+func customerParticipant(cu gdap.Customer) models.DelegatedAdminRelationshipCustomerParticipantable {
+	c := models.NewDelegatedAdminRelationshipCustomerParticipant()
+	if cu.TenantID != "" {
+		c.SetTenantId(ptr(cu.TenantID))
+	}
+	if cu.DisplayName != "" {
+		c.SetDisplayName(ptr(cu.DisplayName))
+	}
+	return c
+}
+
+// accessDetails builds accessDetails {unifiedRoles: [{roleDefinitionId}]}.
+func accessDetails(roleIDs []string) models.DelegatedAdminAccessDetailsable {
+	roles := make([]models.UnifiedRoleable, 0, len(roleIDs))
+	for _, id := range roleIDs {
+		role := models.NewUnifiedRole()
+		role.SetRoleDefinitionId(ptr(id))
+		roles = append(roles, role)
+	}
+	ad := models.NewDelegatedAdminAccessDetails()
+	ad.SetUnifiedRoles(roles)
+	return ad
+}
+
+// roleIDs reads the role definition ids of accessDetails.
+func roleIDs(ad models.DelegatedAdminAccessDetailsable) []string {
+	if ad == nil {
+		return nil
+	}
+	var out []string
+	for _, role := range ad.GetUnifiedRoles() {
+		if role != nil && role.GetRoleDefinitionId() != nil {
+			out = append(out, *role.GetRoleDefinitionId())
+		}
+	}
+	return out
 }
 
 // etagOf reads @odata.etag from a model's additional data.

@@ -1,6 +1,7 @@
 // Package graphapi is gdapflow's client for the Microsoft Graph GDAP API
-// (tenantRelationships/delegatedAdminRelationships, their requests and their
-// long-running operations). It is the only package in the repository that
+// (tenantRelationships/delegatedAdminRelationships — created, listed by
+// name or customer, updated and deleted — with their requests, their access
+// assignments and their long-running operations). It is the only package in the repository that
 // imports msgraph-beta-sdk-go, and it imports only the SDK's models and
 // tenantrelationships packages and msgraph-sdk-go-core, never the SDK root
 // package (which costs minutes of compilation): request builders are built

@@ -87,7 +87,7 @@ func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch g
 		return PatchResult{}, errNoRelationshipID
 	}
 	if ifMatch == "" {
-		return PatchResult{}, fmt.Errorf("%w: empty If-Match etag", ErrInvalidArgument)
+		return PatchResult{}, errNoIfMatch
 	}
 	body, err := patchBody(ch)
 	if err != nil {
@@ -102,21 +102,11 @@ func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch g
 	}
 	switch r.status {
 	case http.StatusAccepted:
-		loc := strings.TrimSpace(r.header.Get("Location"))
-		if loc == "" {
-			return PatchResult{}, c.invalidResponse(op, r, errors.New("202 Accepted without Location"))
-		}
-		u, err := url.Parse(loc)
+		loc, err := c.operationLocation(op, r)
 		if err != nil {
-			return PatchResult{}, c.invalidResponse(op, r, fmt.Errorf("202 Accepted with invalid Location: %w", err))
+			return PatchResult{}, err
 		}
-		if !u.IsAbs() && r.request != nil {
-			u = r.request.ResolveReference(u)
-		}
-		return PatchResult{
-			OperationURL: u.String(),
-			RetryAfter:   c.retryAfter(r),
-		}, nil
+		return PatchResult{OperationURL: loc, RetryAfter: c.retryAfter(r)}, nil
 	case http.StatusNoContent:
 		return PatchResult{}, nil
 	}
@@ -128,6 +118,23 @@ func (c *Client) PatchRelationship(ctx context.Context, id, ifMatch string, ch g
 		return PatchResult{}, err
 	}
 	return PatchResult{Relationship: &rel}, nil
+}
+
+// operationLocation returns the absolute Location of a 202 Accepted (a
+// relative one is resolved against the request URL).
+func (c *Client) operationLocation(op string, r *response) (string, error) {
+	loc := strings.TrimSpace(r.header.Get("Location"))
+	if loc == "" {
+		return "", c.invalidResponse(op, r, errors.New("202 Accepted without Location"))
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", c.invalidResponse(op, r, fmt.Errorf("202 Accepted with invalid Location: %w", err))
+	}
+	if !u.IsAbs() && r.request != nil {
+		u = r.request.ResolveReference(u)
+	}
+	return u.String(), nil
 }
 
 // ListRelationships reads one page of relationships. With nextLink "" it
