@@ -321,6 +321,7 @@ func buildEngine(cfg config.Config, led *ledger.Store, due *ledger.DueIndex, gra
 		EventSource:        cfg.EventSource,
 		RetryMaxAttempts:   cfg.RetryMaxAttempts,
 		OperationDeadline:  cfg.OperationDeadline,
+		FollowUpPoll:       cfg.FollowUpPoll,
 		LeaseDuration:      cfg.InvocationTimeout,
 		Protected:          cfg.IsProtected,
 		DueIndex:           due,

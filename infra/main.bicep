@@ -168,6 +168,9 @@ param retryMaxAttempts int = 8
 @description('GDAP_OPERATION_DEADLINE: Go duration after which an unfinished operation fails.')
 param operationDeadline string = '24h'
 
+@description('GDAP_FOLLOWUP_POLL: Go duration; the longest gap between two checks of an operation waiting for a customer approval that nothing else wakes.')
+param followUpPoll string = '24h'
+
 @description('GDAP_INVOCATION_TIMEOUT: Go duration bounding one invocation; must stay well below host.json functionTimeout (10 minutes).')
 param invocationTimeout string = '5m'
 
@@ -372,6 +375,7 @@ var baseAppSettings = [
   { name: 'GDAP_AUTO_EXTEND_POLICY', value: autoExtendPolicy }
   { name: 'GDAP_RETRY_MAX_ATTEMPTS', value: string(retryMaxAttempts) }
   { name: 'GDAP_OPERATION_DEADLINE', value: operationDeadline }
+  { name: 'GDAP_FOLLOWUP_POLL', value: followUpPoll }
   { name: 'GDAP_INVOCATION_TIMEOUT', value: invocationTimeout }
   { name: 'GDAP_SWEEP_INVOCATION_BUDGET', value: sweepInvocationBudget }
   { name: 'GDAP_SWEEP_MAX_PAGES_PER_INVOCATION', value: string(sweepMaxPagesPerInvocation) }

@@ -11,12 +11,12 @@ import (
 var (
 	contractCommands = []string{
 		"gdap.relationship.update", "gdap.relationship.request", "gdap.relationship.removeGlobalAdmin",
-		"gdap.customer.removeDap", "gdap.sweep.run",
+		"gdap.customer.removeDap", "gdap.sweep.run", "gdap.relationship.create", "gdap.relationship.accessAssignments.set",
 	}
 	contractEvents = []string{
 		"gdap.operation.succeeded", "gdap.operation.failed", "gdap.relationship.expiring",
 		"gdap.relationship.ended", "gdap.relationship.approvalPending", "gdap.command.rejected",
-		"gdap.sweep.completed",
+		"gdap.sweep.completed", "gdap.relationship.activated",
 	}
 )
 

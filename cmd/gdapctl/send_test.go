@@ -38,6 +38,10 @@ func TestSendInvalidCommandNamesTheField(t *testing.T) {
 		{"bad customer tenant", []string{"gdap.customer.removeDap", "--customer-tenant-id", "not-a-guid"}, "data.customerTenantId"},
 		{"bad id", []string{"gdap.sweep.run", "--id", "has space"}, "id"},
 		{"unknown type", []string{"gdap.nope", "--data", `{}`}, "type"},
+		{"create name too long", []string{"gdap.relationship.create", "--data", `{"displayName":"` + strings.Repeat("n", 51) + `","duration":"P730D",
+			"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}]}}`}, "data.displayName"},
+		{"assignments group not a GUID", []string{"gdap.relationship.accessAssignments.set", "--relationship-id", "a1b2c3d4-0000-4000-8000-000000000001",
+			"--data", `{"assignments":[{"securityGroupId":"admins","roles":[{"roleDefinitionId":"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}]}]}`}, "data.assignments[0].securityGroupId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

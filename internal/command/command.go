@@ -28,15 +28,16 @@ const (
 
 // Types returns every supported command type.
 func Types() []string {
-	return []string{TypeRelationshipUpdate, TypeRelationshipRequest, TypeRemoveGlobalAdmin, TypeRemoveDAP, TypeSweepRun}
+	return []string{TypeRelationshipUpdate, TypeRelationshipRequest, TypeRemoveGlobalAdmin, TypeRemoveDAP, TypeSweepRun,
+		TypeRelationshipCreate, TypeAssignmentsSet}
 }
 
 // Supported reports whether t is a supported command type.
 func Supported(t string) bool { return slices.Contains(Types(), t) }
 
 // Command is a decoded, validated command. The concrete types are
-// *UpdateRelationship, *RequestRelationship, *RemoveGlobalAdmin, *RemoveDAP
-// and *RunSweep.
+// *UpdateRelationship, *RequestRelationship, *RemoveGlobalAdmin, *RemoveDAP,
+// *RunSweep, *CreateRelationship and *SetAssignments.
 type Command interface {
 	// Type returns the command's CloudEvent type.
 	Type() string
@@ -142,6 +143,8 @@ func TargetID(cmd Command) string {
 		return c.RelationshipID
 	case *RemoveDAP:
 		return c.CustomerTenantID
+	case *SetAssignments:
+		return c.RelationshipID
 	}
 	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gdapflow/gdapflow/internal/isoduration"
 	"github.com/gdapflow/gdapflow/internal/op"
 )
 
@@ -71,6 +70,10 @@ func (e *Envelope) Decode() (Command, error) {
 			return nil, err
 		}
 		return &RemoveDAP{CustomerTenantID: d.CustomerTenantID}, nil
+	case TypeRelationshipCreate:
+		return decodeCreate(e.Data)
+	case TypeAssignmentsSet:
+		return decodeSetAssignments(e.Data)
 	case TypeSweepRun:
 		var d struct{}
 		if err := strictUnmarshal(e.Data, &d); err != nil {
@@ -93,9 +96,7 @@ type updateData struct {
 			DisplayName string `json:"displayName"`
 		} `json:"customer"`
 		AccessDetails *struct {
-			UnifiedRoles []struct {
-				RoleDefinitionID string `json:"roleDefinitionId"`
-			} `json:"unifiedRoles"`
+			UnifiedRoles rolesData `json:"unifiedRoles"`
 		} `json:"accessDetails"`
 	} `json:"changes"`
 	IfMatch *string `json:"ifMatch"`
@@ -114,31 +115,19 @@ func decodeUpdate(raw json.RawMessage) (Command, error) {
 	cmd.Changes.DisplayName = ch.DisplayName
 	cmd.Changes.AutoExtendDuration = ch.AutoExtendDuration
 	if ch.Duration != nil {
-		dur, err := isoduration.Parse(*ch.Duration)
+		norm, err := wholeDays("data.changes.duration", *ch.Duration)
 		if err != nil {
-			return nil, dataErr("data.changes.duration", limit(err.Error()))
+			return nil, err
 		}
-		days, ok := dur.WholeDays()
-		if !ok {
-			return nil, dataErr("data.changes.duration", fmt.Sprintf("%q is not a whole number of days (months and partial days are not allowed)", *ch.Duration))
-		}
-		if days < MinDurationDays || days > MaxDurationDays {
-			return nil, dataErr("data.changes.duration", fmt.Sprintf("%q is %d days; must be between P1D and P2Y (%d days)", *ch.Duration, days, MaxDurationDays))
-		}
-		norm := fmt.Sprintf("P%dD", days)
 		cmd.Changes.Duration = &norm
 	}
 	if ch.Customer != nil {
 		cmd.Changes.Customer = &Customer{TenantID: ch.Customer.TenantID, DisplayName: ch.Customer.DisplayName}
 	}
 	if ch.AccessDetails != nil {
-		roles := make([]string, 0, len(ch.AccessDetails.UnifiedRoles))
-		for i, r := range ch.AccessDetails.UnifiedRoles {
-			if j := equalFoldIndex(roles, r.RoleDefinitionID); j >= 0 {
-				return nil, dataErr(fmt.Sprintf("data.changes.accessDetails.unifiedRoles[%d].roleDefinitionId", i),
-					fmt.Sprintf("duplicate of unifiedRoles[%d]", j))
-			}
-			roles = append(roles, r.RoleDefinitionID)
+		roles, err := ch.AccessDetails.UnifiedRoles.roleIDs("data.changes.accessDetails.unifiedRoles")
+		if err != nil {
+			return nil, err
 		}
 		cmd.Changes.UnifiedRoles = roles
 	}

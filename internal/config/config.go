@@ -63,6 +63,9 @@ const (
 	DefaultRetryMaxAttempts = 8
 	// DefaultOperationDeadline is GDAP_OPERATION_DEADLINE's default.
 	DefaultOperationDeadline = 24 * time.Hour
+	// DefaultFollowUpPoll is GDAP_FOLLOWUP_POLL's default: an operation
+	// waiting for a customer's approval is checked at least daily.
+	DefaultFollowUpPoll = 24 * time.Hour
 	// DefaultInvocationTimeout is GDAP_INVOCATION_TIMEOUT's default; the
 	// engine's lease lasts as long.
 	DefaultInvocationTimeout = 5 * time.Minute
@@ -136,6 +139,9 @@ type Config struct {
 	RetryMaxAttempts int
 	// OperationDeadline fails operations still unfinished after it.
 	OperationDeadline time.Duration
+	// FollowUpPoll is the longest gap between two checks of an operation
+	// waiting for a customer's approval that nothing else wakes.
+	FollowUpPoll time.Duration
 	// InvocationTimeout bounds one invocation; it must stay below host.json functionTimeout.
 	InvocationTimeout time.Duration
 	// SweepInvocationBudget is how long one invocation may page through
@@ -200,6 +206,7 @@ const (
 	SettingAutoExtendPolicy        = "GDAP_AUTO_EXTEND_POLICY"
 	SettingRetryMaxAttempts        = "GDAP_RETRY_MAX_ATTEMPTS"
 	SettingOperationDeadline       = "GDAP_OPERATION_DEADLINE"
+	SettingFollowUpPoll            = "GDAP_FOLLOWUP_POLL"
 	SettingInvocationTimeout       = "GDAP_INVOCATION_TIMEOUT"
 	SettingSweepInvocationBudget   = "GDAP_SWEEP_INVOCATION_BUDGET"
 	SettingSweepMaxPages           = "GDAP_SWEEP_MAX_PAGES_PER_INVOCATION"
@@ -375,6 +382,7 @@ func (r *reader) load() (Config, error) {
 	}
 	c.RetryMaxAttempts = r.int(SettingRetryMaxAttempts, DefaultRetryMaxAttempts, 1, 100)
 	c.OperationDeadline = r.duration(SettingOperationDeadline, DefaultOperationDeadline.String(), time.Minute)
+	c.FollowUpPoll = r.duration(SettingFollowUpPoll, DefaultFollowUpPoll.String(), time.Minute)
 	c.InvocationTimeout = r.duration(SettingInvocationTimeout, DefaultInvocationTimeout.String(), 10*time.Second)
 	c.SweepInvocationBudget = r.duration(SettingSweepInvocationBudget, DefaultSweepInvocationBudget.String(), time.Second)
 	if c.SweepInvocationBudget >= c.InvocationTimeout && c.InvocationTimeout > 0 {

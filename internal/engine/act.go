@@ -84,7 +84,7 @@ func (e *Engine) claim(ctx context.Context, r *run) (handled bool, err error) {
 func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) error {
 	rec := r.rec
 	now := r.now()
-	deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline)
+	deadline := e.deadlineOf(rec, r.wf)
 	// Round up to the next whole second: Retry-After has second granularity
 	// and the invocation's clock may trail the broker's by the transit time.
 	at := op.ScheduleAt(now.Add(d))

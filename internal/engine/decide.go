@@ -64,6 +64,11 @@ func decide(rec *ledger.Record, in input, now time.Time, lease time.Duration) de
 		switch {
 		case c != nil && c.Kind == op.KindResume && c.WakeID == rec.WakeID:
 			return decision{action: actExecute, reason: "continuation is the pending one"}
+		case c != nil && c.Kind == op.KindWake && Step(rec.Step).Poll():
+			// What the operation waits on changed: check now. A poll step
+			// only reads upstream; the pending continuation, its wake id
+			// spent by the next write, is then ignored.
+			return decision{action: actExecute, reason: "woken early"}
 		case c == nil && rec.WakeID != "" && now.After(rec.WakeAt.Add(lease)):
 			// A command re-sent for an operation whose continuation is long
 			// overdue (lost, or dead-lettered during an outage).

@@ -30,6 +30,13 @@ type graphClient interface {
 	GetOperation(ctx context.Context, operationURL string) (gdap.Operation, error)
 	ListOperations(ctx context.Context, relationshipID string) ([]gdap.Operation, error)
 	OperationURL(relationshipID, operationID string) string
+
+	CreateRelationship(ctx context.Context, nr gdap.NewRelationship) (gdap.Relationship, error)
+	FindRelationshipsByName(ctx context.Context, displayName string) ([]gdap.Relationship, error)
+	ListAccessAssignments(ctx context.Context, relationshipID string) ([]gdap.AccessAssignment, error)
+	CreateAccessAssignment(ctx context.Context, relationshipID, securityGroupID string, roles []string) (gdap.AccessAssignment, error)
+	PatchAccessAssignment(ctx context.Context, relationshipID, assignmentID, ifMatch string, roles []string) (graphapi.AssignmentPatchResult, error)
+	DeleteAccessAssignment(ctx context.Context, relationshipID, assignmentID, ifMatch string) error
 }
 
 // partnerCenter is the Partner Center customer API (internal/partnercenter).
@@ -94,6 +101,10 @@ type Options struct {
 	// DueIndex, when set, is kept up to date for the reaper (dueindex.go).
 	// Nil: no index.
 	DueIndex dueIndex
+	// FollowUpPoll is the longest gap between two checks of an operation
+	// waiting for a customer's approval that nothing else wakes
+	// (GDAP_FOLLOWUP_POLL). Default config.DefaultFollowUpPoll.
+	FollowUpPoll time.Duration
 	// Protected reports whether a customer tenant is protected by policy.
 	// Default: none is.
 	Protected func(tenantID string) bool
@@ -114,6 +125,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.LeaseDuration <= 0 {
 		opts.LeaseDuration = config.DefaultInvocationTimeout
+	}
+	if opts.FollowUpPoll <= 0 {
+		opts.FollowUpPoll = config.DefaultFollowUpPoll
 	}
 	if opts.EventSource == "" {
 		opts.EventSource = config.DefaultEventSource

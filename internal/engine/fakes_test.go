@@ -238,6 +238,32 @@ func (g *stubGraph) ListOperations(context.Context, string) ([]gdap.Operation, e
 
 func (g *stubGraph) OperationURL(relID, opID string) string { return relID + "/" + opID }
 
+var errStubUnsupported = errors.New("stubGraph: not supported")
+
+func (g *stubGraph) CreateRelationship(context.Context, gdap.NewRelationship) (gdap.Relationship, error) {
+	return gdap.Relationship{}, errStubUnsupported
+}
+
+func (g *stubGraph) FindRelationshipsByName(context.Context, string) ([]gdap.Relationship, error) {
+	return nil, errStubUnsupported
+}
+
+func (g *stubGraph) ListAccessAssignments(context.Context, string) ([]gdap.AccessAssignment, error) {
+	return nil, errStubUnsupported
+}
+
+func (g *stubGraph) CreateAccessAssignment(context.Context, string, string, []string) (gdap.AccessAssignment, error) {
+	return gdap.AccessAssignment{}, errStubUnsupported
+}
+
+func (g *stubGraph) PatchAccessAssignment(context.Context, string, string, string, []string) (graphapi.AssignmentPatchResult, error) {
+	return graphapi.AssignmentPatchResult{}, errStubUnsupported
+}
+
+func (g *stubGraph) DeleteAccessAssignment(context.Context, string, string, string) error {
+	return errStubUnsupported
+}
+
 // fakeSweeper is a scripted sweep: Start names the sweep that runs, Status
 // reports what status says.
 type fakeSweeper struct {

@@ -164,6 +164,11 @@ func (e *Engine) continueWith(ctx context.Context, inv op.Invocation, c op.Conti
 	inv.Logger = log
 	rec, err := e.opts.Ledger.Get(ctx, c.OperationID)
 	if errors.Is(err, ledger.ErrNotFound) {
+		if c.Kind == op.KindWake {
+			// Wakes are sent by id to whatever may wait (op.FollowUpID).
+			log.InfoContext(ctx, "wake for an operation that does not exist ignored")
+			return nil
+		}
 		log.WarnContext(ctx, "continuation for unknown operation ignored")
 		return nil
 	}

@@ -59,10 +59,9 @@ func (e *Engine) recoverOnce(ctx context.Context, inv op.Invocation, rec *ledger
 	if expiry := rec.UpdatedAt.Add(e.opts.LeaseDuration); running && now.Before(expiry) {
 		return reaper.Outcome{Action: reaper.ActionNone, NextDue: expiry}, nil
 	}
-	if deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline); !now.Before(deadline) {
+	if !now.Before(e.deadlineOf(rec, r.wf)) {
 		r.claimed = true // a conflict is returned, not taken as superseded
-		err := e.finish(ctx, r, nil, op.Failf(op.CodeOperationTimedOut,
-			"operation did not finish within %s (GDAP_OPERATION_DEADLINE); last step %q", e.opts.OperationDeadline, r.step()))
+		err := e.finish(ctx, r, nil, e.timedOut(r))
 		if err != nil {
 			return reaper.Outcome{}, err
 		}

@@ -32,6 +32,13 @@ var workflows = map[string]workflow{ //nolint:gochecknoglobals // read-only regi
 	command.TypeRemoveGlobalAdmin:   {run: removeGlobalAdminWorkflow, target: relationshipTarget},
 	command.TypeRemoveDAP: {run: removeDAPWorkflow, customerTarget: true,
 		target: func(rec *ledger.Record) string { return "customer " + rec.TargetID }},
+	command.TypeRelationshipCreate: {run: createWorkflow, target: func(rec *ledger.Record) string {
+		if rec.TargetID != "" {
+			return relationshipTarget(rec)
+		}
+		return "the new relationship"
+	}},
+	command.TypeAssignmentsSet: {run: assignmentsWorkflow, target: relationshipTarget},
 	command.TypeSweepRun: {run: sweepRunWorkflow,
 		target: func(*ledger.Record) string { return "the relationship list" }},
 }

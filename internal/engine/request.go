@@ -20,7 +20,7 @@ func requestWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	case "", stepApply:
 		return startRequest(ctx, r, cmd)
 	case stepPollRequest:
-		return pollRequest(ctx, r, cmd)
+		return pollRequest(ctx, r, cmd.RelationshipID, cmd.Action, stepFinish)
 	case stepFinish:
 		rel, err := r.e.opts.Graph.GetRelationship(ctx, cmd.RelationshipID)
 		if err != nil {
@@ -95,8 +95,10 @@ func (r *run) followRequest(req gdap.Request) stepResult {
 	return waitFor(stepPollRequest, op.DefaultPollInterval)
 }
 
-func pollRequest(ctx context.Context, r *run, cmd *command.RequestRelationship) (stepResult, error) {
-	req, err := r.e.opts.Graph.GetRequest(ctx, cmd.RelationshipID, r.wf.RequestID)
+// pollRequest polls the followed request (of action on relationship relID)
+// once; on success it moves to next.
+func pollRequest(ctx context.Context, r *run, relID, action string, next Step) (stepResult, error) {
+	req, err := r.e.opts.Graph.GetRequest(ctx, relID, r.wf.RequestID)
 	if err != nil {
 		return stepResult{}, err
 	}
@@ -105,11 +107,11 @@ func pollRequest(ctx context.Context, r *run, cmd *command.RequestRelationship) 
 	switch req.Status {
 	case gdap.RequestSucceeded:
 		r.log.InfoContext(ctx, "relationship request succeeded", "request_id", req.ID, "polls", r.wf.Polls)
-		return goTo(stepFinish), nil
+		return goTo(next), nil
 	case gdap.RequestFailed:
-		return failed(op.Failf(op.CodeOperationFailed, "relationship request %s (%s) failed upstream", req.ID, cmd.Action)), nil
+		return failed(op.Failf(op.CodeOperationFailed, "relationship request %s (%s) failed upstream", req.ID, action)), nil
 	}
-	return waitFor(stepPollRequest, op.PollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+	return waitFor(r.step(), op.PollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
 }
 
 // actionGoalHolds reports whether the relationship is already where the

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -43,6 +44,23 @@ type wfState struct {
 	Lease string `json:"lease,omitempty"`
 	// Wrote records that an upstream write was executed for the operation.
 	Wrote bool `json:"wrote,omitempty"`
+	// CreateIntent is when gdap.relationship.create recorded that it is
+	// about to POST: a relationship of its name created since is its own.
+	CreateIntent time.Time `json:"createIntent,omitzero"`
+	// RelationshipID is the relationship gdap.relationship.create created.
+	RelationshipID string `json:"relationshipId,omitempty"`
+	// AwaitingApproval is true while the operation waits for a customer's
+	// approval: the operation deadline does not run (deadlineOf).
+	AwaitingApproval bool `json:"awaitingApproval,omitempty"`
+	// DeadlineFrom, when set, is when the operation deadline starts (the
+	// relationship's activation, after a wait for approval).
+	DeadlineFrom time.Time `json:"deadlineFrom,omitzero"`
+	// Assignments are the actions gdap.relationship.accessAssignments.set
+	// took, by lower-case security group id.
+	Assignments map[string]string `json:"assignments,omitempty"`
+	// AssignmentOps are the 202 operations of assignment updates being
+	// followed, by assignment id.
+	AssignmentOps map[string]string `json:"assignmentOps,omitempty"`
 }
 
 func decodeState(b []byte) *wfState {
@@ -96,6 +114,15 @@ func (r *run) takeFresh() (gdap.Relationship, bool) {
 	rel := *r.fresh
 	r.fresh = nil
 	return rel, true
+}
+
+// freshOrGet returns the relationship read by the previous step, or reads
+// relationship id.
+func (r *run) freshOrGet(ctx context.Context, id string) (gdap.Relationship, error) {
+	if rel, ok := r.takeFresh(); ok {
+		return rel, nil
+	}
+	return r.e.opts.Graph.GetRelationship(ctx, id)
 }
 
 // stepResult is what a workflow step decided.
@@ -153,11 +180,14 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 				return err
 			}
 		}
-		if deadline := rec.AcceptedAt.Add(e.opts.OperationDeadline); !r.now().Before(deadline) {
-			return e.finish(ctx, r, nil, op.Failf(op.CodeOperationTimedOut,
-				"operation did not finish within %s (GDAP_OPERATION_DEADLINE); last step %q", e.opts.OperationDeadline, r.step()))
+		if !r.now().Before(e.deadlineOf(rec, r.wf)) {
+			return e.finish(ctx, r, nil, e.timedOut(r))
 		}
 		res, err := wf.run(ctx, r)
+		var se *supersededError
+		if errors.As(err, &se) {
+			return e.settle(ctx, r, err, "checkpoint")
+		}
 		if err != nil {
 			f, transient := classify(err, describeTarget(rec))
 			if f != nil {
@@ -201,4 +231,49 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 		"service", ue.Service, "status", ue.StatusCode, "upstream_code", ue.Code,
 		"retry", r.rec.StepAttempt, "delay", d.String())
 	return e.wait(ctx, r, r.step(), d)
+}
+
+// approvalWindow bounds a wait for a customer's approval: Graph lets an
+// unapproved relationship lapse after 90 days (docs/platform/graph-facts.md);
+// a day more allows for the lapse to show.
+const approvalWindow = 91 * 24 * time.Hour
+
+// deadlineOf is when the operation fails with operation_timed_out:
+// GDAP_OPERATION_DEADLINE after it was accepted, or after the relationship
+// it waited for became active; while it waits for a customer's approval,
+// the approval window plus the deadline.
+func (e *Engine) deadlineOf(rec *ledger.Record, wf *wfState) time.Time {
+	from := rec.AcceptedAt
+	if wf.DeadlineFrom.After(from) {
+		from = wf.DeadlineFrom
+	}
+	if wf.AwaitingApproval {
+		return from.Add(approvalWindow + e.opts.OperationDeadline)
+	}
+	return from.Add(e.opts.OperationDeadline)
+}
+
+// timedOut is the failure of an operation past its deadline.
+func (e *Engine) timedOut(r *run) *op.Failure {
+	return op.Failf(op.CodeOperationTimedOut,
+		"operation did not finish within %s (GDAP_OPERATION_DEADLINE); last step %q", e.opts.OperationDeadline, r.step())
+}
+
+// checkpoint stores the running operation's record (step and workflow
+// state) before an upstream write whose retry must know it was attempted.
+// The record stays claimed; the lease is renewed. A *supersededError means
+// another invocation took the operation over (runSteps re-decides).
+func (e *Engine) checkpoint(ctx context.Context, r *run) error {
+	rec := r.rec
+	prevDue, now := e.dueOf(rec), r.now()
+	if err := e.fileDue(ctx, rec.OperationID, now.Add(e.opts.LeaseDuration)); err != nil {
+		return err
+	}
+	rec.UpdatedAt = now
+	rec.Workflow = encodeState(r.wf)
+	if err := e.write(ctx, r); err != nil {
+		return err
+	}
+	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, e.dueOf(rec))
+	return nil
 }

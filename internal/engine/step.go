@@ -28,10 +28,20 @@ const (
 	stepConfirm Step = "confirm"
 	// stepPollSweep follows the expiry sweep a gdap.sweep.run waits for (poll).
 	stepPollSweep Step = "pollSweep"
+	// stepCreate creates a relationship (or finds the one this operation
+	// created before a crash).
+	stepCreate Step = "create"
+	// stepLock locks a created relationship for the customer's approval.
+	stepLock Step = "lockForApproval"
+	// stepAwaitActive waits for the customer to approve (poll).
+	stepAwaitActive Step = "awaitApproval"
+	// stepPollAssignments follows access assignments until they are
+	// active, updated or deleted (poll).
+	stepPollAssignments Step = "pollAssignments"
 )
 
 // pollSteps only read upstream, so they run without the record's lease.
-var pollSteps = []Step{stepPollOperation, stepPollGA, stepPollRequest, stepPollSweep}
+var pollSteps = []Step{stepPollOperation, stepPollGA, stepPollRequest, stepPollSweep, stepAwaitActive, stepPollAssignments}
 
 // Poll reports whether s only reads upstream (it needs no lease).
 func (s Step) Poll() bool { return slices.Contains(pollSteps, s) }

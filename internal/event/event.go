@@ -24,19 +24,20 @@ import (
 
 // Event types.
 const (
-	TypeOperationSucceeded   = "gdap.operation.succeeded"
-	TypeOperationFailed      = "gdap.operation.failed"
-	TypeRelationshipExpiring = "gdap.relationship.expiring"
-	TypeRelationshipEnded    = "gdap.relationship.ended"
-	TypeApprovalPending      = "gdap.relationship.approvalPending"
-	TypeCommandRejected      = "gdap.command.rejected"
-	TypeSweepCompleted       = "gdap.sweep.completed"
+	TypeOperationSucceeded    = "gdap.operation.succeeded"
+	TypeOperationFailed       = "gdap.operation.failed"
+	TypeRelationshipExpiring  = "gdap.relationship.expiring"
+	TypeRelationshipEnded     = "gdap.relationship.ended"
+	TypeApprovalPending       = "gdap.relationship.approvalPending"
+	TypeCommandRejected       = "gdap.command.rejected"
+	TypeSweepCompleted        = "gdap.sweep.completed"
+	TypeRelationshipActivated = "gdap.relationship.activated"
 )
 
 // Types returns every event type.
 func Types() []string {
 	return []string{TypeOperationSucceeded, TypeOperationFailed, TypeRelationshipExpiring,
-		TypeRelationshipEnded, TypeApprovalPending, TypeCommandRejected, TypeSweepCompleted}
+		TypeRelationshipEnded, TypeApprovalPending, TypeCommandRejected, TypeSweepCompleted, TypeRelationshipActivated}
 }
 
 // DefaultSource is the event source when GDAP_EVENT_SOURCE is not set.
@@ -113,6 +114,19 @@ type RelationshipEnded struct {
 	Status string `json:"status"`
 	// EndDateTime is null if Graph reported none.
 	EndDateTime *time.Time `json:"endDateTime"`
+}
+
+// RelationshipActivated is the data of gdap.relationship.activated
+// (docs/contract.md §6.2).
+type RelationshipActivated struct {
+	RelationshipID      string    `json:"relationshipId"`
+	DisplayName         string    `json:"displayName"`
+	CustomerTenantID    string    `json:"customerTenantId"`
+	CustomerDisplayName string    `json:"customerDisplayName"`
+	ActivatedDateTime   time.Time `json:"activatedDateTime"`
+	EndDateTime         time.Time `json:"endDateTime"`
+	// UnifiedRoles are role definition ids; never null.
+	UnifiedRoles []string `json:"unifiedRoles"`
 }
 
 // ApprovalPending is the data of gdap.relationship.approvalPending.
@@ -193,6 +207,16 @@ func (b *Builder) RelationshipEnded(at time.Time, sweepID string, d Relationship
 func (b *Builder) ApprovalPending(at time.Time, sweepID string, d ApprovalPending) (bus.Message, error) {
 	d.CreatedDateTime, d.ApprovalExpiresDateTime = d.CreatedDateTime.UTC(), d.ApprovalExpiresDateTime.UTC()
 	return b.build(TypeApprovalPending, BoundID("approvalPending."+d.RelationshipID), sweepID, d.RelationshipID, at, d)
+}
+
+// RelationshipActivated builds gdap.relationship.activated with id
+// "activated.<relationshipId>", correlated with sweepID.
+func (b *Builder) RelationshipActivated(at time.Time, sweepID string, d RelationshipActivated) (bus.Message, error) {
+	d.ActivatedDateTime, d.EndDateTime = d.ActivatedDateTime.UTC(), d.EndDateTime.UTC()
+	if d.UnifiedRoles == nil {
+		d.UnifiedRoles = []string{}
+	}
+	return b.build(TypeRelationshipActivated, BoundID("activated."+d.RelationshipID), sweepID, d.RelationshipID, at, d)
 }
 
 // CommandRejected builds gdap.command.rejected with id

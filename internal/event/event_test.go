@@ -129,6 +129,14 @@ func buildAll(b *Builder) []built {
 	add("approval pending", TypeApprovalPending, "approvalPending."+relID, "sw-1", relID, `{"relationshipId":"`+relID+`","displayName":"Contoso",
 		"createdDateTime":"2025-12-01T00:00:00Z","daysPending":90,"approvalExpiresDateTime":"2026-03-01T00:00:00Z"}`, m, err)
 
+	activated := time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)
+	m, err = b.RelationshipActivated(now, "sw-1", RelationshipActivated{RelationshipID: relID, DisplayName: "Contoso",
+		CustomerTenantID: tenantID, CustomerDisplayName: "Contoso <Ltd>", ActivatedDateTime: activated, EndDateTime: activated.AddDate(0, 0, 730),
+		UnifiedRoles: []string{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}})
+	add("activated", TypeRelationshipActivated, "activated."+relID, "sw-1", relID, `{"relationshipId":"`+relID+`","displayName":"Contoso",
+		"customerTenantId":"`+tenantID+`","customerDisplayName":"Contoso <Ltd>","activatedDateTime":"2026-02-01T08:00:00Z",
+		"endDateTime":"2028-02-01T08:00:00Z","unifiedRoles":["f2ef992c-3afb-46b9-b7cf-a126ee74c451"]}`, m, err)
+
 	m, err = b.CommandRejected(now, CommandRejected{OperationID: "msg-1", MessageID: "msg-1", Error: RejectionError{Code: op.CodeInvalidCommand, Message: "body is not a JSON object"}}, []byte("hello"))
 	add("rejected", TypeCommandRejected, "rejected.msg-1.2cf24dba5fb0a30e", "msg-1", "", `{"operationId":"msg-1","messageId":"msg-1",
 		"error":{"code":"invalid_command","message":"body is not a JSON object"}}`, m, err)

@@ -39,12 +39,16 @@ const (
 	CodePolicyDenied Code = "policy_denied"
 	// CodeInternal: a bug or an unexpected response.
 	CodeInternal Code = "internal"
+	// CodeApprovalExpired: the customer did not approve the relationship
+	// within Graph's approval window (90 days); contract §6.2.
+	CodeApprovalExpired Code = "approval_expired"
 )
 
 var allCodes = []Code{
 	CodeInvalidCommand, CodeUnsupportedCommand, CodeNotFound, CodeInvalidState, CodePreconditionFailed,
 	CodeConflict, CodeGlobalAdminBlocksAutoExtend, CodeUnauthorized, CodeForbidden, CodeThrottled,
 	CodeUpstreamUnavailable, CodeOperationFailed, CodeOperationTimedOut, CodePolicyDenied, CodeInternal,
+	CodeApprovalExpired,
 }
 
 // Codes returns every stable code, in contract order. The slice is a copy.

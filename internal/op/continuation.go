@@ -28,6 +28,12 @@ const (
 	// KindCommand carries a command the service issues itself (a sweep
 	// policy action); it is processed like a command from the commands queue.
 	KindCommand Kind = "command"
+	// KindWake asks a waiting operation to run its step now rather than at
+	// its scheduled time: sent when something the operation waits on has
+	// changed (the sweep seeing a relationship approved, activated or
+	// ended). It names no wake id and acts only on an operation waiting at a
+	// step that only reads upstream; anything else ignores it.
+	KindWake Kind = "wake"
 )
 
 // SubjectContinuation is the Subject of continuation messages.

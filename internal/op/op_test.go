@@ -57,7 +57,7 @@ func TestMessageID(t *testing.T) {
 func TestCodes(t *testing.T) {
 	t.Parallel()
 	codes := Codes()
-	require.Len(t, codes, 15)
+	require.Len(t, codes, 16)
 	seen := map[Code]bool{}
 	for _, c := range codes {
 		require.False(t, seen[c], c)

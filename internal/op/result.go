@@ -17,8 +17,38 @@ type Result struct {
 	// SweepID names the sweep a gdap.sweep.run waited for (an extension of
 	// the contract).
 	SweepID string `json:"sweepId,omitempty"`
+	// InvitationURL is the link the customer's admin opens to approve a
+	// created relationship (gdap.relationship.create).
+	InvitationURL string `json:"invitationUrl,omitempty"`
+	// FollowUpOperationID names the follow-up operation that waits for the
+	// customer's approval and then applies access assignments (contract §6.1).
+	FollowUpOperationID string `json:"followUpOperationId,omitempty"`
+	// Assignments are the per-group results of
+	// gdap.relationship.accessAssignments.set.
+	Assignments []Assignment `json:"assignments,omitempty"`
 	// AlreadyDone is true when the goal already held and nothing was written.
 	AlreadyDone bool `json:"alreadyDone"`
+}
+
+// Assignment actions (Assignment.Action).
+const (
+	AssignmentCreated   = "created"
+	AssignmentUpdated   = "updated"
+	AssignmentDeleted   = "deleted"
+	AssignmentUnchanged = "unchanged"
+)
+
+// Assignment is one security group's access assignment as
+// gdap.relationship.accessAssignments.set left it.
+type Assignment struct {
+	SecurityGroupID    string `json:"securityGroupId"`
+	AccessAssignmentID string `json:"accessAssignmentId"`
+	// Roles are role definition ids; never null.
+	Roles  []string `json:"roles"`
+	Status string   `json:"status"`
+	// Action is AssignmentCreated, AssignmentUpdated, AssignmentDeleted or
+	// AssignmentUnchanged.
+	Action string `json:"action"`
 }
 
 // Relationship is the final state of a relationship reported in a Result.

@@ -85,6 +85,8 @@ type record struct {
 	// ApprovalWarned is true once gdap.relationship.approvalPending went out
 	// for Created.
 	ApprovalWarned bool
+	// Activated is true once gdap.relationship.activated went out.
+	Activated bool
 	// ActionEnd is the end date for which the auto-extend policy issued
 	// Action (zero: none).
 	ActionEnd time.Time
@@ -126,6 +128,12 @@ type decision struct {
 	expiring *expiringNotice
 	ended    bool
 	approval *approvalNotice
+	// activated announces gdap.relationship.activated.
+	activated bool
+	// wake wakes the follow-up operation that may wait on the
+	// relationship's approval (its status left approvalPending, approved
+	// or activating).
+	wake bool
 	// action is the auto-extend command to issue ("" none).
 	action string
 	// inWindow is true for an active relationship inside the warning window.
@@ -153,6 +161,7 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 		ETag:             rel.ETag,
 		Ended:            old.Ended,
 		ApprovalWarned:   old.ApprovalWarned,
+		Activated:        old.Activated,
 		ActionEnd:        old.ActionEnd,
 		Action:           old.Action,
 		LastSeen:         old.LastSeen,
@@ -199,6 +208,18 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 		d.ended = prev != nil || next.End.IsZero() || now.Sub(next.End) <= rl.endedLookback()
 		next.Ended = rel.Status
 	}
+
+	// Activated: first seen active after waiting for approval (or, never
+	// seen before, activated within the lookback: approved between two
+	// sweeps). Whatever leaves the approval wait wakes its follow-up.
+	if rel.Status == gdap.StatusActive && !next.Activated {
+		fresh := prev == nil && !rel.ActivatedDateTime.IsZero() && now.Sub(rel.ActivatedDateTime) <= rl.endedLookback()
+		if (prev != nil && awaitingApproval(old.Status)) || fresh {
+			d.activated = true
+		}
+		next.Activated = true
+	}
+	d.wake = d.activated || (prev != nil && awaitingApproval(old.Status) && old.Status != rel.Status)
 
 	// Approval links lapse 90 days after creation.
 	if rel.Status == gdap.StatusApprovalPending && !next.Created.IsZero() && !next.ApprovalWarned {
@@ -300,4 +321,10 @@ func formatDays(days []int) string {
 		parts[i] = strconv.Itoa(n)
 	}
 	return strings.Join(parts, ",")
+}
+
+// awaitingApproval reports whether status waits for the customer's approval
+// or for the approved relationship's provisioning.
+func awaitingApproval(status string) bool {
+	return status == gdap.StatusApprovalPending || status == gdap.StatusApproved || status == gdap.StatusActivating
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Event types published by the sweep (docs/contract.md §3).
@@ -49,6 +50,23 @@ func approvalEvent(b *event.Builder, sweepID string, at time.Time, rel gdap.Rela
 		RelationshipID: rel.ID, DisplayName: rel.DisplayName, CreatedDateTime: rel.CreatedDateTime,
 		DaysPending: n.DaysPending, ApprovalExpiresDateTime: n.ExpiresAt,
 	})
+}
+
+// activatedEvent builds gdap.relationship.activated.
+func activatedEvent(b *event.Builder, sweepID string, at time.Time, rel gdap.Relationship) (bus.Message, error) {
+	return b.RelationshipActivated(at, sweepID, event.RelationshipActivated{
+		RelationshipID: rel.ID, DisplayName: rel.DisplayName,
+		CustomerTenantID: rel.Customer.TenantID, CustomerDisplayName: rel.Customer.DisplayName,
+		ActivatedDateTime: rel.ActivatedDateTime, EndDateTime: rel.EndDateTime, UnifiedRoles: rel.UnifiedRoles,
+	})
+}
+
+// wakeMessage builds the continuation that wakes the follow-up operation
+// waiting on rel (op.FollowUpID), if there is one, for its current status.
+func wakeMessage(rel gdap.Relationship, now time.Time) (bus.Message, error) {
+	id := op.FollowUpID(rel.ID)
+	return op.NewContinuationMessage(op.Continuation{Kind: op.KindWake, OperationID: id},
+		op.MessageID(id, "wake", rel.Status), id, now)
 }
 
 // completedEvent builds gdap.sweep.completed.

@@ -111,6 +111,21 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 			}
 			out = append(out, outbound{s.opts.EventsTopic, m})
 		}
+		if d.activated {
+			m, err := activatedEvent(s.events, sweepID, now, rel)
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.opts.EventsTopic, m})
+			log.InfoContext(ctx, "relationship activated", "relationship_id", rel.ID)
+		}
+		if d.wake {
+			m, err := wakeMessage(rel, now)
+			if err != nil {
+				return pageDelta{}, err
+			}
+			out = append(out, outbound{s.opts.ContinuationsQueue, m})
+		}
 		if d.action != "" {
 			m, typ, err := policyCommand(d.action, rel, s.opts.EventSource+"/sweep", now)
 			if err != nil {

@@ -318,7 +318,7 @@ func encodeRecord(id string, r record) ([]byte, error) {
 		"RelationshipID": id, "DisplayName": r.DisplayName, "Status": r.Status,
 		"CustomerTenantID": r.CustomerTenantID, "CustomerName": r.CustomerName, "AutoExtend": r.AutoExtend,
 		"Roles": r.Roles, "GlobalAdmin": r.GlobalAdmin, "GraphETag": r.ETag, "Warned": r.Warned,
-		"Ended": r.Ended, "ApprovalWarned": r.ApprovalWarned, "Action": r.Action, "ChangedBy": r.ChangedBy,
+		"Ended": r.Ended, "ApprovalWarned": r.ApprovalWarned, "Activated": r.Activated, "Action": r.Action, "ChangedBy": r.ChangedBy,
 	}
 	putTime(p, "Created", r.Created)
 	putTime(p, "End", r.End)
@@ -343,7 +343,7 @@ func decodeRecord(body []byte) (*record, error) {
 		CustomerName: p.str("CustomerName"), Created: p.time("Created"), End: p.time("End"),
 		AutoExtend: p.str("AutoExtend"), Roles: p.str("Roles"), GlobalAdmin: p.bool("GlobalAdmin"),
 		ETag: p.str("GraphETag"), Warned: p.str("Warned"), Ended: p.str("Ended"),
-		ApprovalWarned: p.bool("ApprovalWarned"), ActionEnd: p.time("ActionEnd"), Action: p.str("Action"),
+		ApprovalWarned: p.bool("ApprovalWarned"), Activated: p.bool("Activated"), ActionEnd: p.time("ActionEnd"), Action: p.str("Action"),
 		LastSeen: p.time("LastSeen"), ChangedBy: p.str("ChangedBy"),
 	}, nil
 }

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/config"
+	"github.com/gdapflow/gdapflow/internal/event"
 	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/op"
 )
@@ -470,4 +472,48 @@ func TestOverlappingTriggers(t *testing.T) {
 		require.Len(t, b.eventData(t, typeSweepCompleted), 1)
 		require.EqualValues(t, 1, b.sw.Stats().SnapshotReads)
 	})
+}
+
+// wakes returns the operation ids of the distinct wake continuations sent.
+func (b *testBundle) wakes(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, m := range b.sender.unique(testContinuations, "") {
+		var c op.Continuation
+		require.NoError(t, json.Unmarshal(m.Body, &c))
+		if c.Kind == op.KindWake {
+			out = append(out, c.OperationID)
+		}
+	}
+	return out
+}
+
+func TestActivatedAndWake(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	now := b.clock.Now()
+	approved := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-5 * day), Duration: "P730D",
+		UnifiedRoles: []string{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}})
+	lapsing := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-85 * day)})
+	// Active long before the first sweep: no announcement.
+	b.add(t, gdap.Relationship{Status: gdap.StatusActive, ActivatedDateTime: now.Add(-300 * day), EndDateTime: now.Add(400 * day)})
+
+	b.sweep(t, "s1")
+	require.Empty(t, b.eventData(t, event.TypeRelationshipActivated))
+	require.Empty(t, b.wakes(t))
+
+	customer := &gdap.Customer{TenantID: "5d027261-d21f-4aa9-b7db-7fa1f56fb163", DisplayName: "Contoso"}
+	require.NoError(t, b.sim.Approve(approved, customer))
+	b.clock.Advance(6 * day) // approved → active; the other lapses (90 days)
+	b.sweep(t, "s2")
+	act := b.eventData(t, event.TypeRelationshipActivated)
+	require.Len(t, act, 1)
+	require.Equal(t, approved, act[0]["relationshipId"])
+	require.Equal(t, customer.TenantID, act[0]["customerTenantId"])
+	require.Equal(t, []any{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}, act[0]["unifiedRoles"])
+	require.ElementsMatch(t, []string{op.FollowUpID(approved), op.FollowUpID(lapsing)}, b.wakes(t))
+
+	b.sweep(t, "s3") // nothing new
+	require.Len(t, b.eventData(t, event.TypeRelationshipActivated), 1)
+	require.Len(t, b.wakes(t), 2)
 }

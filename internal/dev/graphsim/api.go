@@ -150,6 +150,21 @@ func view[T any](s *Sim, id string, read func(*relationship) T) (out T, ok bool)
 	return read(r), true
 }
 
+// RelationshipsNamed returns the current state of the relationships whose
+// displayName is name (exactly), in no particular order.
+func (s *Sim) RelationshipsNamed(name string) []gdap.Relationship {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+	var out []gdap.Relationship
+	for _, r := range s.rels {
+		if r.displayName == name {
+			out = append(out, r.toGDAP())
+		}
+	}
+	return out
+}
+
 // Len returns the number of stored relationships.
 func (s *Sim) Len() int {
 	s.mu.Lock()
