@@ -209,11 +209,12 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 		next.Ended = rel.Status
 	}
 
-	// Activated: first seen active after waiting for approval (or, never
-	// seen before, activated within the lookback: approved between two
-	// sweeps). Whatever leaves the approval wait wakes its follow-up.
+	// Activated: first seen active after waiting for approval, or never
+	// seen before but created within the lookback (created and approved
+	// between two sweeps). Whatever leaves the approval wait wakes its
+	// follow-up.
 	if rel.Status == gdap.StatusActive && !next.Activated {
-		fresh := prev == nil && !rel.ActivatedDateTime.IsZero() && now.Sub(rel.ActivatedDateTime) <= rl.endedLookback()
+		fresh := prev == nil && !rel.ActivatedDateTime.IsZero() && !next.Created.IsZero() && now.Sub(next.Created) <= rl.endedLookback()
 		if (prev != nil && awaitingApproval(old.Status)) || fresh {
 			d.activated = true
 		}

@@ -496,7 +496,7 @@ func TestActivatedAndWake(t *testing.T) {
 		UnifiedRoles: []string{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}})
 	lapsing := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now.Add(-85 * day)})
 	// Active long before the first sweep: no announcement.
-	b.add(t, gdap.Relationship{Status: gdap.StatusActive, ActivatedDateTime: now.Add(-300 * day), EndDateTime: now.Add(400 * day)})
+	b.add(t, gdap.Relationship{Status: gdap.StatusActive, CreatedDateTime: now.Add(-301 * day), ActivatedDateTime: now.Add(-300 * day), EndDateTime: now.Add(400 * day)})
 
 	b.sweep(t, "s1")
 	require.Empty(t, b.eventData(t, event.TypeRelationshipActivated))
@@ -504,16 +504,23 @@ func TestActivatedAndWake(t *testing.T) {
 
 	customer := &gdap.Customer{TenantID: "5d027261-d21f-4aa9-b7db-7fa1f56fb163", DisplayName: "Contoso"}
 	require.NoError(t, b.sim.Approve(approved, customer))
+	// Created and approved between two sweeps: never seen waiting.
+	fast := b.add(t, gdap.Relationship{Status: gdap.StatusApprovalPending, CreatedDateTime: now})
+	require.NoError(t, b.sim.Approve(fast, nil))
 	b.clock.Advance(6 * day) // approved → active; the other lapses (90 days)
 	b.sweep(t, "s2")
 	act := b.eventData(t, event.TypeRelationshipActivated)
-	require.Len(t, act, 1)
-	require.Equal(t, approved, act[0]["relationshipId"])
-	require.Equal(t, customer.TenantID, act[0]["customerTenantId"])
-	require.Equal(t, []any{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}, act[0]["unifiedRoles"])
-	require.ElementsMatch(t, []string{op.FollowUpID(approved), op.FollowUpID(lapsing)}, b.wakes(t))
+	require.Len(t, act, 2)
+	byID := map[string]map[string]any{}
+	for _, a := range act {
+		byID[a["relationshipId"].(string)] = a
+	}
+	require.Contains(t, byID, fast)
+	require.Equal(t, customer.TenantID, byID[approved]["customerTenantId"])
+	require.Equal(t, []any{"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}, byID[approved]["unifiedRoles"])
+	require.ElementsMatch(t, []string{op.FollowUpID(approved), op.FollowUpID(fast), op.FollowUpID(lapsing)}, b.wakes(t))
 
 	b.sweep(t, "s3") // nothing new
-	require.Len(t, b.eventData(t, event.TypeRelationshipActivated), 1)
-	require.Len(t, b.wakes(t), 2)
+	require.Len(t, b.eventData(t, event.TypeRelationshipActivated), 2)
+	require.Len(t, b.wakes(t), 3)
 }
