@@ -33,17 +33,19 @@ func TestDemoScript(t *testing.T) {
 	require.Empty(t, rep.Failures)
 	require.Zero(t, rep.DeadLetters)
 	require.Positive(t, rep.Passed)
-	require.Equal(t, 15+6, rep.Commands, "commands the script sends: 15 plus the burst")
+	require.Equal(t, 16+6, rep.Commands, "commands the script sends: 16 plus the burst")
 	text := out.String()
-	for i := 1; i <= 9; i++ {
+	for i := 1; i <= 10; i++ {
 		require.Contains(t, text, fmt.Sprintf("── %d. ", i))
 	}
 	require.Contains(t, text, "── SUMMARY")
 	require.Contains(t, text, "412")
 	require.Contains(t, text, "429")
+	require.Contains(t, text, "gdap.relationship.activated")
+	require.Contains(t, text, "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/")
 	require.NotContains(t, text, "✗")
 	if rep.SweepPending != "" {
-		t.Logf("step 9: %s", rep.SweepPending)
+		t.Logf("sweep step: %s", rep.SweepPending)
 	}
 }
 
