@@ -57,6 +57,10 @@ func decide(rec *ledger.Record, in input, now time.Time, lease time.Duration) de
 		}
 		return decision{action: actPublish, reason: "duplicate command for finished operation"}
 	}
+	if c != nil && c.Kind == op.KindWake && rec.State != ledger.StateWaiting {
+		// Running: the invocation that holds it reads upstream anyway.
+		return decision{action: actIgnore, reason: "wake for an operation that is not waiting acknowledged"}
+	}
 	switch rec.State {
 	case ledger.StateAccepted:
 		return decision{action: actExecute, reason: "operation not started yet"}

@@ -21,6 +21,7 @@ func TestDecide(t *testing.T) {
 	resume := func(wake string) input {
 		return input{messageID: wake, cont: &op.Continuation{Kind: op.KindResume, OperationID: "op", WakeID: wake}}
 	}
+	wake := input{messageID: "w1", cont: &op.Continuation{Kind: op.KindWake, OperationID: "op"}}
 	tests := []struct {
 		name string
 		rec  *ledger.Record
@@ -40,6 +41,11 @@ func TestDecide(t *testing.T) {
 		{"running, lease held", &ledger.Record{State: ledger.StateRunning, UpdatedAt: now.Add(-time.Minute)}, input{messageID: "m2"}, actLeaseCheck},
 		{"running, lease expired", &ledger.Record{State: ledger.StateRunning, UpdatedAt: now.Add(-lease)}, input{messageID: "m2"}, actTakeOver},
 		{"unknown state", &ledger.Record{State: "paused"}, input{messageID: "m2"}, actIgnore},
+		{"waiting at a poll step, woken", waiting("m1", now.Add(time.Hour)), wake, actExecute},
+		{"waiting at a step that writes, woken", &ledger.Record{State: ledger.StateWaiting, Step: string(stepApply), WakeID: "op.c1",
+			WakeAt: now.Add(time.Hour), Workflow: encodeState(&wfState{Seq: 1, LastInputID: "m1"})}, wake, actIgnore},
+		{"running, woken", &ledger.Record{State: ledger.StateRunning, UpdatedAt: now.Add(-time.Minute)}, wake, actIgnore},
+		{"finished, woken", &ledger.Record{State: ledger.StateSucceeded}, wake, actPublish},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
