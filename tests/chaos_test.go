@@ -130,8 +130,6 @@ func TestChaosDroppedContinuations(t *testing.T) {
 // "The reaper").
 func TestChaosJointOutageReaperRecovers(t *testing.T) {
 	rep := runChaos(t, chaos.Config{
-		// Few enough that one tick's log lines fit the 40 the handler
-		// returns per invocation (ReaperCounts.Unreported).
 		Commands: 40, Seed: 20261206,
 		JointOutage: true, MaxDeliveryCount: 3, ReaperTicks: 2,
 	})
