@@ -29,7 +29,9 @@ func buildDueIndex(ctx context.Context, cfg config.Config, tables *aztables.Serv
 
 // buildReaper returns the reaper timer's tick: a Reaper on the due index and
 // the ledger that hands stranded operations to the engine, with the
-// invocation's clock and logger.
+// invocation's clock and logger. Each tick records its report in the due
+// index's table (ledger.ReaperTick), where operators and the chaos run read
+// it back.
 func buildReaper(cfg config.Config, idx *ledger.DueIndex, led *ledger.Store, eng *engine.Engine) func(ctx context.Context, inv op.Invocation) error {
 	return func(ctx context.Context, inv op.Invocation) error {
 		rp, err := reaper.New(reaper.Config{
@@ -43,6 +45,7 @@ func buildReaper(cfg config.Config, idx *ledger.DueIndex, led *ledger.Store, eng
 			PageSize: cfg.ReaperPageSize,
 			Budget:   cfg.ReaperBudget,
 			Grace:    reaperGrace(cfg.ReaperGrace),
+			Recorder: idx,
 		})
 		if err != nil {
 			return err

@@ -31,12 +31,18 @@ func runChaos(t *testing.T, cfg chaos.Config) *chaos.Report {
 }
 
 // TestChaosShort is the short chaos run inside `make test`: a few hundred
-// mixed commands with injected Graph faults, duplicate deliveries and the
-// handler killed mid-run; the invariants of `make chaos` must hold
-// (docs/reliability.md, "Chaos run").
+// mixed commands with injected Graph faults, duplicate deliveries, expiry
+// sweeps (gdap.sweep.run in each wave, the timer after it, the auto-extend
+// policy acting on expiring relationships) and the handler killed mid-run;
+// the invariants of `make chaos` must hold (docs/reliability.md, "Chaos
+// run").
 func TestChaosShort(t *testing.T) {
-	rep := runChaos(t, chaos.Config{Commands: 300, Kills: 2, Seed: 20261122})
+	rep := runChaos(t, chaos.Config{Commands: 300, Kills: 2, Seed: 20261122,
+		SweepRuns: 2, SweepTimer: true, ExpiringRelationships: 5})
 	require.GreaterOrEqual(t, rep.Kills, 2)
+	require.Equal(t, 4, rep.Sweeps.Runs)
+	require.Equal(t, 2, rep.Sweeps.Timers)
+	require.Equal(t, 5, rep.Sweeps.PolicyCommands)
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
 
@@ -73,19 +79,24 @@ func TestChaosTableHang(t *testing.T) {
 // TestChaosLostResponses runs a short chaos wave in which Table Storage
 // write responses are lost after the write executed (connection reset, or
 // held until the handler gives up), spread over inserts, claims, waits,
-// finishes and outcome marks: the SDK's retry of such a write meets the
-// write itself (409 on an insert, 412 on a replace), and the engine must
-// decide from what is stored (docs/reliability.md, "Chaos run").
+// finishes, outcome marks, the sweep's state row and snapshot, and the due
+// index: the SDK's retry of such a write meets the write itself (409 on an
+// insert, 412 on a replace), and the engine and the sweep must decide from
+// what is stored (docs/reliability.md, "Chaos run"). The wave's last
+// command is a gdap.sweep.run, sent after every loss was armed, so its
+// sweep's state writes meet the losses armed for them.
 func TestChaosLostResponses(t *testing.T) {
 	rep := runChaos(t, chaos.Config{
 		Commands: 200, Kills: 1, Waves: 1, Seed: 20261125,
-		LostResponses: 15,
+		LostResponses: 16, SweepRuns: 2, ExpiringRelationships: 5,
 	})
 	lost := 0
 	for _, n := range rep.LostResponses {
 		lost += n
 	}
 	require.Positive(t, lost, "responses were lost")
+	require.Positive(t, rep.LostResponses[chaos.WriteSweepState], "sweep state writes lost their responses")
+	require.Equal(t, 5, rep.Sweeps.PolicyCommands)
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
 
@@ -119,8 +130,6 @@ func TestChaosDroppedContinuations(t *testing.T) {
 // "The reaper").
 func TestChaosJointOutageReaperRecovers(t *testing.T) {
 	rep := runChaos(t, chaos.Config{
-		// Few enough that one tick's log lines fit the 40 the handler
-		// returns per invocation (ReaperCounts.Unreported).
 		Commands: 40, Seed: 20261206,
 		JointOutage: true, MaxDeliveryCount: 3, ReaperTicks: 2,
 	})

@@ -46,7 +46,7 @@ const benchRole = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 // handler, the simulators and Azurite at several concurrencies, the floor
 // (the same wire calls without service logic), Graph/Table/broker calls per
 // command type, cold start and binary size, and the Go benchmarks (engine
-// CPU/allocations, sweep, simulator list walk). It prints a Markdown table;
+// CPU/allocations, one reaper tick, sweep, simulator list walk). It prints a Markdown table;
 // with -doc (make bench-doc) it also rewrites that document between the bench
 // markers.
 func runBench(ctx context.Context, args []string) error {
@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string) error {
 	commands := fs.Int("commands", 2400, "update commands per concurrency level (and as many floor iterations)")
 	rounds := fs.Int("rounds", 4, "alternating service/floor rounds per level (commands are split evenly)")
 	coldRuns := fs.Int("cold-runs", 7, "cold-start measurements (median reported)")
-	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, sweep, graphsim)")
+	goBench := fs.Bool("go-bench", true, "run the Go benchmarks (engine, reaper tick, sweep, graphsim)")
 	sweep := fs.Bool("sweep", true, "run BenchmarkSweep150k (several minutes)")
 	doc := fs.String("doc", "", "document to update between the bench markers, e.g. docs/performance.md (make bench-doc); \"\" = none")
 	inprocFloor := fs.Bool("inproc-floor", true, "after each floor round, run the same round with the same client inside the bench process, for comparison")
@@ -157,6 +157,7 @@ func runBench(ctx context.Context, args []string) error {
 			"./internal/engine/", "BenchmarkHandleCommandUpdate", "-benchmem", "-benchtime", "20000x", "-count", "3"))
 		res.GoBench = append(res.GoBench, runGoBench(ctx, root, "graphsim: list walk of 200,000 relationships",
 			"./internal/dev/graphsim/", "BenchmarkListWalk200k", "-benchmem", "-benchtime", "3x"))
+		res.Reaper = benchReaper(ctx, root)
 		if *sweep {
 			res.GoBench = append(res.GoBench, runGoBench(ctx, root, "sweep: BenchmarkSweep150k",
 				"./internal/sweep/", "BenchmarkSweep150k", "-benchtime", "1x", "-timeout", "60m"))
@@ -194,6 +195,8 @@ type benchResults struct {
 	SizeUnstripped int64
 
 	GoBench []goBenchResult
+	// Reaper is internal/reaper's BenchmarkTick (rendered as its own table).
+	Reaper goBenchResult
 	// Rounds is how many alternating service/floor rounds each level ran.
 	Rounds int
 	// FloorSpec describes the floor's calls per iteration.
@@ -1125,6 +1128,9 @@ func (r *benchResults) render(w io.Writer) {
 	fmt.Fprintf(w, "| handler binary, `go build` (unstripped) | %s (%d bytes) |\n", mib(r.SizeUnstripped), r.SizeUnstripped)
 	fmt.Fprintln(w)
 
+	if r.Reaper.Command != "" {
+		renderReaper(w, r.Reaper)
+	}
 	if len(r.GoBench) > 0 {
 		fmt.Fprintln(w, "### Go benchmarks")
 		fmt.Fprintln(w)

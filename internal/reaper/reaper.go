@@ -124,9 +124,15 @@ type Index interface {
 	Remove(ctx context.Context, operationID string, due time.Time) error
 }
 
+// TickRecorder keeps the most recent tick's report (*ledger.DueIndex).
+type TickRecorder interface {
+	RecordTick(ctx context.Context, t ledger.ReaperTick) error
+}
+
 var (
-	_ Records = (*ledger.Store)(nil)
-	_ Index   = (*ledger.DueIndex)(nil)
+	_ Records      = (*ledger.Store)(nil)
+	_ Index        = (*ledger.DueIndex)(nil)
+	_ TickRecorder = (*ledger.DueIndex)(nil)
 )
 
 // Config configures a Reaper.
@@ -151,6 +157,11 @@ type Config struct {
 	// Grace is how long past due an entry must be. Default GraceDefault;
 	// negative means none.
 	Grace time.Duration
+	// Recorder, when set, receives every tick's report once the tick is
+	// done (one Table write per tick), so that when the reaper last ran and
+	// what it did can be read back whatever happened to the tick's logs.
+	// A failure to record is logged; it does not fail the tick.
+	Recorder TickRecorder
 }
 
 // WithDefaults returns a copy of c with defaults applied.
@@ -214,6 +225,10 @@ type Report struct {
 	Truncated bool
 	// Elapsed is the tick's duration by the clock.
 	Elapsed time.Duration
+	// MaxOverdue is how far past its due time the earliest entry read was
+	// when the tick started: how late the reaper came for the operation
+	// waiting longest (zero when nothing was overdue).
+	MaxOverdue time.Duration
 }
 
 // Recovered is how many operations the Recoverer moved forward.
@@ -232,6 +247,9 @@ func (r *Reaper) Tick(ctx context.Context) (Report, error) {
 	}
 	rep.Scanned = len(entries)
 	rep.Truncated = len(entries) == cfg.PageSize
+	if len(entries) > 0 {
+		rep.MaxOverdue = max(start.Sub(entries[0].Due), 0)
+	}
 	for i, e := range entries {
 		if ctx.Err() != nil || cfg.Clock.Now().Sub(start) >= cfg.Budget {
 			rep.Truncated = true
@@ -254,8 +272,25 @@ func (r *Reaper) Tick(ctx context.Context) (Report, error) {
 		slog.Int("scanned", rep.Scanned), slog.Int("stale", rep.Stale), slog.Int("resent", rep.Resent),
 		slog.Int("timed_out", rep.TimedOut), slog.Int("republished", rep.Republished),
 		slog.Int("not_stranded", rep.NotStranded), slog.Int("failed", rep.Failed),
-		slog.Bool("truncated", rep.Truncated), slog.Duration("elapsed", rep.Elapsed))
+		slog.Bool("truncated", rep.Truncated), slog.Duration("elapsed", rep.Elapsed),
+		slog.Duration("max_overdue", rep.MaxOverdue))
+	r.record(ctx, start, rep)
 	return rep, nil
+}
+
+// record hands the tick's report to the Recorder, if any.
+func (r *Reaper) record(ctx context.Context, start time.Time, rep Report) {
+	if r.cfg.Recorder == nil {
+		return
+	}
+	err := r.cfg.Recorder.RecordTick(ctx, ledger.ReaperTick{
+		At: start, Elapsed: rep.Elapsed, MaxOverdue: rep.MaxOverdue,
+		Scanned: rep.Scanned, Stale: rep.Stale, Resent: rep.Resent, TimedOut: rep.TimedOut,
+		Republished: rep.Republished, NotStranded: rep.NotStranded, Failed: rep.Failed, Truncated: rep.Truncated,
+	})
+	if err != nil {
+		r.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "reaper could not record its tick", slog.String("error", err.Error()))
+	}
 }
 
 // one handles one overdue entry.

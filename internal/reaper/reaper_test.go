@@ -154,7 +154,8 @@ func TestTickRecovers(t *testing.T) {
 
 	rep := b.tick(t, r)
 	require.Equal(t, []string{"resend", "deadline", "moved-on", "flaky", "unpublished"}, b.rec.called())
-	require.Equal(t, reaper.Report{Scanned: 7, Stale: 2, Resent: 1, TimedOut: 1, Republished: 1, NotStranded: 1, Failed: 1}, rep)
+	require.Equal(t, reaper.Report{Scanned: 7, Stale: 2, Resent: 1, TimedOut: 1, Republished: 1, NotStranded: 1, Failed: 1,
+		MaxOverdue: 10 * time.Minute}, rep)
 	require.Equal(t, 3, rep.Recovered())
 
 	// Only the failed one is still overdue; the re-sent and not-stranded
@@ -191,9 +192,9 @@ func TestTickBoundedByPageSize(t *testing.T) {
 		reports = append(reports, b.tick(t, r))
 	}
 	require.Equal(t, []reaper.Report{
-		{Scanned: 2, TimedOut: 2, Truncated: true},
-		{Scanned: 2, TimedOut: 2, Truncated: true},
-		{Scanned: 1, TimedOut: 1},
+		{Scanned: 2, TimedOut: 2, Truncated: true, MaxOverdue: time.Hour},
+		{Scanned: 2, TimedOut: 2, Truncated: true, MaxOverdue: time.Hour - 2*time.Second},
+		{Scanned: 1, TimedOut: 1, MaxOverdue: time.Hour - 4*time.Second},
 		{},
 	}, reports)
 	require.Equal(t, []string{"op-0", "op-1", "op-2", "op-3", "op-4"}, b.rec.called(), "earliest first")
@@ -213,9 +214,9 @@ func TestTickBoundedByBudget(t *testing.T) {
 		b.rec.answers[id] = reaper.Outcome{Action: reaper.ActionResent, NextDue: t0.Add(2 * time.Hour)}
 	}
 	rep := b.tick(t, r)
-	require.Equal(t, reaper.Report{Scanned: 5, Resent: 3, Truncated: true, Elapsed: 30 * time.Second}, rep)
+	require.Equal(t, reaper.Report{Scanned: 5, Resent: 3, Truncated: true, Elapsed: 30 * time.Second, MaxOverdue: time.Hour}, rep)
 	rep = b.tick(t, r)
-	require.Equal(t, reaper.Report{Scanned: 2, Resent: 2, Elapsed: 20 * time.Second}, rep)
+	require.Equal(t, reaper.Report{Scanned: 2, Resent: 2, Elapsed: 20 * time.Second, MaxOverdue: time.Hour + 27*time.Second}, rep)
 	require.Equal(t, []string{"op-0", "op-1", "op-2", "op-3", "op-4"}, b.rec.called())
 }
 
@@ -237,4 +238,35 @@ func TestTickFailsWhenIndexUnreadable(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.Tick(t.Context())
 	require.ErrorContains(t, err, "overdue slice")
+}
+
+// TestTickRecorded keeps every tick's report in the due index's table,
+// idle ticks included, each replacing the one before.
+func TestTickRecorded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	r := b.reaper(t, func(c *reaper.Config) { c.Recorder = b.index })
+	_, ok, err := b.index.LastTick(ctx)
+	require.NoError(t, err)
+	require.False(t, ok, "no tick yet")
+
+	b.clock.AdvanceTo(t0.Add(10 * time.Minute))
+	b.waiting(t, "resend", t0)
+	b.rec.answers["resend"] = reaper.Outcome{Action: reaper.ActionResent, NextDue: t0.Add(time.Hour)}
+	b.tick(t, r)
+	got, ok, err := b.index.LastTick(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, ledger.ReaperTick{At: t0.Add(10 * time.Minute), MaxOverdue: 10 * time.Minute, Scanned: 1, Resent: 1}, got)
+
+	b.clock.AdvanceTo(t0.Add(15 * time.Minute))
+	b.tick(t, r)
+	got, ok, err = b.index.LastTick(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, ledger.ReaperTick{At: t0.Add(15 * time.Minute)}, got, "an idle tick is recorded too")
+	overdue, err := b.index.Overdue(ctx, t0.Add(30*time.Minute), 100)
+	require.NoError(t, err)
+	require.Empty(t, overdue, "the record is never taken for an index entry")
 }

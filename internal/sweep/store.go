@@ -155,20 +155,10 @@ func (st *store) loadState(ctx context.Context) (*state, error) {
 // replace if the ETag still matches. It fails with ErrConflict when another
 // writer got there first; on success s.ETag is the new ETag.
 func (st *store) saveState(ctx context.Context, s *state) error {
-	byStatus, err := json.Marshal(s.ByStatus)
+	p, err := s.props()
 	if err != nil {
-		return fmt.Errorf("sweep: encode state: %w", err)
+		return err
 	}
-	p := map[string]any{
-		"SweepID": s.SweepID, "Phase": s.Phase, "Page": int32(s.Page), "NextLink": s.NextLink,
-		"Retries": int32(s.Retries), "Invocations": int32(s.Invocations), "Relationships": int32(s.Relationships),
-		"Expiring": int32(s.Expiring), "ByStatus": string(byStatus), "Failed": s.Failed,
-		"FailedReason": s.FailedReason, "FailedStatus": int32(s.FailedStatus),
-	}
-	putTime(p, "RetryAt", s.RetryAt)
-	putTime(p, "StartedAt", s.StartedAt)
-	putTime(p, "FinishedAt", s.FinishedAt)
-	putTime(p, "LeaseUntil", s.LeaseUntil)
 	body, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: statePartition, RowKey: stateRowKey}, Properties: p})
 	if err != nil {
 		return fmt.Errorf("sweep: encode state: %w", err)

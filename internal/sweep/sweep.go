@@ -417,9 +417,12 @@ func (s *Sweeper) run(ctx context.Context, inv op.Invocation, st *state) error {
 }
 
 // commit applies fn to the state and writes it with the ETag. On a lost
-// race it re-reads: if the sweep is still at the same page and phase (a
-// trigger joined), fn is applied again on the fresh row; otherwise another
-// invocation advanced the sweep and errSuperseded is returned.
+// race it re-reads: if the row holds what this write wrote (its response
+// was lost and the SDK's retry met the ETag the write itself produced), it
+// carries on as if the write had succeeded; if the sweep is still at the
+// same page and phase (a trigger joined), fn is applied again on the fresh
+// row; otherwise another invocation advanced the sweep and errSuperseded
+// is returned.
 func (s *Sweeper) commit(ctx context.Context, st *state, fn func(n *state)) (*state, error) {
 	cur := st
 	for range conflictRetries {
@@ -435,6 +438,9 @@ func (s *Sweeper) commit(ctx context.Context, st *state, fn func(n *state)) (*st
 		fresh, err := s.store.loadState(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if n.sameContent(fresh) {
+			return fresh, nil
 		}
 		if fresh.SweepID != st.SweepID || fresh.Phase != st.Phase || fresh.Page != st.Page {
 			return nil, errSuperseded

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/dev/devstack"
 	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/dev/localenv"
@@ -87,6 +88,23 @@ type Config struct {
 	// virtual clock moved to the reaper schedule's next occurrence past
 	// everything due plus the grace; each tick's recoveries are drained.
 	ReaperTicks int
+	// SweepRuns is how many gdap.sweep.run commands each wave sends
+	// (default 0: none), among its other commands, the last one at the end
+	// of the wave: the sweeps' state writes then meet the wave's faults,
+	// kills and lost responses (WriteSweepState, WriteSweep). Each must
+	// succeed once its sweep has completed (InvSweeps).
+	SweepRuns int
+	// SweepTimer fires the expiry-sweep timer through the host emulator
+	// after each wave has drained (before the reaper ticks), at the
+	// schedule's next occurrence, and drains the sweep it starts.
+	SweepTimer bool
+	// ExpiringRelationships is how many active relationships ending inside
+	// the warning window, without auto-extend, are seeded (default 0);
+	// the handler then runs with GDAP_AUTO_EXTEND_POLICY=enable, so the
+	// first sweep issues one auto-extend command for each
+	// (KindSweepAutoExtend), which must end in exactly one outcome and one
+	// PATCH. Needs SweepRuns or SweepTimer.
+	ExpiringRelationships int
 	// JointOutage replaces the waves with one scenario (see executeJoint):
 	// the operations are sent and run until each has finished or waits for
 	// a continuation scheduled later; then Service Bus sends and Table
@@ -115,7 +133,8 @@ func (c *Config) defaults() error {
 	if c.Commands <= 0 {
 		c.Commands = 500
 	}
-	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 || c.ReaperTicks < 0 {
+	if c.Kills < 0 || c.BrokerOutages < 0 || c.TableOutages < 0 || c.TableHangs < 0 || c.LostResponses < 0 || c.DropContinuations < 0 || c.ReaperTicks < 0 ||
+		c.SweepRuns < 0 || c.ExpiringRelationships < 0 {
 		return errors.New("chaos: negative Kills or outages")
 	}
 	if c.Kills == 0 {
@@ -129,6 +148,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if c.ExpiringRelationships > 0 && c.SweepRuns == 0 && !c.SweepTimer {
+		return errors.New("chaos: ExpiringRelationships needs SweepRuns or SweepTimer (nothing would sweep them)")
 	}
 	if c.DuplicateRate == 0 {
 		c.DuplicateRate = 0.10
@@ -159,8 +181,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	if cfg.JointOutage {
-		// One scenario, no kills (see executeJoint); the report says so.
+		// One scenario, no kills and no sweeps (see executeJoint); the
+		// report says so.
 		cfg.Kills, cfg.Waves = 0, 1
+		cfg.SweepRuns, cfg.SweepTimer, cfg.ExpiringRelationships = 0, false, 0
 	}
 	began := time.Now()
 	broker, err := startGate("broker")
@@ -177,6 +201,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"GDAP_LOG_LEVEL": "info",
 		// Sends go through the gate, which can simulate an outage.
 		"GDAP_BROKER_URL": broker.url,
+	}
+	if cfg.ExpiringRelationships > 0 {
+		env["GDAP_AUTO_EXTEND_POLICY"] = string(config.PolicyEnable)
 	}
 	var table *gate
 	if cfg.TableOutages > 0 || cfg.TableHangs > 0 || cfg.LostResponses > 0 || cfg.JointOutage {
@@ -228,6 +255,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := plan.addSweeps(stack, rng, cfg); err != nil {
+		return nil, err
+	}
 	rep := &Report{Config: cfg, Planned: plan.countByKind(), FaultsArmed: map[graphsim.FaultKind]int{}}
 	if cfg.JointOutage {
 		err = executeJoint(ctx, stack, gates, cfg, plan, rep)
@@ -265,7 +295,7 @@ type outageGates struct{ broker, table *gate }
 // execute sends the waves, arms faults and kills the handler, draining each
 // wave to the end.
 func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng *rand.Rand, cfg Config, plan *plan, rep *Report) error {
-	waves := splitWaves(plan.ops, cfg.Waves)
+	waves := splitWaves(plan.mixed, cfg.Waves)
 	killsLeft := cfg.Kills
 	var late []*op // duplicates owed to the next wave
 	for w, wave := range waves {
@@ -298,6 +328,10 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 			plan.garbage = append(plan.garbage, sends[len(sends)-1].messageID)
 		}
 		rng.Shuffle(len(sends), func(i, j int) { sends[i], sends[j] = sends[j], sends[i] })
+		if w < len(plan.sweepRuns) {
+			sends = withSweeps(sends, plan.sweepRuns[w], rng)
+			rep.Sweeps.Runs += len(plan.sweepRuns[w])
+		}
 
 		kill := 0
 		if killsLeft > 0 {
@@ -324,6 +358,9 @@ func execute(ctx context.Context, stack *devstack.Stack, gates outageGates, rng 
 			}
 		}
 		if err := drainWithChaos(ctx, stack, gates, rng, cfg, len(sends), kill, before, rep); err != nil {
+			return fmt.Errorf("wave %d: %w", w+1, err)
+		}
+		if err := fireSweepTimer(ctx, stack, cfg, rep); err != nil {
 			return fmt.Errorf("wave %d: %w", w+1, err)
 		}
 		if err := reap(ctx, stack, cfg, rep); err != nil {

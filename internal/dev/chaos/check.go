@@ -55,6 +55,9 @@ type Report struct {
 	JointDeadLettered []string
 	// Reaper sums the reaper ticks run after the waves (Config.ReaperTicks).
 	Reaper ReaperCounts
+	// Sweeps is what the expiry sweeps did (Config.SweepRuns,
+	// Config.SweepTimer, Config.ExpiringRelationships).
+	Sweeps SweepCounts
 	// FaultsArmed sums Fault.Times per kind.
 	FaultsArmed map[graphsim.FaultKind]int
 	// GraphResponses counts the Graph responses by status (0 = reset), and
@@ -119,12 +122,16 @@ func check(ctx context.Context, stack *devstack.Stack, p *plan, rep *Report) err
 	rep.Outcomes, rep.Rejections, rep.Unexpected = map[string]int{}, map[string]int{}, map[string]int{}
 	outcomes := map[string][]string{} // operation id → outcome labels
 	rejected := map[string][]string{}
+	sweepOf := map[string]string{} // gdap.sweep.run operation → its sweep
 	for _, e := range events {
 		var d struct {
 			OperationID string `json:"operationId"`
 			Error       struct {
 				Code string `json:"code"`
 			} `json:"error"`
+			Result struct {
+				SweepID string `json:"sweepId"`
+			} `json:"result"`
 		}
 		if err := e.Decode(&d); err != nil {
 			return fmt.Errorf("event %s: %w", e.ID, err)
@@ -133,6 +140,9 @@ func check(ctx context.Context, stack *devstack.Stack, p *plan, rep *Report) err
 		case "gdap.operation.succeeded":
 			outcomes[d.OperationID] = append(outcomes[d.OperationID], "succeeded")
 			rep.Outcomes["succeeded"]++
+			if d.Result.SweepID != "" {
+				sweepOf[d.OperationID] = d.Result.SweepID
+			}
 		case "gdap.operation.failed":
 			outcomes[d.OperationID] = append(outcomes[d.OperationID], d.Error.Code)
 			rep.Outcomes[d.Error.Code]++
@@ -188,6 +198,15 @@ func check(ctx context.Context, stack *devstack.Stack, p *plan, rep *Report) err
 
 	// 3. No write executed twice.
 	rep.Invariants = append(rep.Invariants, checkWrites(stack, p, rep))
+
+	// 3b. Every sweep completed once.
+	if rep.Sweeps.Runs+rep.Sweeps.Timers > 0 {
+		inv, err = checkSweeps(ctx, stack, p, rep, events, sweepOf)
+		if err != nil {
+			return err
+		}
+		rep.Invariants = append(rep.Invariants, inv)
+	}
 
 	// 4. Dead letters explained by an outcome (or rejection) event.
 	inv = Invariant{Name: InvDeadLetters}
@@ -386,8 +405,13 @@ func (r *Report) Print(w io.Writer) {
 	if r.Config.ReaperTicks > 0 {
 		c := r.Reaper
 		row("reaper ticks (failed, unreported)", fmt.Sprintf("%d (%d, %d)", c.Ticks, c.Failed, c.Unreported))
-		row("reaper recoveries", fmt.Sprintf("%d (resent=%d timed_out=%d republished=%d; scanned=%d stale=%d)",
-			c.Recovered(), c.Resent, c.TimedOut, c.Republished, c.Scanned, c.Stale))
+		row("reaper recoveries", fmt.Sprintf("%d (resent=%d timed_out=%d republished=%d; scanned=%d stale=%d; most overdue %s)",
+			c.Recovered(), c.Resent, c.TimedOut, c.Republished, c.Scanned, c.Stale, c.MaxOverdue))
+	}
+	if s := r.Sweeps; s.Runs+s.Timers > 0 {
+		row("sweeps: runs, timer fires (failed)", fmt.Sprintf("%d, %d (%d)", s.Runs, s.Timers, s.TimersFailed))
+		row("sweeps completed, policy commands", fmt.Sprintf("%d, %d", s.Completed, s.PolicyCommands))
+		row("sweep announcements", sortedPairs(s.Announcements))
 	}
 	statuses := map[string]int{}
 	for k, v := range r.GraphResponses {

@@ -22,7 +22,7 @@ func executeJoint(ctx context.Context, stack *devstack.Stack, gates outageGates,
 	if gates.table == nil {
 		return errors.New("chaos: joint outage without a table gate")
 	}
-	for _, o := range p.ops {
+	for _, o := range p.mixed {
 		if err := stack.SendBody(ctx, o.id, o.body); err != nil {
 			return fmt.Errorf("send %s: %w", o.id, err)
 		}

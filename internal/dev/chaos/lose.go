@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -12,21 +13,30 @@ import (
 
 // Kinds of Table Storage write a lost response can hit. The gate tells them
 // apart from the request alone: the method, the table (the ledger's
-// "…operations", the sweep's "…sweep") and, for a ledger replace, the
-// State and OutcomePublished the record is being moved to.
+// "…operations", the sweep's "…sweep", the due index's "…due"; for an
+// entity group transaction, the table its first operation names), the
+// sweep row's PartitionKey and, for a ledger replace, the State and
+// OutcomePublished the record is being moved to.
 const (
-	WriteInsert  = "insert"  // POST: Create (a command accepted, already claimed)
-	WriteClaim   = "claim"   // replace to running: a lease taken
-	WriteWait    = "wait"    // replace to waiting: a poll step or back-off written
-	WriteFinish  = "finish"  // replace to a terminal state, outcome not yet published
-	WritePublish = "publish" // replace with OutcomePublished set
-	WriteSweep   = "sweep"   // any write to the sweep's table
-	WriteOther   = "other"   // any other write (deletes, upserts of other tables)
+	WriteInsert     = "insert"      // POST: Create (a command accepted, already claimed)
+	WriteClaim      = "claim"       // replace to running: a lease taken
+	WriteWait       = "wait"        // replace to waiting: a poll step or back-off written
+	WriteFinish     = "finish"      // replace to a terminal state, outcome not yet published
+	WritePublish    = "publish"     // replace with OutcomePublished set
+	WriteSweepState = "sweep-state" // the sweep's state row: start, page commit, finish
+	WriteSweep      = "sweep"       // the sweep's other rows: snapshot (transactions), page index
+	WriteDue        = "due"         // the due index: entries added, moved, removed; the reaper's tick record
+	WriteOther      = "other"       // any other write (other tables, table creation)
 )
 
 // writeKinds is the order in which armed lost responses are assigned, so
 // that every kind gets its share.
-var writeKinds = []string{WriteInsert, WriteClaim, WriteWait, WriteFinish, WritePublish, WriteSweep} //nolint:gochecknoglobals // immutable table
+var writeKinds = []string{WriteInsert, WriteClaim, WriteWait, WriteFinish, WritePublish, WriteSweepState, WriteSweep, WriteDue} //nolint:gochecknoglobals // immutable table
+
+// batchTable finds the table the first operation of an entity group
+// transaction's multipart body names ("PUT http://…/t1sweep(PartitionKey=…"
+// or "POST http://…/t1sweep HTTP/1.1").
+var batchTable = regexp.MustCompile(`(?m)^(?:POST|PUT|PATCH|MERGE|DELETE) \S*/([A-Za-z][A-Za-z0-9]*)(?:\(| )`) //nolint:gochecknoglobals // compiled once
 
 // lostHangCap bounds how long a lost response is held waiting for its
 // client to give up (the handler's limit on one Table call is 8 s).
@@ -109,9 +119,19 @@ func tableWriteKind(r *http.Request, body []byte) string {
 	}
 	seg := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 	table, _, _ := strings.Cut(seg, "(")
+	if table == "$batch" {
+		if m := batchTable.FindSubmatch(body); m != nil {
+			table = string(m[1])
+		}
+	}
 	switch {
 	case strings.HasSuffix(table, "sweep"):
+		if strings.Contains(seg, "PartitionKey='sweep'") || (r.Method == http.MethodPost && isSweepStateInsert(body)) {
+			return WriteSweepState
+		}
 		return WriteSweep
+	case strings.HasSuffix(table, "due"):
+		return WriteDue
 	case !strings.HasSuffix(table, "operations"):
 		return WriteOther
 	case r.Method == http.MethodPost:
@@ -137,6 +157,13 @@ func tableWriteKind(r *http.Request, body []byte) string {
 		return WriteFinish
 	}
 	return WriteOther
+}
+
+// isSweepStateInsert reports whether an insert's body is the sweep state
+// row (the first sweep of a deployment creates it).
+func isSweepStateInsert(body []byte) bool {
+	var e struct{ PartitionKey string }
+	return json.Unmarshal(body, &e) == nil && e.PartitionKey == "sweep"
 }
 
 // droppableContinuation reports whether a broker request sends a

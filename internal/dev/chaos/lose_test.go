@@ -23,6 +23,14 @@ func TestTableWriteKind(t *testing.T) {
 		{"DELETE", "/devstoreaccount1/t1operations(PartitionKey='a',RowKey='a')", "", WriteOther},
 		{"POST", "/devstoreaccount1/t1sweep", `{}`, WriteSweep},
 		{"MERGE", "/devstoreaccount1/t1sweep(PartitionKey='a',RowKey='b')", `{}`, WriteSweep},
+		{"PUT", "/devstoreaccount1/t1sweep(PartitionKey='pages',RowKey='00000001')", `{}`, WriteSweep},
+		{"PUT", "/devstoreaccount1/t1sweep(PartitionKey='sweep',RowKey='state')", `{"Phase":"listing"}`, WriteSweepState},
+		{"POST", "/devstoreaccount1/t1sweep", `{"PartitionKey":"sweep","RowKey":"state"}`, WriteSweepState},
+		{"POST", "/devstoreaccount1/$batch", "--batch_1\r\nContent-Type: multipart/mixed\r\n\r\n--changeset_1\r\n" +
+			"PUT http://127.0.0.1:10002/devstoreaccount1/t1sweep(PartitionKey='rel-3',RowKey='x') HTTP/1.1\r\n", WriteSweep},
+		{"POST", "/devstoreaccount1/$batch", "--changeset_1\r\nPOST http://127.0.0.1:10002/devstoreaccount1/t1operations HTTP/1.1\r\n", WriteInsert},
+		{"PUT", "/devstoreaccount1/t1due(PartitionKey='~due.0',RowKey='x')", `{}`, WriteDue},
+		{"DELETE", "/devstoreaccount1/t1due(PartitionKey='~due.0',RowKey='x')", "", WriteDue},
 		{"POST", "/devstoreaccount1/Tables", `{"TableName":"x"}`, WriteOther},
 	}
 	for _, tt := range tests {
@@ -67,7 +75,7 @@ func TestLoserArmsKindsInTurn(t *testing.T) {
 	require.True(t, ok)
 	require.False(t, hang)
 	ok, hang = l.take(WriteInsert, "")
-	require.True(t, ok, "the seventh armed loss went to insert again")
+	require.True(t, ok, "the armed loss after one of each kind went to insert again")
 	require.True(t, hang, "every other loss hangs")
 	ok, _ = l.take(WriteInsert, "")
 	require.False(t, ok)

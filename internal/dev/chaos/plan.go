@@ -61,12 +61,28 @@ type op struct {
 	maxWrites map[string]int
 }
 
+// plan is every operation the run checks: the mix (sent in waves), the
+// gdap.sweep.run commands (sent in their waves) and the commands the
+// sweep's policy issues itself.
 type plan struct {
-	ops     []*op
-	byID    map[string]*op
-	byRel   map[string]*op
-	garbage []string       // message ids of non-CloudEvent bodies
-	reused  map[string]int // operation id → sends of the id with other content
+	ops []*op
+	// mixed are the operations of the mix, in the order they are sent.
+	mixed []*op
+	// sweepRuns are the gdap.sweep.run commands of each wave.
+	sweepRuns [][]*op
+	byID      map[string]*op
+	byRel     map[string]*op
+	garbage   []string       // message ids of non-CloudEvent bodies
+	reused    map[string]int // operation id → sends of the id with other content
+}
+
+// add records o as a planned operation.
+func (p *plan) add(o *op) {
+	p.ops = append(p.ops, o)
+	p.byID[o.id] = o
+	if o.relID != "" {
+		p.byRel[o.relID] = o
+	}
 }
 
 func (p *plan) countByKind() map[string]int {
@@ -99,11 +115,8 @@ func buildPlan(stack *devstack.Stack, rng *rand.Rand, n int) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seed operation %d (%s): %w", i, kind, err)
 		}
-		p.ops = append(p.ops, o)
-		p.byID[o.id] = o
-		if o.relID != "" {
-			p.byRel[o.relID] = o
-		}
+		p.add(o)
+		p.mixed = append(p.mixed, o)
 	}
 	return p, nil
 }
