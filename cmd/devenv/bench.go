@@ -814,6 +814,19 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			bs.PC.AddCustomer(tenant, "DAP customer", true)
 			return "calls-removedap", "gdap.customer.removeDap", map[string]any{"customerTenantId": tenant}, nil
 		}, minGraph: func(int) int { return 3 }}, // PC GET + PATCH, + the App+User token once per token lifetime
+		{name: "create + lockForApproval", setup: func() (string, string, any, error) {
+			return "calls-create", "gdap.relationship.create", map[string]any{"displayName": "calls-create", "duration": "P730D",
+				"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": benchRole}}}}, nil
+		}, minGraph: func(p int) int { return 4 + p }}, // GET by name, POST, POST lock, polls, GET for result.relationship
+		{name: "accessAssignments.set (2 new groups)", setup: func() (string, string, any, error) {
+			rel, err := add(gdap.StatusActive, []string{benchRole})
+			group := func(n int) map[string]any {
+				return map[string]any{"securityGroupId": fmt.Sprintf("eeeeeeee-0000-4000-8000-%012d", n),
+					"roles": []any{map[string]any{"roleDefinitionId": benchRole}}}
+			}
+			return "calls-assignments", "gdap.relationship.accessAssignments.set", map[string]any{"relationshipId": rel,
+				"assignments": []any{group(1), group(2)}}, err
+		}, minGraph: func(p int) int { return 3 + p }}, // GET, POST ×2, lists (the first and each poll)
 		{name: "duplicate delivery (update, finished)", resend: "calls-update-200", minGraph: func(int) int { return 0 }},
 	}
 	for _, sc := range scenarios {
@@ -873,7 +886,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			cr.Graph++
 			k := e.Method + " " + shortRoute(e.Route)
 			graphByKind[k]++
-			if e.Method == http.MethodGet && (e.Route == graphsim.RouteOperation || e.Route == graphsim.RouteRequest) {
+			if e.Method == http.MethodGet && (e.Route == graphsim.RouteOperation || e.Route == graphsim.RouteRequest || e.Route == graphsim.RouteAssignments) {
 				polls++
 			}
 		}

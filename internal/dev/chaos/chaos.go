@@ -513,6 +513,16 @@ var faultMenu = []graphsim.Fault{ //nolint:gochecknoglobals // immutable table
 	{Route: graphsim.RouteOperation, Method: "GET", Kind: graphsim.FaultUnavailable, RetryAfter: 4},
 	{Route: graphsim.RouteOperation, Method: "GET", Kind: graphsim.FaultReset},
 	{Route: graphsim.RouteOperations, Method: "GET", Kind: graphsim.FaultThrottle},
+	// Onboarding: the relationship's creation (a lost answer is the case
+	// creation exactly once is about), its lookup by name, assignments.
+	{Route: graphsim.RouteRelationships, Method: "POST", Kind: graphsim.FaultLost},
+	{Route: graphsim.RouteRelationships, Method: "POST", Kind: graphsim.FaultUnavailable, RetryAfter: 2},
+	{Route: graphsim.RouteRelationships, Method: "POST", Kind: graphsim.FaultReset},
+	{Route: graphsim.RouteRelationships, Method: "GET", Kind: graphsim.FaultThrottle, RetryAfter: 2},
+	{Route: graphsim.RouteAssignments, Method: "POST", Kind: graphsim.FaultLost},
+	{Route: graphsim.RouteAssignments, Method: "POST", Kind: graphsim.FaultThrottle, RetryAfter: 2},
+	{Route: graphsim.RouteAssignments, Method: "GET", Kind: graphsim.FaultReset},
+	{Route: graphsim.RouteRequests, Method: "POST", Kind: graphsim.FaultLost},
 }
 
 func (s *faultSchedule) next() (graphsim.Fault, bool) {

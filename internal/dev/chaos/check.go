@@ -302,13 +302,36 @@ func checkLedger(ctx context.Context, stack *devstack.Stack, p *plan, rep *Repor
 // its relationship and compares with what that operation intends: a PATCH
 // that sets a property (displayName, autoExtendDuration, accessDetails)
 // succeeds at most once per operation and property; a POST …/requests
-// succeeds at most once per operation. Writes answered 4xx/5xx or reset
+// succeeds at most once per operation; a create operation POSTs its
+// relationship at most once (and at most one relationship has its name);
+// an assignments operation POSTs each of its assignments at most once. Writes answered 4xx/5xx or reset
 // before being served did not execute.
 func checkWrites(stack *devstack.Stack, p *plan, rep *Report) Invariant {
 	inv := Invariant{Name: InvNoDoubleWrite}
 	const prefix = "/beta/tenantRelationships/delegatedAdminRelationships/"
 	counts := map[string]map[string]int{} // relationship → property → writes
 	rep.GraphResponses = map[int]int{}
+	// A create operation's relationship: exactly one of its name, found
+	// in the simulator after the run.
+	byRel := map[string]*op{}
+	for id, o := range p.byRel {
+		byRel[id] = o
+	}
+	byName := map[string]*op{}
+	for _, o := range p.ops {
+		if o.name == "" {
+			continue
+		}
+		byName[o.name] = o
+		inv.Checked++
+		rels := stack.Graph.RelationshipsNamed(o.name)
+		if len(rels) > 1 {
+			inv.Violations = append(inv.Violations, fmt.Sprintf("operation %s (%s): %d relationships named %q, want at most one", o.id, o.kind, len(rels), o.name))
+		}
+		for _, r := range rels {
+			byRel[r.ID] = o
+		}
+	}
 	for _, e := range stack.Graph.Journal() {
 		if !strings.HasPrefix(e.Path, "/beta/") && !strings.HasPrefix(e.Path, "/v1.0/") {
 			continue
@@ -316,6 +339,19 @@ func checkWrites(stack *devstack.Stack, p *plan, rep *Report) Invariant {
 		rep.GraphCalls++
 		rep.GraphResponses[e.Status]++
 		if e.Method == http.MethodGet || e.Status < 200 || e.Status > 299 {
+			continue
+		}
+		if e.Method == http.MethodPost && e.Path == strings.TrimSuffix(prefix, "/") {
+			var body struct {
+				DisplayName string `json:"displayName"`
+			}
+			_ = json.Unmarshal([]byte(e.Body), &body)
+			rep.Writes++
+			key := "name:" + body.DisplayName
+			if counts[key] == nil {
+				counts[key] = map[string]int{}
+			}
+			counts[key]["create"]++
 			continue
 		}
 		rest, ok := strings.CutPrefix(e.Path, prefix)
@@ -331,6 +367,8 @@ func checkWrites(stack *devstack.Stack, p *plan, rep *Report) Invariant {
 		switch {
 		case e.Method == http.MethodPost && sub == "requests":
 			counts[relID]["request"]++
+		case e.Method == http.MethodPost && sub == "accessAssignments":
+			counts[relID]["assignment"]++
 		case e.Method == http.MethodPatch && sub == "":
 			var body map[string]json.RawMessage
 			if err := json.Unmarshal([]byte(e.Body), &body); err != nil {
@@ -347,7 +385,10 @@ func checkWrites(stack *devstack.Stack, p *plan, rep *Report) Invariant {
 		}
 	}
 	for _, relID := range devstack.SortedKeys(counts) {
-		o := p.byRel[relID]
+		o := byRel[relID]
+		if name, ok := strings.CutPrefix(relID, "name:"); ok {
+			o = byName[name]
+		}
 		for _, prop := range devstack.SortedKeys(counts[relID]) {
 			inv.Checked++
 			n := counts[relID][prop]

@@ -19,10 +19,12 @@ const (
 	KindRemoveGAExtend    = "removeGA+autoExtend" // active, PATCH 202, then PATCH 200
 	KindLockForApproval   = "request.lockForApproval"
 	KindTerminate         = "request.terminate"
-	KindInvalidState      = "invalid.renameActive" // accepted, fails invalid_state, no write
-	KindNotFound          = "invalid.notFound"     // accepted, fails not_found
-	KindInvalidData       = "invalid.data"         // accepted, fails invalid_command
-	KindUnsupported       = "invalid.unsupported"  // accepted, fails unsupported_command
+	KindInvalidState      = "invalid.renameActive"  // accepted, fails invalid_state, no write
+	KindNotFound          = "invalid.notFound"      // accepted, fails not_found
+	KindInvalidData       = "invalid.data"          // accepted, fails invalid_command
+	KindUnsupported       = "invalid.unsupported"   // accepted, fails unsupported_command
+	KindCreate            = "create"                // POST relationship (once), then lockForApproval
+	KindSetAssignments    = "accessAssignments.set" // active, two POST …/accessAssignments
 )
 
 // mix is the relative weight of each kind.
@@ -40,6 +42,8 @@ var mix = []struct { //nolint:gochecknoglobals // immutable table
 	{KindNotFound, 4},
 	{KindInvalidData, 4},
 	{KindUnsupported, 4},
+	{KindCreate, 10},
+	{KindSetAssignments, 8},
 }
 
 // Role template ids used in the seeded relationships.
@@ -56,9 +60,13 @@ type op struct {
 	body   []byte
 	expect string // "succeeded" or the failure code expected without faults
 	// maxWrites is, per written property ("displayName",
-	// "autoExtendDuration", "accessDetails") or "request" (POST …/requests),
-	// how many successful writes the operation intends: each at most once.
+	// "autoExtendDuration", "accessDetails"), "request" (POST …/requests),
+	// "create" (POST of the relationship) or "assignment" (POST
+	// …/accessAssignments), how many successful writes the operation
+	// intends: each at most once per property, one per assignment.
 	maxWrites map[string]int
+	// name is the displayName a create operation gives its relationship.
+	name string
 }
 
 // plan is every operation the run checks: the mix (sent in waves), the
@@ -186,6 +194,23 @@ func newOp(stack *devstack.Stack, rng *rand.Rand, i int, kind string) (*op, erro
 		err = add(gdap.StatusActive, []string{roleHelpdesk})
 		data = map[string]any{"relationshipId": o.relID, "changes": map[string]any{}}
 		o.expect = "invalid_command"
+	case KindCreate:
+		typ = command.TypeRelationshipCreate
+		o.name = fmt.Sprintf("chaos-new-%05d", i)
+		data = map[string]any{"displayName": o.name, "duration": "P730D",
+			"customer":      map[string]any{"tenantId": customer.TenantID, "displayName": customer.DisplayName},
+			"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": roleHelpdesk}}}}
+		o.maxWrites["create"] = 1
+		o.maxWrites["request"] = 1
+	case KindSetAssignments:
+		err = add(gdap.StatusActive, []string{roleHelpdesk, roleUserAdmin})
+		typ = command.TypeAssignmentsSet
+		data = map[string]any{"relationshipId": o.relID, "assignments": []any{
+			map[string]any{"securityGroupId": guid(rng), "roles": []any{map[string]any{"roleDefinitionId": roleHelpdesk}}},
+			map[string]any{"securityGroupId": guid(rng), "roles": []any{
+				map[string]any{"roleDefinitionId": roleHelpdesk}, map[string]any{"roleDefinitionId": roleUserAdmin}}},
+		}}
+		o.maxWrites["assignment"] = 2
 	case KindUnsupported:
 		typ = "gdap.relationship.frobnicate"
 		data = map[string]any{"relationshipId": guid(rng)}
