@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -83,4 +84,56 @@ func TestLostStateWriteResponse(t *testing.T) {
 			require.Equal(t, 4, sum.Pages)
 		})
 	}
+}
+
+// failingClient fails the fail-th state-row replace (1-based) without
+// executing it, as an unavailable Table Storage would.
+type failingClient struct {
+	tableClient
+	mu      sync.Mutex
+	fail, n int
+}
+
+var errTableDown = errors.New("injected: table storage unavailable")
+
+func (c *failingClient) UpdateEntity(ctx context.Context, entity []byte, o *aztables.UpdateEntityOptions) (aztables.UpdateEntityResponse, error) {
+	c.mu.Lock()
+	c.n++
+	fail := c.n == c.fail
+	c.mu.Unlock()
+	if fail {
+		return aztables.UpdateEntityResponse{}, errTableDown
+	}
+	return c.tableClient.UpdateEntity(ctx, entity, o)
+}
+
+// TestMultiPageInvocationFailsAfterCommits runs a continuation that
+// processes several pages and fails on a later page's commit, after it
+// committed the pages in between: its message, redelivered (or deferred)
+// with the page it started at, must resume the sweep from the checkpoint.
+// It used to be acknowledged as stale, leaving the sweep without a chain.
+func TestMultiPageInvocationFailsAfterCommits(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{pageSize: 2, maxPages: 1})
+	now := b.clock.Now()
+	for i := range 7 {
+		b.add(t, activeRel(now, time.Duration(10+i*10)*day))
+	}
+	require.NoError(t, b.start(t, "op-1")) // page 0, then a continuation for page 1
+	m, ok := b.sender.pop()
+	require.True(t, ok)
+	b.sw.opts.MaxPagesPerInvocation = 10
+	real := b.sw.store.client
+	b.sw.store.client = &failingClient{tableClient: real, fail: 3} // commits of pages 1 and 2 pass, page 3's fails
+	require.ErrorIs(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)), errTableDown)
+	b.sw.store.client = real
+	st, err := b.sw.store.loadState(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 3, st.Page, "pages 1 and 2 were committed by the failed invocation")
+
+	require.NoError(t, b.sw.Continue(t.Context(), b.inv(), payloadOf(t, m)), "the redelivery")
+	b.drain(t)
+	require.Equal(t, op.SweepStatus{Done: true}, b.status(t, "op-1"))
+	require.Len(t, b.eventData(t, typeSweepCompleted), 1)
+	require.Equal(t, 7, b.summary(t, "op-1").Relationships)
 }

@@ -308,10 +308,10 @@ func (s *Sweeper) Status(ctx context.Context, sweepID string) (op.SweepStatus, e
 }
 
 // Continue runs the next slice of a sweep. payload is
-// op.Continuation.Sweep. A continuation for another sweep or an older
-// page is acknowledged without effect, except that the one for the page just
-// before the checkpoint re-sends the checkpoint's continuation (its first
-// send may have failed).
+// op.Continuation.Sweep. A continuation for another sweep, or for a page
+// past the checkpoint, is acknowledged without effect; one for a page before
+// the checkpoint re-sends the checkpoint's continuation (the invocation that
+// committed the pages in between may have failed before sending it).
 func (s *Sweeper) Continue(ctx context.Context, inv op.Invocation, payload []byte) error {
 	log := inv.Log()
 	var p continuation
@@ -331,8 +331,13 @@ func (s *Sweeper) Continue(ctx context.Context, inv op.Invocation, payload []byt
 		return nil
 	case st.Phase == phaseFinishing || p.Page == st.Page:
 		return s.run(ctx, inv, st)
-	case p.Page == st.Page-1:
-		log.InfoContext(ctx, "re-sending sweep continuation after redelivery", "sweep_id", st.SweepID, "page", st.Page)
+	case p.Page < st.Page:
+		// An invocation that started at p.Page committed pages past it and
+		// may have failed before sending the checkpoint's continuation (a
+		// redelivery, or a deferred copy, of its message is what arrives
+		// now): re-send it. Its id is deterministic, so a copy of one
+		// already sent is dropped as a duplicate.
+		log.InfoContext(ctx, "re-sending sweep continuation after redelivery", "sweep_id", st.SweepID, "page", st.Page, "from_page", p.Page)
 		return s.scheduleNext(ctx, inv, st)
 	default:
 		log.InfoContext(ctx, "stale sweep continuation acknowledged", "sweep_id", p.SweepID, "page", p.Page, "checkpoint", st.Page)
