@@ -71,13 +71,14 @@ func TestSweepCommandWithAutoExtendPolicy(t *testing.T) {
 	require.Contains(t, eventsFor(t, b, "gdap.relationship.approvalPending"), pending)
 
 	// Policy: auto-extend for the plain one, GA removal + auto-extend for the
-	// GA one, nothing for the protected customer; through the command path.
+	// GA one, and auto-extend for the protected customer's one (it would be
+	// extended whatever the policy); through the command path.
 	require.Equal(t, gdap.AutoExtendOn, relationship(t, b, plain).AutoExtendDuration)
 	gaRel := relationship(t, b, withGA)
 	require.False(t, gaRel.HasGlobalAdmin())
 	require.Equal(t, gdap.AutoExtendOn, gaRel.AutoExtendDuration)
-	require.Equal(t, gdap.AutoExtendOff, relationship(t, b, protected).AutoExtendDuration)
-	require.Zero(t, writes(b, protected))
+	require.Equal(t, gdap.AutoExtendOn, relationship(t, b, protected).AutoExtendDuration)
+	require.Equal(t, 1, writes(b, protected))
 	outcomes, err := b.Outcomes()
 	require.NoError(t, err)
 	for id, os := range outcomes {

@@ -174,8 +174,14 @@ type Config struct {
 // PartnerCenterConfigured reports whether App+User credentials are configured.
 func (c Config) PartnerCenterConfigured() bool { return c.PCClientID != "" }
 
-// IsProtected reports whether a customer tenant is in GDAP_PROTECTED_CUSTOMERS.
+// IsProtected reports whether a customer tenant is in GDAP_PROTECTED_CUSTOMERS
+// (case-insensitively). An empty tenant id — a relationship whose customer
+// cannot be determined — counts as protected as long as any customer is:
+// the guard fails closed (docs/contract.md §6.4).
 func (c Config) IsProtected(tenantID string) bool {
+	if tenantID == "" {
+		return len(c.ProtectedCustomers) > 0
+	}
 	return c.ProtectedCustomers[strings.ToLower(tenantID)]
 }
 

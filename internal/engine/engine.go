@@ -105,7 +105,9 @@ type Options struct {
 	// waiting for a customer's approval that nothing else wakes
 	// (GDAP_FOLLOWUP_POLL). Default config.DefaultFollowUpPoll.
 	FollowUpPoll time.Duration
-	// Protected reports whether a customer tenant is protected by policy.
+	// Protected reports whether a customer tenant is protected by policy;
+	// for "" (a customer that cannot be determined) it reports whether any
+	// customer is, so that the guard fails closed (config.Config.IsProtected).
 	// Default: none is.
 	Protected func(tenantID string) bool
 }

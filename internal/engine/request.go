@@ -38,8 +38,10 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 	if err != nil {
 		return stepResult{}, err
 	}
-	if cmd.Action == gdap.ActionTerminate && rel.Customer.TenantID != "" && r.e.opts.Protected(rel.Customer.TenantID) {
-		return failed(op.Failf(op.CodePolicyDenied, "customer %s is protected (GDAP_PROTECTED_CUSTOMERS): relationship %s will not be terminated", rel.Customer.TenantID, rel.ID)), nil
+	if cmd.Action == gdap.ActionTerminate {
+		if f := r.e.protectedFailure(rel, "terminated"); f != nil {
+			return failed(f), nil
+		}
 	}
 	if actionGoalHolds(cmd.Action, rel) {
 		return done(&op.Result{Relationship: op.RelationshipOf(rel)}), nil

@@ -50,6 +50,12 @@ func applyUpdate(ctx context.Context, r *run, cmd *command.UpdateRelationship) (
 		if f := checkAllowed(rel, missing); f != nil {
 			return failed(f), nil
 		}
+		if missing.AutoExtendDuration != nil && !gdap.IsAutoExtendOn(*missing.AutoExtendDuration) {
+			// Auto-extend off lets the relationship lapse at its end date.
+			if f := r.e.protectedFailure(rel, "left to lapse (auto-extend switched off)"); f != nil {
+				return failed(f), nil
+			}
+		}
 		// In active status Graph removes Global Administrator through a 202
 		// operation; apply other changes afterwards with a fresh etag.
 		if rel.Status == gdap.StatusActive && missing.UnifiedRoles != nil && missing.AutoExtendDuration != nil {

@@ -103,6 +103,9 @@ type RelationshipExpiring struct {
 	ThresholdDays       int       `json:"thresholdDays"`
 	AutoExtendDuration  string    `json:"autoExtendDuration"`
 	HasGlobalAdmin      bool      `json:"hasGlobalAdmin"`
+	// Protected is true for a customer in GDAP_PROTECTED_CUSTOMERS
+	// (docs/contract.md §6.4).
+	Protected bool `json:"protected"`
 }
 
 // RelationshipEnded is the data of gdap.relationship.ended.

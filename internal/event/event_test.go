@@ -118,7 +118,7 @@ func buildAll(b *Builder) []built {
 	})
 	add("expiring", TypeRelationshipExpiring, "expiring."+relID+".20260320.30", "sw-1", relID, `{"relationshipId":"`+relID+`","displayName":"Contoso",
 		"customerTenantId":"`+tenantID+`","customerDisplayName":"Contoso Ltd","status":"active","endDateTime":"2026-03-20T17:30:00Z",
-		"daysRemaining":19,"thresholdDays":30,"autoExtendDuration":"PT0S","hasGlobalAdmin":true}`, m, err)
+		"daysRemaining":19,"thresholdDays":30,"autoExtendDuration":"PT0S","hasGlobalAdmin":true,"protected":false}`, m, err)
 
 	m, err = b.RelationshipEnded(now, "sw-1", RelationshipEnded{RelationshipID: relID, DisplayName: "Contoso", CustomerTenantID: tenantID, Status: "expired", EndDateTime: &endDate})
 	add("ended", TypeRelationshipEnded, "ended."+relID+".expired", "sw-1", relID, `{"relationshipId":"`+relID+`","displayName":"Contoso",

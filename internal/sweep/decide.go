@@ -110,6 +110,8 @@ func (r record) sameContent(o record) bool {
 type expiringNotice struct {
 	ThresholdDays int
 	DaysRemaining int
+	// Protected is true for a protected customer's relationship.
+	Protected bool
 }
 
 // approvalNotice is one gdap.relationship.approvalPending to announce.
@@ -136,6 +138,10 @@ type decision struct {
 	wake bool
 	// action is the auto-extend command to issue ("" none).
 	action string
+	// lapseWarning is true when a protected customer's relationship will
+	// lapse and the policy cannot prevent it (Global Administrator present):
+	// logged as an error with the expiring notice.
+	lapseWarning bool
 	// inWindow is true for an active relationship inside the warning window.
 	inWindow bool
 }
@@ -232,9 +238,14 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 	}
 
 	// Auto-extend policy: active, inside the window, not auto-extending yet,
-	// not protected, and not already acted on for this end date.
-	if d.inWindow && rl.policy != config.PolicyOff && !rel.AutoExtendEnabled() &&
-		!next.ActionEnd.Equal(next.End) && !rl.protected(rel.Customer.TenantID) {
+	// and not already acted on for this end date. A protected customer's
+	// relationship is auto-extended whatever the policy says (contract
+	// §6.4: it never lapses silently); where Global Administrator blocks
+	// that and the policy does not remove the role, it is announced as a
+	// lapse (lapseWarning).
+	prot := rel.Status == gdap.StatusActive && rl.protected(rel.Customer.TenantID)
+	if d.inWindow && (rl.policy != config.PolicyOff || prot) && !rel.AutoExtendEnabled() &&
+		!next.ActionEnd.Equal(next.End) {
 		switch {
 		case !next.GlobalAdmin:
 			d.action = actionUpdate
@@ -245,6 +256,10 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 			next.ActionEnd, next.Action = next.End, d.action
 		}
 	}
+	if d.expiring != nil {
+		d.expiring.Protected = prot
+	}
+	d.lapseWarning = prot && d.inWindow && !rel.AutoExtendEnabled() && d.action == "" && next.Action == "" && d.expiring != nil
 
 	changed := prev == nil || !old.sameContent(next)
 	refresh := next.LastSeen.IsZero() || (rl.seenRefresh > 0 && now.Sub(next.LastSeen) >= refreshAfter(rel.ID, rl.seenRefresh))

@@ -50,6 +50,7 @@ func TestDecide(t *testing.T) {
 		wantAction   string
 		wantWrite    bool
 		wantWindow   bool
+		wantLapse    bool
 	}{
 		{name: "first sight outside the window", rel: active(40 * day), rules: base, wantWrite: true},
 		{name: "first sight past two thresholds announces the nearest only", rel: active(5 * day), rules: base,
@@ -112,12 +113,26 @@ func TestDecide(t *testing.T) {
 			return r
 		}(), rules: withPolicy(config.PolicyEnable),
 			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20}, wantWarned: "30", wantWrite: true, wantWindow: true},
-		{name: "policy: protected customer", rel: func() gdap.Relationship {
+		{name: "protected customer: auto-extended with the policy off", rel: func() gdap.Relationship {
 			r := active(20 * day)
 			r.Customer.TenantID = protectedTenant
 			return r
+		}(), rules: withPolicy(config.PolicyOff),
+			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20, Protected: true}, wantWarned: "30", wantAction: actionUpdate, wantWrite: true, wantWindow: true},
+		{name: "protected customer with GA, policy enable: announced, no action", rel: func() gdap.Relationship {
+			r := active(20 * day)
+			r.Customer.TenantID = protectedTenant
+			r.UnifiedRoles = []string{gdap.GlobalAdminRoleID}
+			return r
+		}(), rules: withPolicy(config.PolicyEnable),
+			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20, Protected: true}, wantWarned: "30", wantWrite: true, wantWindow: true, wantLapse: true},
+		{name: "protected customer with GA, policy remove-global-admin", rel: func() gdap.Relationship {
+			r := active(20 * day)
+			r.Customer.TenantID = protectedTenant
+			r.UnifiedRoles = []string{gdap.GlobalAdminRoleID}
+			return r
 		}(), rules: withPolicy(config.PolicyRemoveGlobalAdmin),
-			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20}, wantWarned: "30", wantWrite: true, wantWindow: true},
+			wantExpiring: &expiringNotice{ThresholdDays: 30, DaysRemaining: 20, Protected: true}, wantWarned: "30", wantAction: actionRemoveGA, wantWrite: true, wantWindow: true},
 		{name: "policy: already issued for this end date", rel: active(20 * day), prev: func() *record {
 			r := seen(active(20*day), "30")
 			r.ActionEnd, r.Action = normTime(now.Add(20*day)), actionUpdate
@@ -136,6 +151,7 @@ func TestDecide(t *testing.T) {
 			}
 			require.Equal(t, tt.wantApproval, d.approval != nil)
 			require.Equal(t, tt.wantAction, d.action)
+			require.Equal(t, tt.wantLapse, d.lapseWarning)
 			require.Equal(t, tt.wantWrite, d.write)
 			require.Equal(t, tt.wantWindow, d.inWindow)
 			if d.approval != nil {

@@ -29,6 +29,7 @@ func expiringEvent(b *event.Builder, sweepID string, at time.Time, rel gdap.Rela
 		CustomerTenantID: rel.Customer.TenantID, CustomerDisplayName: rel.Customer.DisplayName,
 		Status: rel.Status, EndDateTime: rel.EndDateTime, DaysRemaining: n.DaysRemaining,
 		ThresholdDays: n.ThresholdDays, AutoExtendDuration: autoExtendOf(rel), HasGlobalAdmin: rel.HasGlobalAdmin(),
+		Protected: n.Protected,
 	})
 }
 

@@ -96,6 +96,10 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 			}
 			out = append(out, outbound{s.opts.EventsTopic, m})
 			log.DebugContext(ctx, "relationship expiring", "relationship_id", rel.ID, "threshold_days", d.expiring.ThresholdDays)
+			if d.lapseWarning {
+				log.ErrorContext(ctx, "a protected customer's relationship will lapse: Global Administrator blocks auto-extend; remove it with gdap.relationship.removeGlobalAdmin (enableAutoExtend true) or set GDAP_AUTO_EXTEND_POLICY=remove-global-admin",
+					"relationship_id", rel.ID, "customer_tenant_id", rel.Customer.TenantID, "days_remaining", d.expiring.DaysRemaining)
+			}
 		}
 		if d.ended {
 			m, err := endedEvent(s.events, sweepID, now, rel)

@@ -170,9 +170,11 @@ func TestAutoExtendPolicy(t *testing.T) {
 		wantGA   bool
 		commands int
 	}{
-		{policy: config.PolicyOff},
-		{policy: config.PolicyEnable, commands: 1},
-		{policy: config.PolicyRemoveGlobalAdmin, wantGA: true, commands: 2},
+		// The protected customer's relationship is auto-extended whatever
+		// the policy (contract §6.4).
+		{policy: config.PolicyOff, commands: 1},
+		{policy: config.PolicyEnable, commands: 2},
+		{policy: config.PolicyRemoveGlobalAdmin, wantGA: true, commands: 3},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
@@ -187,7 +189,7 @@ func TestAutoExtendPolicy(t *testing.T) {
 			b.add(t, activeRel(now, 100*day)) // outside the window
 			prot := activeRel(now, 20*day)
 			prot.Customer.TenantID = protected
-			b.add(t, prot)
+			protID := b.add(t, prot)
 			ext := activeRel(now, 20*day)
 			ext.AutoExtendDuration = gdap.AutoExtendOn
 			b.add(t, ext)
@@ -209,8 +211,13 @@ func TestAutoExtendPolicy(t *testing.T) {
 				require.NoError(t, err)
 				switch c := decoded.(type) {
 				case *command.UpdateRelationship:
-					require.Equal(t, "gdapflow.sweep.autoextend."+plain+"."+endDate, env.ID)
-					require.Equal(t, plain, c.RelationshipID)
+					if c.RelationshipID == protID {
+						require.Equal(t, "gdapflow.sweep.autoextend."+protID+"."+endDate, env.ID)
+					} else {
+						require.NotEqual(t, config.PolicyOff, tt.policy, "with the policy off only the protected customer's relationship is extended")
+						require.Equal(t, "gdapflow.sweep.autoextend."+plain+"."+endDate, env.ID)
+						require.Equal(t, plain, c.RelationshipID)
+					}
 					require.Equal(t, gdap.AutoExtendOn, *c.Changes.AutoExtendDuration)
 				case *command.RemoveGlobalAdmin:
 					require.True(t, tt.wantGA)
