@@ -29,7 +29,7 @@ const (
 // Types returns every supported command type.
 func Types() []string {
 	return []string{TypeRelationshipUpdate, TypeRelationshipRequest, TypeRemoveGlobalAdmin, TypeRemoveDAP, TypeSweepRun,
-		TypeRelationshipCreate, TypeAssignmentsSet}
+		TypeRelationshipCreate, TypeAssignmentsSet, TypeCustomerOffboard}
 }
 
 // Supported reports whether t is a supported command type.
@@ -37,7 +37,7 @@ func Supported(t string) bool { return slices.Contains(Types(), t) }
 
 // Command is a decoded, validated command. The concrete types are
 // *UpdateRelationship, *RequestRelationship, *RemoveGlobalAdmin, *RemoveDAP,
-// *RunSweep, *CreateRelationship and *SetAssignments.
+// *RunSweep, *CreateRelationship, *SetAssignments and *OffboardCustomer.
 type Command interface {
 	// Type returns the command's CloudEvent type.
 	Type() string
@@ -145,6 +145,8 @@ func TargetID(cmd Command) string {
 		return c.CustomerTenantID
 	case *SetAssignments:
 		return c.RelationshipID
+	case *OffboardCustomer:
+		return c.CustomerTenantID
 	}
 	return ""
 }

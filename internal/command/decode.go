@@ -74,6 +74,15 @@ func (e *Envelope) Decode() (Command, error) {
 		return decodeCreate(e.Data)
 	case TypeAssignmentsSet:
 		return decodeSetAssignments(e.Data)
+	case TypeCustomerOffboard:
+		var d struct {
+			CustomerTenantID string `json:"customerTenantId"`
+			RemoveDAP        bool   `json:"removeDap"`
+		}
+		if err := strictUnmarshal(e.Data, &d); err != nil {
+			return nil, err
+		}
+		return &OffboardCustomer{CustomerTenantID: d.CustomerTenantID, RemoveDAP: d.RemoveDAP}, nil
 	case TypeSweepRun:
 		var d struct{}
 		if err := strictUnmarshal(e.Data, &d); err != nil {

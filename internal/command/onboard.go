@@ -10,11 +10,22 @@ import (
 	"github.com/gdapflow/gdapflow/internal/op"
 )
 
-// Onboarding command types (docs/contract.md §6.1).
+// Lifecycle command types (docs/contract.md §6.1).
 const (
 	TypeRelationshipCreate = "gdap.relationship.create"
 	TypeAssignmentsSet     = "gdap.relationship.accessAssignments.set"
+	TypeCustomerOffboard   = "gdap.customer.offboard"
 )
+
+// OffboardCustomer is gdap.customer.offboard.
+type OffboardCustomer struct {
+	CustomerTenantID string
+	// RemoveDAP also removes legacy DAP once the relationships are ended.
+	RemoveDAP bool
+}
+
+// Type implements Command.
+func (*OffboardCustomer) Type() string { return TypeCustomerOffboard }
 
 // Assignment is one security group's desired access assignment.
 type Assignment struct {

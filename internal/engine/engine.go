@@ -33,6 +33,8 @@ type graphClient interface {
 
 	CreateRelationship(ctx context.Context, nr gdap.NewRelationship) (gdap.Relationship, error)
 	FindRelationshipsByName(ctx context.Context, displayName string) ([]gdap.Relationship, error)
+	ListCustomerRelationships(ctx context.Context, customerTenantID string) ([]gdap.Relationship, error)
+	DeleteRelationship(ctx context.Context, id, ifMatch string) error
 	ListAccessAssignments(ctx context.Context, relationshipID string) ([]gdap.AccessAssignment, error)
 	CreateAccessAssignment(ctx context.Context, relationshipID, securityGroupID string, roles []string) (gdap.AccessAssignment, error)
 	PatchAccessAssignment(ctx context.Context, relationshipID, assignmentID, ifMatch string, roles []string) (graphapi.AssignmentPatchResult, error)

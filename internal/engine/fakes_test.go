@@ -248,6 +248,14 @@ func (g *stubGraph) FindRelationshipsByName(context.Context, string) ([]gdap.Rel
 	return nil, errStubUnsupported
 }
 
+func (g *stubGraph) ListCustomerRelationships(context.Context, string) ([]gdap.Relationship, error) {
+	return nil, errStubUnsupported
+}
+
+func (g *stubGraph) DeleteRelationship(context.Context, string, string) error {
+	return errStubUnsupported
+}
+
 func (g *stubGraph) ListAccessAssignments(context.Context, string) ([]gdap.AccessAssignment, error) {
 	return nil, errStubUnsupported
 }

@@ -23,6 +23,8 @@ type workflow struct {
 
 func relationshipTarget(rec *ledger.Record) string { return "relationship " + rec.TargetID }
 
+func customerTargetName(rec *ledger.Record) string { return "customer " + rec.TargetID }
+
 // workflows is the registry, keyed by command type. Adding a command type
 // means adding its workflow file and one entry here (and its schema in
 // internal/command).
@@ -31,7 +33,7 @@ var workflows = map[string]workflow{ //nolint:gochecknoglobals // read-only regi
 	command.TypeRelationshipRequest: {run: requestWorkflow, target: relationshipTarget},
 	command.TypeRemoveGlobalAdmin:   {run: removeGlobalAdminWorkflow, target: relationshipTarget},
 	command.TypeRemoveDAP: {run: removeDAPWorkflow, customerTarget: true,
-		target: func(rec *ledger.Record) string { return "customer " + rec.TargetID }},
+		target: customerTargetName},
 	command.TypeRelationshipCreate: {run: createWorkflow, target: func(rec *ledger.Record) string {
 		if rec.TargetID != "" {
 			return relationshipTarget(rec)
@@ -39,6 +41,8 @@ var workflows = map[string]workflow{ //nolint:gochecknoglobals // read-only regi
 		return "the new relationship"
 	}},
 	command.TypeAssignmentsSet: {run: assignmentsWorkflow, target: relationshipTarget},
+	command.TypeCustomerOffboard: {run: offboardWorkflow, customerTarget: true,
+		target: customerTargetName},
 	command.TypeSweepRun: {run: sweepRunWorkflow,
 		target: func(*ledger.Record) string { return "the relationship list" }},
 }

@@ -21,39 +21,44 @@ func removeDAPWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	if r.e.opts.Protected(cmd.CustomerTenantID) {
 		return failed(op.Failf(op.CodePolicyDenied, "customer %s is protected (GDAP_PROTECTED_CUSTOMERS): DAP will not be removed", cmd.CustomerTenantID)), nil
 	}
+	step := r.step()
+	if step == stepStart {
+		step = stepApply
+	}
+	return dapStep(ctx, r, cmd.CustomerTenantID, step, stepApply, stepConfirm, func() stepResult { return done(&op.Result{}) })
+}
+
+// dapStep runs one step of a DAP removal for tenant: at apply it reads the
+// customer and, unless delegated access is off already, disables it; at
+// confirm it reads back until Partner Center shows it off. apply and confirm
+// name the calling workflow's steps; confirmed is its result once DAP is off.
+func dapStep(ctx context.Context, r *run, tenant string, step, apply, confirm Step, confirmed func() stepResult) (stepResult, error) {
 	pc := r.e.opts.PartnerCenter
 	if pc == nil {
 		return failed(op.Failf(op.CodeUnauthorized, "Partner Center App+User credentials are not configured: set GDAP_PC_CLIENT_ID, GDAP_PARTNER_TENANT_ID and GDAP_PC_REFRESH_TOKEN_SECRET_URI (see docs/partner-center-auth.md)")), nil
 	}
 	corr := r.rec.OperationID
-	switch r.step() {
-	case "", stepApply:
-		c, err := pc.GetCustomer(ctx, cmd.CustomerTenantID, corr)
-		if err != nil {
-			return stepResult{}, err
-		}
-		if c.AllowDelegatedAccess != nil && !*c.AllowDelegatedAccess {
-			return done(&op.Result{}), nil
-		}
-		if _, err := pc.DisableDelegatedAccess(ctx, cmd.CustomerTenantID, corr); err != nil {
+	c, err := pc.GetCustomer(ctx, tenant, corr)
+	if err != nil {
+		return stepResult{}, err
+	}
+	if c.AllowDelegatedAccess != nil && !*c.AllowDelegatedAccess {
+		return confirmed(), nil
+	}
+	switch step {
+	case apply:
+		if _, err := pc.DisableDelegatedAccess(ctx, tenant, corr); err != nil {
 			return stepResult{}, err
 		}
 		r.wf.Wrote = true
 		r.wf.Polls = 0
-		return goTo(stepConfirm), nil
-	case stepConfirm:
-		c, err := pc.GetCustomer(ctx, cmd.CustomerTenantID, corr)
-		if err != nil {
-			return stepResult{}, err
-		}
-		if c.AllowDelegatedAccess != nil && !*c.AllowDelegatedAccess {
-			return done(&op.Result{}), nil
-		}
+		return goTo(confirm), nil
+	case confirm:
 		r.wf.Polls++
 		if r.wf.Polls >= maxConfirmReads {
-			return failed(op.Failf(op.CodeOperationFailed, "Partner Center accepted the DAP removal for customer %s but still reports AllowDelegatedAccess true after %d reads", cmd.CustomerTenantID, r.wf.Polls)), nil
+			return failed(op.Failf(op.CodeOperationFailed, "Partner Center accepted the DAP removal for customer %s but still reports AllowDelegatedAccess true after %d reads", tenant, r.wf.Polls)), nil
 		}
-		return waitFor(stepConfirm, op.PollDelay(op.DefaultPollInterval, r.wf.Polls)), nil
+		return waitFor(confirm, op.PollDelay(op.DefaultPollInterval, r.wf.Polls)), nil
 	}
 	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }

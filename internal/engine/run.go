@@ -61,6 +61,10 @@ type wfState struct {
 	// AssignmentOps are the 202 operations of assignment updates being
 	// followed, by assignment id.
 	AssignmentOps map[string]string `json:"assignmentOps,omitempty"`
+	// Offboard is what gdap.customer.offboard did, by relationship id.
+	Offboard map[string]*offboardEntry `json:"offboard,omitempty"`
+	// DAPRemoved records that an offboarding's DAP removal is confirmed.
+	DAPRemoved bool `json:"dapRemoved,omitempty"`
 }
 
 func decodeState(b []byte) *wfState {

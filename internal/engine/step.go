@@ -38,10 +38,16 @@ const (
 	// stepPollAssignments follows access assignments until they are
 	// active, updated or deleted (poll).
 	stepPollAssignments Step = "pollAssignments"
+	// stepPollOffboard follows an offboarding's terminations (poll).
+	stepPollOffboard Step = "pollOffboard"
+	// stepRemoveDAP and stepConfirmDAP remove legacy DAP at the end of an
+	// offboarding.
+	stepRemoveDAP  Step = "removeDap"
+	stepConfirmDAP Step = "confirmDap"
 )
 
 // pollSteps only read upstream, so they run without the record's lease.
-var pollSteps = []Step{stepPollOperation, stepPollGA, stepPollRequest, stepPollSweep, stepAwaitActive, stepPollAssignments}
+var pollSteps = []Step{stepPollOperation, stepPollGA, stepPollRequest, stepPollSweep, stepAwaitActive, stepPollAssignments, stepPollOffboard}
 
 // Poll reports whether s only reads upstream (it needs no lease).
 func (s Step) Poll() bool { return slices.Contains(pollSteps, s) }

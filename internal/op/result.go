@@ -26,8 +26,31 @@ type Result struct {
 	// Assignments are the per-group results of
 	// gdap.relationship.accessAssignments.set.
 	Assignments []Assignment `json:"assignments,omitempty"`
+	// Relationships are what gdap.customer.offboard did to each of the
+	// customer's relationships.
+	Relationships []OffboardedRelationship `json:"relationships,omitempty"`
+	// DapRemoved is set by gdap.customer.offboard with removeDap.
+	DapRemoved *bool `json:"dapRemoved,omitempty"`
 	// AlreadyDone is true when the goal already held and nothing was written.
 	AlreadyDone bool `json:"alreadyDone"`
+}
+
+// Offboarding actions (OffboardedRelationship.Action).
+const (
+	OffboardTerminated = "terminated"
+	OffboardDeleted    = "deleted"
+	OffboardNone       = "none"
+)
+
+// OffboardedRelationship is one relationship of an offboarded customer.
+type OffboardedRelationship struct {
+	ID             string `json:"id"`
+	DisplayName    string `json:"displayName"`
+	PreviousStatus string `json:"previousStatus"`
+	// Action is OffboardTerminated, OffboardDeleted or OffboardNone.
+	Action string `json:"action"`
+	// Status is the relationship's status at the end ("deleted" once gone).
+	Status string `json:"status"`
 }
 
 // Assignment actions (Assignment.Action).
