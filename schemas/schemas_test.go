@@ -11,7 +11,7 @@ import (
 var (
 	contractCommands = []string{
 		"gdap.relationship.update", "gdap.relationship.request", "gdap.relationship.removeGlobalAdmin",
-		"gdap.customer.removeDap", "gdap.sweep.run", "gdap.relationship.create", "gdap.relationship.accessAssignments.set", "gdap.customer.offboard",
+		"gdap.customer.removeDap", "gdap.sweep.run", "gdap.relationship.create", "gdap.relationship.accessAssignments.set", "gdap.customer.offboard", "gdap.relationship.replace",
 	}
 	contractEvents = []string{
 		"gdap.operation.succeeded", "gdap.operation.failed", "gdap.relationship.expiring",

@@ -29,7 +29,7 @@ const (
 // Types returns every supported command type.
 func Types() []string {
 	return []string{TypeRelationshipUpdate, TypeRelationshipRequest, TypeRemoveGlobalAdmin, TypeRemoveDAP, TypeSweepRun,
-		TypeRelationshipCreate, TypeAssignmentsSet, TypeCustomerOffboard}
+		TypeRelationshipCreate, TypeAssignmentsSet, TypeCustomerOffboard, TypeRelationshipReplace}
 }
 
 // Supported reports whether t is a supported command type.
@@ -37,7 +37,8 @@ func Supported(t string) bool { return slices.Contains(Types(), t) }
 
 // Command is a decoded, validated command. The concrete types are
 // *UpdateRelationship, *RequestRelationship, *RemoveGlobalAdmin, *RemoveDAP,
-// *RunSweep, *CreateRelationship, *SetAssignments and *OffboardCustomer.
+// *RunSweep, *CreateRelationship, *SetAssignments, *OffboardCustomer and
+// *ReplaceRelationship.
 type Command interface {
 	// Type returns the command's CloudEvent type.
 	Type() string
@@ -147,6 +148,8 @@ func TargetID(cmd Command) string {
 		return c.RelationshipID
 	case *OffboardCustomer:
 		return c.CustomerTenantID
+	case *ReplaceRelationship:
+		return c.RelationshipID
 	}
 	return ""
 }

@@ -126,7 +126,7 @@ func TestTargetID(t *testing.T) {
 	for _, typ := range Types() {
 		require.True(t, Supported(typ))
 	}
-	require.False(t, Supported("gdap.relationship.replace"))
+	require.False(t, Supported("gdap.relationship.frobnicate"))
 }
 
 func TestContentHash(t *testing.T) {
@@ -233,7 +233,7 @@ func TestRejected(t *testing.T) {
 		{"duplicate data member", []byte(msg(TypeRelationshipRequest, `{"relationshipId":"`+relID+`","action":"approve","action":"terminate"}`)), op.CodeInvalidCommand, StageEnvelope, "data.action"},
 
 		// --- data stage ---
-		{"unsupported type", []byte(msg("gdap.relationship.replace", `{}`)), op.CodeUnsupportedCommand, StageData, "type"},
+		{"unsupported type", []byte(msg("gdap.relationship.frobnicate", `{}`)), op.CodeUnsupportedCommand, StageData, "type"},
 		{"unsupported type case", []byte(msg("GDAP.SWEEP.RUN", `{}`)), op.CodeUnsupportedCommand, StageData, "type"},
 		{"sweep with fields", []byte(msg(TypeSweepRun, `{"force":true}`)), op.CodeInvalidCommand, StageData, "data"},
 		{"update missing changes", []byte(good(TypeRelationshipUpdate, `{"relationshipId":"`+relID+`"}`)), op.CodeInvalidCommand, StageData, "data"},

@@ -74,6 +74,8 @@ func (e *Envelope) Decode() (Command, error) {
 		return decodeCreate(e.Data)
 	case TypeAssignmentsSet:
 		return decodeSetAssignments(e.Data)
+	case TypeRelationshipReplace:
+		return decodeReplace(e.Data)
 	case TypeCustomerOffboard:
 		var d struct {
 			CustomerTenantID string `json:"customerTenantId"`

@@ -60,8 +60,8 @@ func TestErrorNamesField(t *testing.T) {
 			"data.changes.duration", `data.changes.duration: "P731D" is 731 days; must be between P1D and P2Y (730 days)`},
 		{"duplicate role", upd(`{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"` + roleA + `"},{"roleDefinitionId":"` + strings.ToUpper(roleA) + `"}]}}`), op.CodeInvalidCommand,
 			"data.changes.accessDetails.unifiedRoles[1].roleDefinitionId", "data.changes.accessDetails.unifiedRoles[1].roleDefinitionId: duplicate of unifiedRoles[0]"},
-		{"unsupported type", msg("gdap.relationship.replace", `{}`), op.CodeUnsupportedCommand,
-			"type", `type: unsupported command type "gdap.relationship.replace" (supported: ` + strings.Join(Types(), ", ") + `)`},
+		{"unsupported type", msg("gdap.relationship.frobnicate", `{}`), op.CodeUnsupportedCommand,
+			"type", `type: unsupported command type "gdap.relationship.frobnicate" (supported: ` + strings.Join(Types(), ", ") + `)`},
 
 		// envelope stage
 		{"missing id", env(``), op.CodeInvalidCommand, "id", "id: required"},

@@ -12,10 +12,27 @@ import (
 
 // Lifecycle command types (docs/contract.md §6.1).
 const (
-	TypeRelationshipCreate = "gdap.relationship.create"
-	TypeAssignmentsSet     = "gdap.relationship.accessAssignments.set"
-	TypeCustomerOffboard   = "gdap.customer.offboard"
+	TypeRelationshipCreate  = "gdap.relationship.create"
+	TypeAssignmentsSet      = "gdap.relationship.accessAssignments.set"
+	TypeCustomerOffboard    = "gdap.customer.offboard"
+	TypeRelationshipReplace = "gdap.relationship.replace"
 )
+
+// ReplaceRelationship is gdap.relationship.replace.
+type ReplaceRelationship struct {
+	RelationshipID string
+	// UnifiedRoles are the new relationship's roles.
+	UnifiedRoles []string
+	// DisplayName, Duration and AutoExtendDuration are "" when not given
+	// (derived from the old relationship; auto-extend off). Duration is
+	// normalised like CreateRelationship's.
+	DisplayName        string
+	Duration           string
+	AutoExtendDuration string
+}
+
+// Type implements Command.
+func (*ReplaceRelationship) Type() string { return TypeRelationshipReplace }
 
 // OffboardCustomer is gdap.customer.offboard.
 type OffboardCustomer struct {
@@ -79,6 +96,12 @@ type SetAssignments struct {
 	// customer to become active (an extension of the contract; the
 	// follow-up operation of gdap.relationship.create sets it).
 	AwaitApproval bool
+	// CopyFrom names a relationship whose access assignments are wanted
+	// too, roles limited to this relationship's (an extension; the
+	// follow-up of gdap.relationship.replace sets it). "" when not given.
+	CopyFrom string
+	// TerminateCopied terminates CopyFrom once every assignment is active.
+	TerminateCopied bool
 }
 
 // Type implements Command.
@@ -207,10 +230,12 @@ func decodeCreate(raw json.RawMessage) (Command, error) {
 
 func decodeSetAssignments(raw json.RawMessage) (Command, error) {
 	var d struct {
-		RelationshipID string          `json:"relationshipId"`
-		Assignments    AssignmentsData `json:"assignments"`
-		Prune          bool            `json:"prune"`
-		AwaitApproval  bool            `json:"awaitApproval"`
+		RelationshipID  string          `json:"relationshipId"`
+		Assignments     AssignmentsData `json:"assignments"`
+		Prune           bool            `json:"prune"`
+		AwaitApproval   bool            `json:"awaitApproval"`
+		CopyFrom        string          `json:"copyFrom"`
+		TerminateCopied bool            `json:"terminateCopied"`
 	}
 	if err := strictUnmarshal(raw, &d); err != nil {
 		return nil, err
@@ -219,7 +244,52 @@ func decodeSetAssignments(raw json.RawMessage) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SetAssignments{RelationshipID: d.RelationshipID, Assignments: as, Prune: d.Prune, AwaitApproval: d.AwaitApproval}, nil
+	switch {
+	case len(as) == 0 && d.CopyFrom == "":
+		return nil, dataErr("data.assignments", "required (unless copyFrom names a relationship to copy from)")
+	case d.TerminateCopied && d.CopyFrom == "":
+		return nil, dataErr("data.terminateCopied", "needs copyFrom")
+	case d.CopyFrom != "" && strings.EqualFold(d.CopyFrom, d.RelationshipID):
+		return nil, dataErr("data.copyFrom", "names the relationship itself")
+	}
+	return &SetAssignments{RelationshipID: d.RelationshipID, Assignments: as, Prune: d.Prune, AwaitApproval: d.AwaitApproval,
+		CopyFrom: d.CopyFrom, TerminateCopied: d.TerminateCopied}, nil
+}
+
+func decodeReplace(raw json.RawMessage) (Command, error) {
+	var d struct {
+		RelationshipID string `json:"relationshipId"`
+		AccessDetails  struct {
+			UnifiedRoles rolesData `json:"unifiedRoles"`
+		} `json:"accessDetails"`
+		DisplayName        string  `json:"displayName"`
+		Duration           *string `json:"duration"`
+		AutoExtendDuration *string `json:"autoExtendDuration"`
+	}
+	if err := strictUnmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	cmd := &ReplaceRelationship{RelationshipID: d.RelationshipID, DisplayName: d.DisplayName}
+	var err error
+	if cmd.UnifiedRoles, err = d.AccessDetails.UnifiedRoles.roleIDs("data.accessDetails.unifiedRoles"); err != nil {
+		return nil, err
+	}
+	if d.Duration != nil {
+		if cmd.Duration, err = wholeDays("data.duration", *d.Duration); err != nil {
+			return nil, err
+		}
+	}
+	if d.AutoExtendDuration != nil {
+		cmd.AutoExtendDuration = gdap.AutoExtendOff
+		if gdap.IsAutoExtendOn(*d.AutoExtendDuration) {
+			if gdap.HasRole(cmd.UnifiedRoles, gdap.GlobalAdminRoleID) {
+				return nil, newError(op.CodeGlobalAdminBlocksAutoExtend, StageData, "data.autoExtendDuration",
+					"Global Administrator cannot be auto-extended: drop the role or set autoExtendDuration PT0S")
+			}
+			cmd.AutoExtendDuration = gdap.AutoExtendOn
+		}
+	}
+	return cmd, nil
 }
 
 // wholeDays normalises an ISO 8601 duration of whole days within the

@@ -42,6 +42,12 @@ func assignmentsWorkflow(ctx context.Context, r *run) (stepResult, error) {
 		return awaitActive(ctx, r, cmd)
 	case stepPollAssignments:
 		return pollAssignments(ctx, r, cmd)
+	case stepTerminateCopied:
+		return terminateCopied(ctx, r, cmd)
+	case stepPollRequest:
+		return pollRequest(ctx, r, cmd.CopyFrom, gdap.ActionTerminate, stepFinish)
+	case stepFinish:
+		return finishCopied(ctx, r, cmd)
 	}
 	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }
@@ -118,6 +124,9 @@ func applyAssignments(ctx context.Context, r *run, cmd *command.SetAssignments) 
 	if err != nil || !ok {
 		return res, err
 	}
+	if cmd, err = r.desired(ctx, cmd, rel); err != nil {
+		return stepResult{}, err
+	}
 	if f := rolesNotGranted(rel, cmd); f != nil {
 		return failed(f), nil
 	}
@@ -133,7 +142,7 @@ func applyAssignments(ctx context.Context, r *run, cmd *command.SetAssignments) 
 		}
 		if len(p.writes) == 0 {
 			if p.converged && len(r.wf.AssignmentOps) == 0 {
-				return done(r.assignmentsResult(cmd, existing)), nil
+				return r.assignmentsDone(cmd, existing), nil
 			}
 			return waitFor(stepPollAssignments, op.DefaultPollInterval), nil
 		}
@@ -170,6 +179,7 @@ func applyAssignments(ctx context.Context, r *run, cmd *command.SetAssignments) 
 // the desired state holds it succeeds; when a write is needed again (an
 // assignment was changed meanwhile) it goes back to apply.
 func pollAssignments(ctx context.Context, r *run, cmd *command.SetAssignments) (stepResult, error) {
+	cmd = r.effective(cmd)
 	for aid, url := range r.wf.AssignmentOps {
 		if url == "" {
 			continue // followed by the assignment's roles below
@@ -201,7 +211,7 @@ func pollAssignments(ctx context.Context, r *run, cmd *command.SetAssignments) (
 	case len(p.writes) > 0:
 		return goTo(stepApply), nil
 	case p.converged && len(r.wf.AssignmentOps) == 0:
-		return done(r.assignmentsResult(cmd, existing)), nil
+		return r.assignmentsDone(cmd, existing), nil
 	}
 	r.wf.Polls++
 	return waitFor(stepPollAssignments, op.PollDelay(op.DefaultPollInterval, r.wf.Polls)), nil
@@ -279,6 +289,11 @@ func (r *run) assignmentsResult(cmd *command.SetAssignments, existing []gdap.Acc
 			SecurityGroupID: want.SecurityGroupID, AccessAssignmentID: a.ID, Roles: nonNil(a.Roles),
 			Status: a.Status, Action: r.actionFor(key, a),
 		})
+	}
+	for _, c := range r.wf.Copied {
+		if c.Skipped {
+			out = append(out, op.Assignment{SecurityGroupID: c.Group, Roles: []string{}, Action: op.AssignmentSkipped})
+		}
 	}
 	if !cmd.Prune {
 		return &op.Result{Assignments: out}

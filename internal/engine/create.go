@@ -50,7 +50,11 @@ func createWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	case stepPollRequest:
 		return pollRequest(ctx, r, r.wf.RelationshipID, gdap.ActionLockForApproval, stepFinish)
 	case stepFinish:
-		return finishCreate(ctx, r, cmd)
+		var fu *followUpData
+		if len(cmd.Assignments) > 0 {
+			fu = &followUpData{Assignments: command.NewAssignmentsData(cmd.Assignments)}
+		}
+		return finishCreate(ctx, r, fu)
 	}
 	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
 }
@@ -173,17 +177,16 @@ func lockCreated(ctx context.Context, r *run, cmd *command.CreateRelationship) (
 	return r.followRequest(req), nil
 }
 
-// finishCreate reads the relationship, starts the follow-up operation when
-// the command carries access assignments, and succeeds.
-func finishCreate(ctx context.Context, r *run, cmd *command.CreateRelationship) (stepResult, error) {
-	relID := r.wf.RelationshipID
-	rel, err := r.freshOrGet(ctx, relID)
+// finishCreate reads the relationship, starts the follow-up operation fu
+// (nil: none) for it, and succeeds.
+func finishCreate(ctx context.Context, r *run, fu *followUpData) (stepResult, error) {
+	rel, err := r.freshOrGet(ctx, r.wf.RelationshipID)
 	if err != nil {
 		return stepResult{}, err
 	}
 	res := &op.Result{Relationship: op.RelationshipOf(rel), InvitationURL: gdap.InvitationURL(rel.ID)}
-	if len(cmd.Assignments) > 0 {
-		id, err := r.e.startFollowUp(ctx, r, rel.ID, cmd.Assignments)
+	if fu != nil {
+		id, err := r.e.startFollowUp(ctx, r, rel.ID, *fu)
 		if err != nil {
 			return stepResult{}, err
 		}
@@ -205,23 +208,27 @@ type followUpEvent struct {
 	Data            any    `json:"data"`
 }
 
-// followUpData is the data of the follow-up gdap.relationship.accessAssignments.set.
+// followUpData is the data of a follow-up
+// gdap.relationship.accessAssignments.set (startFollowUp sets
+// RelationshipID and AwaitApproval).
 type followUpData struct {
-	RelationshipID string                  `json:"relationshipId"`
-	Assignments    command.AssignmentsData `json:"assignments"`
-	AwaitApproval  bool                    `json:"awaitApproval"`
+	RelationshipID  string                  `json:"relationshipId"`
+	Assignments     command.AssignmentsData `json:"assignments,omitempty"`
+	AwaitApproval   bool                    `json:"awaitApproval"`
+	CopyFrom        string                  `json:"copyFrom,omitempty"`
+	TerminateCopied bool                    `json:"terminateCopied,omitempty"`
 }
 
 // startFollowUp issues the follow-up operation for relationship relID: a
-// gdap.relationship.accessAssignments.set that waits for the customer's
-// approval, under the reserved id op.FollowUpID(relID), on the
+// gdap.relationship.accessAssignments.set (fu) that waits for the
+// customer's approval, under the reserved id op.FollowUpID(relID), on the
 // continuations queue (contract §6.5). Sending it again is harmless.
-func (e *Engine) startFollowUp(ctx context.Context, r *run, relID string, as []command.Assignment) (string, error) {
+func (e *Engine) startFollowUp(ctx context.Context, r *run, relID string, fu followUpData) (string, error) {
 	id := op.FollowUpID(relID)
+	fu.RelationshipID, fu.AwaitApproval = relID, true
 	ev := followUpEvent{
 		SpecVersion: "1.0", ID: id, Source: e.opts.EventSource, Type: command.TypeAssignmentsSet,
-		Subject: relID, DataContentType: "application/json",
-		Data: followUpData{RelationshipID: relID, Assignments: command.NewAssignmentsData(as), AwaitApproval: true},
+		Subject: relID, DataContentType: "application/json", Data: fu,
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {

@@ -40,7 +40,8 @@ var workflows = map[string]workflow{ //nolint:gochecknoglobals // read-only regi
 		}
 		return "the new relationship"
 	}},
-	command.TypeAssignmentsSet: {run: assignmentsWorkflow, target: relationshipTarget},
+	command.TypeAssignmentsSet:      {run: assignmentsWorkflow, target: relationshipTarget},
+	command.TypeRelationshipReplace: {run: replaceWorkflow, target: relationshipTarget},
 	command.TypeCustomerOffboard: {run: offboardWorkflow, customerTarget: true,
 		target: customerTargetName},
 	command.TypeSweepRun: {run: sweepRunWorkflow,

@@ -61,6 +61,11 @@ type wfState struct {
 	// AssignmentOps are the 202 operations of assignment updates being
 	// followed, by assignment id.
 	AssignmentOps map[string]string `json:"assignmentOps,omitempty"`
+	// Copied are the assignments taken over from CopyFrom (CopyRead: read).
+	Copied   []copiedAssignment `json:"copied,omitempty"`
+	CopyRead bool               `json:"copyRead,omitempty"`
+	// Replace is the relationship gdap.relationship.replace creates.
+	Replace *replaceSpec `json:"replace,omitempty"`
 	// Offboard is what gdap.customer.offboard did, by relationship id.
 	Offboard map[string]*offboardEntry `json:"offboard,omitempty"`
 	// DAPRemoved records that an offboarding's DAP removal is confirmed.

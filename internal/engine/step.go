@@ -44,6 +44,9 @@ const (
 	// offboarding.
 	stepRemoveDAP  Step = "removeDap"
 	stepConfirmDAP Step = "confirmDap"
+	// stepTerminateCopied terminates the relationship a replacement's
+	// assignments were copied from.
+	stepTerminateCopied Step = "terminateReplaced"
 )
 
 // pollSteps only read upstream, so they run without the record's lease.

@@ -29,6 +29,9 @@ type Result struct {
 	// Relationships are what gdap.customer.offboard did to each of the
 	// customer's relationships.
 	Relationships []OffboardedRelationship `json:"relationships,omitempty"`
+	// ReplacedRelationship is the relationship the follow-up of
+	// gdap.relationship.replace terminated.
+	ReplacedRelationship *ReplacedRelationship `json:"replacedRelationship,omitempty"`
 	// DapRemoved is set by gdap.customer.offboard with removeDap.
 	DapRemoved *bool `json:"dapRemoved,omitempty"`
 	// AlreadyDone is true when the goal already held and nothing was written.
@@ -59,7 +62,16 @@ const (
 	AssignmentUpdated   = "updated"
 	AssignmentDeleted   = "deleted"
 	AssignmentUnchanged = "unchanged"
+	// AssignmentSkipped: copied from another relationship, the group has
+	// none of this relationship's roles, so it is not assigned.
+	AssignmentSkipped = "skipped"
 )
+
+// ReplacedRelationship names a relationship a replacement ended.
+type ReplacedRelationship struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
 
 // Assignment is one security group's access assignment as
 // gdap.relationship.accessAssignments.set left it.
