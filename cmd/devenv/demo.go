@@ -617,6 +617,8 @@ func (d *demo) script() []demoStep {
 		{"throttled burst: Graph answers 429 with Retry-After", stepThrottledBurst},
 		{"legacy DAP removal in Partner Center (App+User token)", stepRemoveDAP},
 		{"onboarding: create with access assignments, the customer approves 10 days later, assignments applied", stepOnboard},
+		{"role change: replace a relationship, copy its assignments once approved, terminate the old one", stepReplace},
+		{"offboarding: a customer with three relationships, and its DAP", stepOffboard},
 		{"expiry sweep over a seeded population (GDAP_AUTO_EXTEND_POLICY=enable)", stepSweep},
 	}
 }

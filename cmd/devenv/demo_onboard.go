@@ -12,10 +12,9 @@ import (
 // Onboarding demo data: the roles granted and the security groups that get
 // them once the customer approves.
 const (
-	demoRoleHelpdesk  = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-	demoRoleUserAdmin = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-	demoGroupHelpdesk = "3c5e7a91-2b4d-4f60-8a1c-9e0d2f3b4a61"
-	demoGroupAdmins   = "3c5e7a91-2b4d-4f60-8a1c-9e0d2f3b4a62"
+	demoRoleSecurityReader = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	demoGroupHelpdesk      = "3c5e7a91-2b4d-4f60-8a1c-9e0d2f3b4a61"
+	demoGroupAdmins        = "3c5e7a91-2b4d-4f60-8a1c-9e0d2f3b4a62"
 )
 
 // idleAdvance moves the virtual clock by total in steps, running what is due
@@ -55,10 +54,10 @@ func stepOnboard(ctx context.Context, s *stepRun) error {
 	data := map[string]any{
 		"displayName": "Tailspin Toys admins", "duration": "P730D",
 		"customer":      map[string]any{"tenantId": tenant, "displayName": "Tailspin Toys"},
-		"accessDetails": map[string]any{"unifiedRoles": roleRefs(demoRoleHelpdesk, demoRoleUserAdmin)},
+		"accessDetails": map[string]any{"unifiedRoles": roleRefs(roleHelpdesk, roleUserAdmin)},
 		"accessAssignments": []any{
-			map[string]any{"securityGroupId": demoGroupHelpdesk, "roles": roleRefs(demoRoleHelpdesk)},
-			map[string]any{"securityGroupId": demoGroupAdmins, "roles": roleRefs(demoRoleHelpdesk, demoRoleUserAdmin)},
+			map[string]any{"securityGroupId": demoGroupHelpdesk, "roles": roleRefs(roleHelpdesk)},
+			map[string]any{"securityGroupId": demoGroupAdmins, "roles": roleRefs(roleHelpdesk, roleUserAdmin)},
 		},
 	}
 	if err := s.send(ctx, opID, command.TypeRelationshipCreate, data); err != nil {

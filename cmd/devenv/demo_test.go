@@ -33,9 +33,9 @@ func TestDemoScript(t *testing.T) {
 	require.Empty(t, rep.Failures)
 	require.Zero(t, rep.DeadLetters)
 	require.Positive(t, rep.Passed)
-	require.Equal(t, 16+6, rep.Commands, "commands the script sends: 16 plus the burst")
+	require.Equal(t, 18+6, rep.Commands, "commands the script sends: 18 plus the burst")
 	text := out.String()
-	for i := 1; i <= 10; i++ {
+	for i := 1; i <= 12; i++ {
 		require.Contains(t, text, fmt.Sprintf("── %d. ", i))
 	}
 	require.Contains(t, text, "── SUMMARY")
