@@ -201,6 +201,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"GDAP_LOG_LEVEL": "info",
 		// Sends go through the gate, which can simulate an outage.
 		"GDAP_BROKER_URL": broker.url,
+		// Follow-ups check every 10 minutes: the drains then move the
+		// clock by minutes, not days, while they wait for approvals.
+		"GDAP_FOLLOWUP_POLL": "10m",
 	}
 	if cfg.ExpiringRelationships > 0 {
 		env["GDAP_AUTO_EXTEND_POLICY"] = string(config.PolicyEnable)
@@ -238,8 +241,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Azurite:          cfg.Azurite,
 		HandlerOutput:    cfg.HandlerOutput,
 		MaxDeliveryCount: cfg.MaxDeliveryCount,
-		// Keep every request: invariant 3 reads the whole journal.
-		Graph: graphsim.Options{JournalLimit: 1 << 30},
+		// As deployed (infra/main.bicep): the waits for approvals move
+		// the virtual clock past Service Bus's default 10 minutes.
+		DuplicateDetectionWindow: 24 * time.Hour,
+		// Keep every request: invariant 3 reads the whole journal. A
+		// scripted customer approves every invitation after half an hour,
+		// so that replacements' follow-ups run to their end.
+		Graph: graphsim.Options{JournalLimit: 1 << 30, CustomerApproval: 30 * time.Minute},
 		Env:   env,
 	})
 	if err != nil {
@@ -282,6 +290,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	rep.Elapsed = time.Since(began)
+	plan.addFollowUps(stack)
+	rep.Planned = plan.countByKind()
 	if err := check(ctx, stack, plan, rep); err != nil {
 		return rep, err
 	}

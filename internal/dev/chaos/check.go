@@ -369,6 +369,8 @@ func checkWrites(stack *devstack.Stack, p *plan, rep *Report) Invariant {
 			counts[relID]["request"]++
 		case e.Method == http.MethodPost && sub == "accessAssignments":
 			counts[relID]["assignment"]++
+		case e.Method == http.MethodDelete && sub == "":
+			counts[relID]["delete"]++
 		case e.Method == http.MethodPatch && sub == "":
 			var body map[string]json.RawMessage
 			if err := json.Unmarshal([]byte(e.Body), &body); err != nil {

@@ -3,10 +3,12 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/dev/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	gop "github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Operation kinds of the mix. Each operation targets its own relationship,
@@ -25,6 +27,11 @@ const (
 	KindUnsupported       = "invalid.unsupported"   // accepted, fails unsupported_command
 	KindCreate            = "create"                // POST relationship (once), then lockForApproval
 	KindSetAssignments    = "accessAssignments.set" // active, two POST …/accessAssignments
+	KindOffboard          = "offboard"              // active (terminate), created (DELETE), approvalPending (none)
+	KindReplace           = "replace"               // create + lock; its follow-up terminates the old one
+	// KindFollowUp is the follow-up operation a replace starts itself
+	// (planned after the run, when the new relationship's id is known).
+	KindFollowUp = "replace.followUp"
 )
 
 // mix is the relative weight of each kind.
@@ -44,6 +51,8 @@ var mix = []struct { //nolint:gochecknoglobals // immutable table
 	{KindUnsupported, 4},
 	{KindCreate, 10},
 	{KindSetAssignments, 8},
+	{KindOffboard, 5},
+	{KindReplace, 5},
 }
 
 // Role template ids used in the seeded relationships.
@@ -67,6 +76,8 @@ type op struct {
 	maxWrites map[string]int
 	// name is the displayName a create operation gives its relationship.
 	name string
+	// rels are further relationships the operation writes to (offboard).
+	rels []string
 }
 
 // plan is every operation the run checks: the mix (sent in waves), the
@@ -90,6 +101,22 @@ func (p *plan) add(o *op) {
 	p.byID[o.id] = o
 	if o.relID != "" {
 		p.byRel[o.relID] = o
+	}
+	for _, id := range o.rels {
+		p.byRel[id] = o
+	}
+}
+
+// addFollowUps plans the follow-up operation of every replace whose new
+// relationship exists: it must end in exactly one outcome like any other.
+func (p *plan) addFollowUps(stack *devstack.Stack) {
+	for _, o := range slices.Clone(p.ops) {
+		if o.kind != KindReplace {
+			continue
+		}
+		for _, rel := range stack.Graph.RelationshipsNamed(o.name) {
+			p.add(&op{id: gop.FollowUpID(rel.ID), kind: KindFollowUp, expect: "succeeded", maxWrites: map[string]int{}})
+		}
 	}
 }
 
@@ -211,6 +238,28 @@ func newOp(stack *devstack.Stack, rng *rand.Rand, i int, kind string) (*op, erro
 				map[string]any{"roleDefinitionId": roleHelpdesk}, map[string]any{"roleDefinitionId": roleUserAdmin}}},
 		}}
 		o.maxWrites["assignment"] = 2
+	case KindOffboard:
+		typ = command.TypeCustomerOffboard
+		for _, status := range []string{gdap.StatusCreated, gdap.StatusApprovalPending, gdap.StatusActive} {
+			rel := gdap.Relationship{DisplayName: fmt.Sprintf("chaos-%05d-%s", i, status), Status: status, Duration: "P730D",
+				AutoExtendDuration: gdap.AutoExtendOff, UnifiedRoles: []string{roleHelpdesk}, Customer: customer}
+			id, aerr := stack.Graph.AddRelationship(rel)
+			if aerr != nil {
+				return nil, aerr
+			}
+			o.rels = append(o.rels, id)
+		}
+		data = map[string]any{"customerTenantId": customer.TenantID}
+		o.maxWrites["request"] = 1
+		o.maxWrites["delete"] = 1
+	case KindReplace:
+		err = add(gdap.StatusActive, []string{roleHelpdesk, roleUserAdmin})
+		typ = command.TypeRelationshipReplace
+		o.name = fmt.Sprintf("chaos-repl-%05d", i)
+		data = map[string]any{"relationshipId": o.relID, "displayName": o.name,
+			"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": roleHelpdesk}}}}
+		o.maxWrites["create"] = 1
+		o.maxWrites["request"] = 1 // the new one's lock, the old one's terminate
 	case KindUnsupported:
 		typ = "gdap.relationship.frobnicate"
 		data = map[string]any{"relationshipId": guid(rng)}

@@ -59,6 +59,9 @@ type Options struct {
 	PartnerCenter pcsim.Options
 	// MaxDeliveryCount of the emulated queues. Default 10.
 	MaxDeliveryCount int
+	// DuplicateDetectionWindow of the emulated entities. Default Service
+	// Bus's, 10 minutes; the Bicep deploys one day (P1D).
+	DuplicateDetectionWindow time.Duration
 	// FastForward lets the emulator jump the clock when idle outside Drain.
 	FastForward bool
 	// Logger is the emulator's own log.
@@ -168,14 +171,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Env[k] = v
 	}
 	s.Emu, err = hostemu.Start(ctx, hostemu.Options{
-		ScriptRoot:       opts.RepoRoot,
-		HandlerPath:      opts.HandlerPath,
-		Env:              s.Env,
-		Clock:            s.Clock,
-		FastForward:      opts.FastForward,
-		MaxDeliveryCount: opts.MaxDeliveryCount,
-		HandlerOutput:    opts.HandlerOutput,
-		Logger:           opts.Logger,
+		ScriptRoot:               opts.RepoRoot,
+		HandlerPath:              opts.HandlerPath,
+		Env:                      s.Env,
+		Clock:                    s.Clock,
+		FastForward:              opts.FastForward,
+		MaxDeliveryCount:         opts.MaxDeliveryCount,
+		DuplicateDetectionWindow: opts.DuplicateDetectionWindow,
+		HandlerOutput:            opts.HandlerOutput,
+		Logger:                   opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: host emulator: %w", err)

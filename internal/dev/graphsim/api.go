@@ -211,25 +211,30 @@ func (s *Sim) Operations(relID string) ([]gdap.Operation, error) {
 // relationship); a relationship without customer gets a generated one.
 func (s *Sim) Approve(id string, customer *gdap.Customer) error {
 	return s.customerAct(id, gdap.StatusApprovalPending, "approve", func(r *relationship, now time.Time) error {
-		if customer != nil {
-			if !isGUID(customer.TenantID) {
-				return fmt.Errorf("%w: customer tenant id %q is not a GUID", ErrInvalidRelationship, customer.TenantID)
-			}
-			if r.hasCustomer && !strings.EqualFold(r.customer.TenantID, customer.TenantID) {
-				return fmt.Errorf("%w: relationship is for customer %s", ErrInvalidState, r.customer.TenantID)
-			}
-			r.hasCustomer = true
-			r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
-				DisplayName: cmp.Or(customer.DisplayName, r.customer.DisplayName)}
-		}
-		if !r.hasCustomer {
-			r.hasCustomer = true
-			tid := newGUID(s.rng)
-			r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
-		}
-		s.enterLocked(r, gdap.StatusApproved, now)
-		return nil
+		return s.approveLocked(r, customer, now)
 	})
+}
+
+// approveLocked approves r (see Approve) under the simulator's lock.
+func (s *Sim) approveLocked(r *relationship, customer *gdap.Customer, now time.Time) error {
+	if customer != nil {
+		if !isGUID(customer.TenantID) {
+			return fmt.Errorf("%w: customer tenant id %q is not a GUID", ErrInvalidRelationship, customer.TenantID)
+		}
+		if r.hasCustomer && !strings.EqualFold(r.customer.TenantID, customer.TenantID) {
+			return fmt.Errorf("%w: relationship is for customer %s", ErrInvalidState, r.customer.TenantID)
+		}
+		r.hasCustomer = true
+		r.customer = gdap.Customer{TenantID: strings.ToLower(customer.TenantID),
+			DisplayName: cmp.Or(customer.DisplayName, r.customer.DisplayName)}
+	}
+	if !r.hasCustomer {
+		r.hasCustomer = true
+		tid := newGUID(s.rng)
+		r.customer = gdap.Customer{TenantID: tid, DisplayName: "Customer " + tid[:8]}
+	}
+	s.enterLocked(r, gdap.StatusApproved, now)
+	return nil
 }
 
 // Reject is the customer declining an approvalPending relationship through

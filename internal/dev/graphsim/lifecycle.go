@@ -45,6 +45,9 @@ func (s *Sim) scheduleNextLocked(r *relationship, at time.Time, add func(*event)
 		add(&event{at: r.end, kind: evRelExpiry, rel: r})
 	case gdap.StatusApprovalPending:
 		add(&event{at: laterOf(r.created.Add(s.opts.ApprovalLapse), at), kind: evRelApprovalLapse, rel: r})
+		if s.opts.CustomerApproval > 0 && !r.reseller {
+			add(&event{at: at.Add(s.opts.CustomerApproval), kind: evRelCustomerApproves, rel: r})
+		}
 	case gdap.StatusApproved:
 		add(&event{at: at.Add(s.opts.ActivationStepDelay), kind: evRelActivating, rel: r})
 	case gdap.StatusActivating:
@@ -99,6 +102,10 @@ func (s *Sim) fireLocked(e *event) {
 	case evRelApprovalLapse:
 		if r.status == gdap.StatusApprovalPending && !r.created.Add(s.opts.ApprovalLapse).After(at) {
 			s.setStatusLocked(r, gdap.StatusExpired, at)
+		}
+	case evRelCustomerApproves:
+		if r.status == gdap.StatusApprovalPending {
+			s.approveLocked(r, nil, at)
 		}
 	case evRelActivating:
 		if r.status == gdap.StatusApproved {

@@ -129,3 +129,19 @@ func TestCustomers(t *testing.T) {
 	require.NoError(t, b.sim.TerminateByCustomer(id))
 	require.Equal(t, 404, b.do(t, rawReq{method: "GET", path: "/tenantRelationships/delegatedAdminCustomers/" + tenantA}).status)
 }
+
+// CustomerApproval plays a customer who approves every relationship that
+// waits for approval, after the configured time.
+func TestScriptedCustomerApproval(t *testing.T) {
+	t.Parallel()
+	b := setup(t, graphsim.Options{CustomerApproval: time.Hour})
+	id, err := b.sim.AddRelationship(gdap.Relationship{Status: gdap.StatusApprovalPending, Duration: "P90D"})
+	require.NoError(t, err)
+	b.clock.Advance(59 * time.Minute)
+	r, _ := b.sim.Relationship(id)
+	require.Equal(t, gdap.StatusApprovalPending, r.Status)
+	b.clock.Advance(2 * time.Minute) // approved at 60 min, active a minute later
+	r, _ = b.sim.Relationship(id)
+	require.Equal(t, gdap.StatusActive, r.Status)
+	require.NotEmpty(t, r.Customer.TenantID, "an open invitation gets the approving customer")
+}

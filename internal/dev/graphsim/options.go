@@ -99,6 +99,11 @@ type Options struct {
 	ExpiryStepDelay        time.Duration
 	AssignmentStepDelay    time.Duration
 	ApprovalLapse          time.Duration
+	// CustomerApproval, when positive, plays a customer who approves every
+	// (non-reseller) relationship this long after it enters approvalPending:
+	// a scripted customer for load and chaos runs, not a Graph behaviour.
+	// Zero: relationships wait for Approve (or lapse).
+	CustomerApproval time.Duration
 
 	// Throttle, when set, gives every bearer token a request budget per
 	// window of simulated time; beyond it requests get 429 (rule 36).

@@ -9,19 +9,20 @@ import (
 type eventKind uint8
 
 const (
-	evRelExpiry        eventKind = iota + 1 // active relationship reaches endDateTime
-	evRelExpired                            // expiring → expired
-	evRelApprovalLapse                      // approvalPending for ApprovalLapse → expired
-	evRelActivating                         // approved → activating
-	evRelActive                             // activating → active
-	evRelTerminating                        // terminationRequested → terminating (customer-initiated)
-	evRelTerminated                         // terminating → terminated (customer-initiated)
-	evReqPending                            // request created → pending
-	evReqDone                               // request pending → succeeded/failed
-	evOpRunning                             // operation notStarted → running
-	evOpDone                                // operation running → succeeded/failed
-	evAAActive                              // access assignment pending → active
-	evAADeleted                             // access assignment deleting → deleted
+	evRelExpiry           eventKind = iota + 1 // active relationship reaches endDateTime
+	evRelExpired                               // expiring → expired
+	evRelApprovalLapse                         // approvalPending for ApprovalLapse → expired
+	evRelActivating                            // approved → activating
+	evRelActive                                // activating → active
+	evRelTerminating                           // terminationRequested → terminating (customer-initiated)
+	evRelTerminated                            // terminating → terminated (customer-initiated)
+	evReqPending                               // request created → pending
+	evReqDone                                  // request pending → succeeded/failed
+	evOpRunning                                // operation notStarted → running
+	evOpDone                                   // operation running → succeeded/failed
+	evAAActive                                 // access assignment pending → active
+	evAADeleted                                // access assignment deleting → deleted
+	evRelCustomerApproves                      // a scripted customer approves (Options.CustomerApproval)
 )
 
 // event is one scheduled transition. Events are validated when they fire
