@@ -35,25 +35,34 @@ func createWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	if !ok {
 		return failed(op.Failf(op.CodeInternal, "unexpected command %T", r.cmd)), nil
 	}
-	switch r.step() {
-	case stepStart:
+	if r.step() == stepStart {
 		r.wf.CreateIntent = r.now()
 		r.rec.Step = string(stepCreate)
 		if err := r.e.checkpoint(ctx, r); err != nil {
 			return stepResult{}, err
 		}
 		return goTo(stepCreate), nil
+	}
+	var fu *followUpData
+	if len(cmd.Assignments) > 0 {
+		fu = &followUpData{Assignments: command.NewAssignmentsData(cmd.Assignments)}
+	}
+	return createSteps(ctx, r, cmd, fu)
+}
+
+// createSteps runs the steps after the recorded intent, shared by
+// gdap.relationship.create and gdap.relationship.replace: create (or adopt)
+// cc's relationship, lock it, follow the lock, then finish and start the
+// follow-up fu (nil: none).
+func createSteps(ctx context.Context, r *run, cc *command.CreateRelationship, fu *followUpData) (stepResult, error) {
+	switch r.step() {
 	case stepCreate:
-		return createRelationship(ctx, r, cmd)
+		return createRelationship(ctx, r, cc)
 	case stepLock:
-		return lockCreated(ctx, r, cmd)
+		return lockCreated(ctx, r, cc)
 	case stepPollRequest:
 		return pollRequest(ctx, r, r.wf.RelationshipID, gdap.ActionLockForApproval, stepFinish)
 	case stepFinish:
-		var fu *followUpData
-		if len(cmd.Assignments) > 0 {
-			fu = &followUpData{Assignments: command.NewAssignmentsData(cmd.Assignments)}
-		}
 		return finishCreate(ctx, r, fu)
 	}
 	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil

@@ -42,18 +42,7 @@ func replaceWorkflow(ctx context.Context, r *run) (stepResult, error) {
 	if r.wf.Replace == nil {
 		return failed(op.Failf(op.CodeInternal, "replacement state missing at step %q", r.rec.Step)), nil
 	}
-	cc := r.wf.Replace.create(cmd)
-	switch r.step() {
-	case stepCreate:
-		return createRelationship(ctx, r, cc)
-	case stepLock:
-		return lockCreated(ctx, r, cc)
-	case stepPollRequest:
-		return pollRequest(ctx, r, r.wf.RelationshipID, gdap.ActionLockForApproval, stepFinish)
-	case stepFinish:
-		return finishCreate(ctx, r, &followUpData{CopyFrom: cmd.RelationshipID, TerminateCopied: true})
-	}
-	return failed(op.Failf(op.CodeInternal, "unknown step %q", r.rec.Step)), nil
+	return createSteps(ctx, r, r.wf.Replace.create(cmd), &followUpData{CopyFrom: cmd.RelationshipID, TerminateCopied: true})
 }
 
 // startReplace checks the old relationship, fixes what to create and
