@@ -50,7 +50,9 @@ CloudEvent instead (its missing id, source and time are filled in).`,
   gdapctl send gdap.relationship.update --data @changes.json --id op-2026-0042 --wait --timeout 10m
   gdapctl send gdap.customer.removeDap --customer-tenant-id <tenant> --dry-run
   gdapctl send gdap.relationship.create --data @onboard.json --wait
-  gdapctl send gdap.relationship.accessAssignments.set --relationship-id <id> --data '{"assignments":[{"securityGroupId":"<group>","roles":[{"roleDefinitionId":"<role>"}]}],"prune":true}' --wait`,
+  gdapctl send gdap.relationship.accessAssignments.set --relationship-id <id> --data '{"assignments":[{"securityGroupId":"<group>","roles":[{"roleDefinitionId":"<role>"}]}],"prune":true}' --wait
+  gdapctl send gdap.customer.offboard --customer-tenant-id <tenant> --data '{"removeDap":true}' --wait
+  gdapctl send gdap.relationship.replace --relationship-id <id> --data '{"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"<role>"}]}}' --wait`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 || (len(args) == 0 && f.event == "") {
 				return usageErrorf("send needs exactly one command type (or --event @file.json)")

@@ -40,6 +40,10 @@ func TestSendInvalidCommandNamesTheField(t *testing.T) {
 		{"unknown type", []string{"gdap.nope", "--data", `{}`}, "type"},
 		{"create name too long", []string{"gdap.relationship.create", "--data", `{"displayName":"` + strings.Repeat("n", 51) + `","duration":"P730D",
 			"accessDetails":{"unifiedRoles":[{"roleDefinitionId":"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}]}}`}, "data.displayName"},
+		{"offboard removeDap not a bool", []string{"gdap.customer.offboard", "--customer-tenant-id", "a1b2c3d4-0000-4000-8000-000000000001",
+			"--data", `{"removeDap":"yes"}`}, "data.removeDap"},
+		{"replace without roles", []string{"gdap.relationship.replace", "--relationship-id", "a1b2c3d4-0000-4000-8000-000000000001",
+			"--data", `{"accessDetails":{"unifiedRoles":[]}}`}, "data.accessDetails.unifiedRoles"},
 		{"assignments group not a GUID", []string{"gdap.relationship.accessAssignments.set", "--relationship-id", "a1b2c3d4-0000-4000-8000-000000000001",
 			"--data", `{"assignments":[{"securityGroupId":"admins","roles":[{"roleDefinitionId":"f2ef992c-3afb-46b9-b7cf-a126ee74c451"}]}]}`}, "data.assignments[0].securityGroupId"},
 	}
