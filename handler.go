@@ -63,7 +63,14 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	}
 	ledgerStore := buildLedger(ctx, cfg, tables, logger)
 	dueIndex := buildDueIndex(ctx, cfg, tables, logger)
-	graph, err := buildGraph(cfg, cred, outbound)
+	graph, err := buildGraph(cfg, cred, outbound, clock, &graphapi.Pacing{})
+	if err != nil {
+		return nil, err
+	}
+	// The sweep reads pages with its own client, not paced: a sweep handles
+	// 429s itself (its continuation waits for Retry-After), and a page read
+	// must not be deferred behind the commands' writes.
+	sweepGraph, err := buildGraph(cfg, cred, outbound, clock, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +82,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 	if err != nil {
 		return nil, err
 	}
-	sweeper, err := buildSweeper(ctx, cfg, tables, graph, send, logger)
+	sweeper, err := buildSweeper(ctx, cfg, tables, sweepGraph, send, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +169,7 @@ func buildLedger(ctx context.Context, cfg config.Config, tables *aztables.Servic
 }
 
 // buildGraph returns the Microsoft Graph client (app-only).
-func buildGraph(cfg config.Config, cred *lazyCredential, outbound http.RoundTripper) (*graphapi.Client, error) {
+func buildGraph(cfg config.Config, cred *lazyCredential, outbound http.RoundTripper, clock vclock.Clock, pacing *graphapi.Pacing) (*graphapi.Client, error) {
 	var c azcore.TokenCredential
 	if cfg.DevBearerToken != "" {
 		c = graphapi.NewStaticTokenCredential(cfg.DevBearerToken)
@@ -172,7 +179,11 @@ func buildGraph(cfg config.Config, cred *lazyCredential, outbound http.RoundTrip
 			return nil, err
 		}
 	}
-	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: c, HTTPClient: &http.Client{Transport: outbound}})
+	// Pacing: once Graph throttles, the client paces itself (adaptive,
+	// process-wide) and defers calls to reserved slots instead of
+	// retrying into the limit (docs/performance.md, "Throttling").
+	graph, err := graphapi.New(graphapi.Options{BaseURL: cfg.GraphBaseURL, Credential: c,
+		HTTPClient: &http.Client{Transport: outbound}, Clock: clock, Pacing: pacing})
 	if err != nil {
 		return nil, fmt.Errorf("graph client: %w", err)
 	}

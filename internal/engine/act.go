@@ -87,7 +87,14 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 	deadline := e.deadlineOf(rec, r.wf)
 	// Round up to the next whole second: Retry-After has second granularity
 	// and the invocation's clock may trail the broker's by the transit time.
+	// A paced retry keeps its slot (to the millisecond): paced calls are
+	// spread within the second, and an early delivery is harmless (the
+	// wake id decides, and the client accepts the slot a little early).
 	at := op.ScheduleAt(now.Add(d))
+	if !r.pacedAt.IsZero() {
+		at = r.pacedAt.Truncate(time.Millisecond).Add(time.Millisecond)
+		r.pacedAt = time.Time{}
+	}
 	if at.After(deadline) {
 		at = deadline
 	}

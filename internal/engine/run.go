@@ -12,6 +12,7 @@ import (
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/upstream"
@@ -70,6 +71,11 @@ type wfState struct {
 	Offboard map[string]*offboardEntry `json:"offboard,omitempty"`
 	// DAPRemoved records that an offboarding's DAP removal is confirmed.
 	DAPRemoved bool `json:"dapRemoved,omitempty"`
+	// Paced and PacedCalls are a slot the Graph client reserved for the
+	// step's retry after throttling (graphapi.Pacing): the retry presents
+	// it (graphapi.WithReservation) and goes through.
+	Paced      time.Time `json:"paced,omitzero"`
+	PacedCalls int       `json:"pacedCalls,omitempty"`
 }
 
 func decodeState(b []byte) *wfState {
@@ -108,6 +114,9 @@ type run struct {
 	claimed bool
 	// depth counts re-decisions after lost ETag races in this invocation.
 	depth int
+	// pacedAt, when set, is the exact time the next wait resumes at (a
+	// slot the Graph client reserved), instead of the whole second after.
+	pacedAt time.Time
 }
 
 func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
@@ -192,7 +201,12 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 		if !r.now().Before(e.deadlineOf(rec, r.wf)) {
 			return e.finish(ctx, r, nil, e.timedOut(r))
 		}
-		res, err := wf.run(ctx, r)
+		stepCtx := ctx
+		if !r.wf.Paced.IsZero() {
+			stepCtx = graphapi.WithReservation(ctx, r.wf.Paced, r.wf.PacedCalls)
+			r.wf.Paced, r.wf.PacedCalls = time.Time{}, 0
+		}
+		res, err := wf.run(stepCtx, r)
 		var se *supersededError
 		if errors.As(err, &se) {
 			return e.settle(ctx, r, err, "checkpoint")
@@ -222,9 +236,15 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 }
 
 // retryLater schedules a transient-failure retry of the current step, or
-// fails the operation when the step's retries are used up.
+// fails the operation when the step's retries are used up. A call the Graph
+// client deferred itself (pacing after throttling: no request was sent)
+// does not count as a retry; its retry is scheduled at the slot the client
+// reserved for it, which it presents when it runs.
 func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) error {
-	r.rec.StepAttempt++
+	local := ue.Code == graphapi.LocalThrottleCode
+	if !local {
+		r.rec.StepAttempt++
+	}
 	code := op.CodeUpstreamUnavailable
 	if ue.Throttled() {
 		code = op.CodeThrottled
@@ -236,9 +256,16 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 		return e.finish(ctx, r, nil, last)
 	}
 	d := op.RetryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
-	r.log.WarnContext(ctx, "transient upstream failure; retry scheduled",
-		"service", ue.Service, "status", ue.StatusCode, "upstream_code", ue.Code,
-		"retry", r.rec.StepAttempt, "delay", d.String())
+	if !ue.Reserved.IsZero() {
+		r.wf.Paced, r.wf.PacedCalls = ue.Reserved, ue.ReservedCalls
+		r.pacedAt = ue.Reserved
+		d = ue.Reserved.Sub(r.now())
+	}
+	if !local {
+		r.log.WarnContext(ctx, "transient upstream failure; retry scheduled",
+			"service", ue.Service, "status", ue.StatusCode, "upstream_code", ue.Code,
+			"retry", r.rec.StepAttempt, "delay", d.String())
+	}
 	return e.wait(ctx, r, r.step(), d)
 }
 

@@ -21,6 +21,7 @@ import (
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	graphauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 
+	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
@@ -83,9 +84,12 @@ type Options struct {
 	// HTTPClient optionally supplies the base transport (its Transport is
 	// wrapped by the Kiota middleware; nil means Kiota's default transport).
 	HTTPClient *http.Client
-	// Clock is used to interpret HTTP-date Retry-After values. Default
-	// vclock.Real.
+	// Clock is used to interpret HTTP-date Retry-After values and by
+	// Pacing. Default vclock.Real.
 	Clock vclock.Clock
+	// Pacing, when set, paces the client's calls once Graph throttles it
+	// (pacing.go). Nil: no client-side pacing.
+	Pacing *Pacing
 }
 
 // Client calls the Graph GDAP API. It is safe for concurrent use.
@@ -95,6 +99,8 @@ type Client struct {
 	base    *url.URL
 	timeout time.Duration
 	clock   vclock.Clock
+	// pacer is nil without Options.Pacing.
+	pacer *pacer
 }
 
 // New validates opts and builds the request adapter once.
@@ -155,14 +161,27 @@ func New(opts Options) (*Client, error) {
 	if clock == nil {
 		clock = vclock.Real{}
 	}
-	return &Client{
+	c := &Client{
 		adapter: adapter,
 		rels: tenantrelationships.NewDelegatedAdminRelationshipsRequestBuilderInternal(
 			map[string]string{"baseurl": base.String()}, adapter),
 		base:    base,
 		timeout: timeout,
 		clock:   clock,
-	}, nil
+	}
+	if opts.Pacing != nil {
+		c.pacer = newPacer(*opts.Pacing)
+	}
+	return c, nil
+}
+
+// PacedRate reports the rate (calls per second) the client paces itself
+// at after Graph throttled it; 0 while it does not pace.
+func (c *Client) PacedRate() float64 {
+	if c.pacer == nil {
+		return 0
+	}
+	return c.pacer.pacedRate()
 }
 
 // clientOptions describes the SDK in the SdkVersion telemetry header.
@@ -251,6 +270,14 @@ type call func(ctx context.Context, headers *abstractions.RequestHeaders, option
 // of ok; transport and credential failures, error statuses and unexpected
 // success statuses become *upstream.Error.
 func (c *Client) send(ctx context.Context, op string, extra map[string]string, fn call, ok ...int) (*response, error) {
+	if c.pacer != nil {
+		now := c.clock.Now()
+		if slot, ok := c.pacer.admit(ctx, now); !ok {
+			return nil, &upstream.Error{Service: upstream.ServiceGraph, Operation: op, StatusCode: http.StatusTooManyRequests,
+				Code: LocalThrottleCode, Message: "deferred by the client's pacing after Graph throttled it",
+				RetryAfter: slot.Sub(now), Reserved: slot, ReservedCalls: c.pacer.cfg.ReserveCalls}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -289,7 +316,14 @@ func (c *Client) send(ctx context.Context, op string, extra map[string]string, f
 		return nil, c.transportError(op, errors.New("no HTTP response"))
 	}
 	if err := c.expect(op, got, ok...); err != nil {
+		if ue, isUE := upstream.As(err); isUE && c.pacer != nil && ue.Throttled() {
+			ue.Reserved = c.pacer.throttled(c.clock.Now(), ue.RetryAfter)
+			ue.ReservedCalls = c.pacer.cfg.ReserveCalls
+		}
 		return nil, err
+	}
+	if c.pacer != nil {
+		c.pacer.succeeded(c.clock.Now())
 	}
 	return got, nil
 }

@@ -38,6 +38,11 @@ type Error struct {
 	RequestID string
 	// RetryAfter is the server's Retry-After, zero when absent.
 	RetryAfter time.Duration
+	// Reserved, when set, is a slot the client reserved for the caller's
+	// retry of ReservedCalls calls (client-side pacing after throttling);
+	// a retry at that time presents it instead of taking another.
+	Reserved      time.Time
+	ReservedCalls int
 	// Err is the underlying error, if any.
 	Err error
 }

@@ -245,14 +245,53 @@ func (s *Sim) afterFaults(rec *recorder, c *call) {
 	}
 }
 
+// bucket is one client's token bucket (Options.RateLimit).
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// rateLimitLocked enforces Options.RateLimit per bearer token (rule 41): a
+// request takes a token; without one it gets 429 and a Retry-After of the
+// whole seconds until one is back (at least 1). A refused request takes
+// nothing.
+func (s *Sim) rateLimitLocked(r *http.Request, now time.Time) *apiError {
+	rl := s.opts.RateLimit
+	if rl == nil || rl.Rate <= 0 {
+		return nil
+	}
+	burst := float64(max(rl.Burst, 1))
+	key := r.Header.Get("Authorization")
+	b := s.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: burst, last: now}
+		s.buckets[key] = b
+	}
+	if now.After(b.last) {
+		b.tokens = math.Min(burst, b.tokens+now.Sub(b.last).Seconds()*rl.Rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return nil
+	}
+	wait := math.Max(1, math.Ceil((1-b.tokens)/rl.Rate))
+	return &apiError{status: http.StatusTooManyRequests, code: CodeTooManyRequests,
+		message: "Too many requests: the application's request rate is limited.", retryAfter: int(wait)}
+}
+
 // budget is one client's fixed throttling window.
 type budget struct {
 	start time.Time
 	count int
 }
 
-// throttleLocked enforces Options.Throttle per bearer token.
+// throttleLocked enforces Options.RateLimit and Options.Throttle per
+// bearer token.
 func (s *Sim) throttleLocked(r *http.Request, now time.Time) *apiError {
+	if e := s.rateLimitLocked(r, now); e != nil {
+		return e
+	}
 	t := s.opts.Throttle
 	if t == nil || t.Requests <= 0 || t.Window <= 0 {
 		return nil

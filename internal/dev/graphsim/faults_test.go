@@ -125,3 +125,55 @@ func TestThrottleBudget(t *testing.T) {
 	b.clock.Advance(10 * time.Second)
 	require.Equal(t, 200, b.do(t, rawReq{method: "GET", path: relsPath}).status)
 }
+
+// Rule 41: a token bucket per client application.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, graphsim.Options{RateLimit: &graphsim.RateLimit{Rate: 10, Burst: 5}})
+	get := func(token string) rawResp {
+		h := map[string]string{}
+		if token != "" {
+			h["Authorization"] = "Bearer " + token
+		}
+		return b.do(t, rawReq{method: "GET", path: relsPath, headers: h})
+	}
+	// The burst, then 429 with the time to the next token (0.1 s → 1 s).
+	for range 5 {
+		require.Equal(t, 200, get("").status)
+	}
+	resp := get("")
+	require.Equal(t, 429, resp.status)
+	require.Equal(t, "1", resp.header.Get("Retry-After"))
+	// A refused request takes nothing; another client has its own bucket.
+	require.Equal(t, 200, get("other").status)
+	b.clock.Advance(100 * time.Millisecond)
+	require.Equal(t, 200, get("").status)
+	require.Equal(t, 429, get("").status)
+
+	// Held over time: in 60 s at most 10/s (plus the refilled burst).
+	ok := 0
+	for range 600 {
+		b.clock.Advance(100 * time.Millisecond)
+		for range 3 {
+			if get("").status == 200 {
+				ok++
+			}
+		}
+	}
+	require.InDelta(t, 600, ok, 6, "the rate is held")
+}
+
+func TestRateLimitRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		rate float64
+		want string
+	}{{rate: 10, want: "1"}, {rate: 0.5, want: "2"}, {rate: 0.2, want: "5"}}
+	for _, tt := range tests {
+		b := setup(t, graphsim.Options{RateLimit: &graphsim.RateLimit{Rate: tt.rate, Burst: 1}})
+		require.Equal(t, 200, b.do(t, rawReq{method: "GET", path: relsPath}).status)
+		resp := b.do(t, rawReq{method: "GET", path: relsPath})
+		require.Equal(t, 429, resp.status)
+		require.Equal(t, tt.want, resp.header.Get("Retry-After"), "rate %v", tt.rate)
+	}
+}

@@ -108,6 +108,20 @@ type Options struct {
 	// Throttle, when set, gives every bearer token a request budget per
 	// window of simulated time; beyond it requests get 429 (rule 36).
 	Throttle *ThrottleBudget
+	// RateLimit, when set, is a token bucket per client application
+	// (bearer token) in simulated time; a request without a token gets 429
+	// with the Retry-After the bucket needs to refill one (rule 41).
+	RateLimit *RateLimit
+}
+
+// RateLimit is a token bucket (rule 41): Rate tokens per second, at most
+// Burst held (at least 1). Graph documents only that a throttled client
+// gets 429 with a suggested wait in Retry-After and that writes may be
+// throttled before reads (https://learn.microsoft.com/graph/throttling);
+// one bucket for every request is the simulator's model.
+type RateLimit struct {
+	Rate  float64
+	Burst int
 }
 
 // ThrottleBudget is a per-client request budget (rule 36).

@@ -28,6 +28,7 @@ type Sim struct {
 	counters    map[string]int
 	smd         map[string][]ServiceManagementDetail
 	budgets     map[string]*budget
+	buckets     map[string]*bucket
 	seedBatch   int
 }
 
@@ -50,6 +51,7 @@ func (s *Sim) resetLocked() {
 	s.counters = map[string]int{}
 	s.smd = map[string][]ServiceManagementDetail{}
 	s.budgets = map[string]*budget{}
+	s.buckets = map[string]*bucket{}
 }
 
 // Reset drops all relationships, scheduled work, faults, the journal and
