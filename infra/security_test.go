@@ -54,7 +54,7 @@ var (
 	guidNameRE = regexp.MustCompile(`^guid\(([\w\[\]]+)\.id, ([\w.]+), (\w+)\)$`)
 	// indexedRE is a scope naming one element of a looped resource: x[i].
 	indexedRE = regexp.MustCompile(`^(\w+)\[(\w+)\]$`)
-	roleDefRE  = regexp.MustCompile(`^subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', (\w+)\)$`)
+	roleDefRE = regexp.MustCompile(`^subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', (\w+)\)$`)
 	// forbiddenTextRE matches ways of creating or reading keys, SAS tokens
 	// or connection strings, and secure parameters (secrets passed in).
 	forbiddenTextRE = regexp.MustCompile(`(?i)list(Keys|ConnectionStrings|AccountSas|ServiceSas|Secrets)\s*\(|SharedAccessKey|AccountKey=|@secure\(\)`)
