@@ -127,7 +127,7 @@ resource failedOperations 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
     criteria: {
       allOf: [
         {
-          query: 'traces\n| where message contains \'"msg":"operation failed"\'\n| extend line = ${jsonLine}\n| summarize failed = sum(itemCount) by code = tostring(line.code)'
+          query: 'traces\n| where message contains \'"msg":"operation failed"\'\n| summarize failed = sum(itemCount)'
           timeAggregation: 'Total'
           metricMeasureColumn: 'failed'
           operator: 'GreaterThan'
@@ -252,6 +252,15 @@ resource secretExpiry 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
           query: 'AzureDiagnostics\n| where ResourceProvider == "MICROSOFT.KEYVAULT" and _ResourceId =~ "${keyVaultId}"\n| where OperationName in ("SecretNearExpiryEventGridNotification", "SecretExpiredEventGridNotification")\n| summarize notifications = count() by secret = tostring(id_s)'
           timeAggregation: 'Total'
           metricMeasureColumn: 'notifications'
+          dimensions: [
+            {
+              name: 'secret'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {
