@@ -66,8 +66,14 @@ type bicepResource struct {
 	Existing bool   `json:"existing"`
 	Loop     *struct {
 		Variable string `json:"variable"`
+		Index    string `json:"index"`
 		Over     string `json:"over"`
 	} `json:"loop"`
+	// Condition is the expression of `if (...)`, empty when unconditional.
+	Condition string `json:"condition"`
+	// Paths holds every value of the body by dotted path
+	// ("properties.networkAcls.defaultAction"; array elements by index).
+	Paths      map[string]string `json:"paths"`
 	Top        map[string]string `json:"top"`
 	Properties map[string]string `json:"properties"`
 	Line       int               `json:"line"`

@@ -53,10 +53,47 @@ param deploymentContainerName string = 'app-package'
 ])
 param storageSkuName string = 'Standard_LRS'
 
-@description('Log Analytics retention in days.')
+@description('Always-ready instances of the commands function: the first commands after a quiet period skip the cold start. Billed while idle (docs/deploy.md, "Scaling").')
+@minValue(0)
+@maxValue(20)
+param commandsAlwaysReady int = 0
+
+@description('Grant the app Azure Service Bus Data Owner on the commands and continuations queues (only), so that Flex Consumption scales to their length. false: scaling sees at most one waiting message (docs/deploy.md, "Scaling").')
+param scalerReadsQueueLength bool = true
+
+@description('Log Analytics retention in days (of the workspace created here).')
 @minValue(30)
 @maxValue(730)
 param logRetentionInDays int = 30
+
+@description('Resource id of an existing Log Analytics workspace for Application Insights and every diagnostic setting; empty: create one.')
+param existingLogAnalyticsWorkspaceId string = ''
+
+// ------------------------------------------------------------- networking
+
+@description('Close storage, Key Vault and Service Bus to the public internet: the app reaches them through its virtual network integration and private endpoints. Moves Service Bus to Premium (docs/deploy.md, "Private networking": cost and deployment access).')
+param restrictNetwork bool = false
+
+@description('Address space of the virtual network created with restrictNetwork (a /24 or larger).')
+param networkAddressPrefix string = '10.90.0.0/24'
+
+// ----------------------------------------------------------------- alerts
+
+@description('Resource id of the action group every alert notifies; empty: alerts fire without notification.')
+param alertActionGroupId string = ''
+
+@description('gdap.operation.failed outcomes per hour above which the failed-operations alert fires.')
+@minValue(0)
+param failedOperationsAlertThreshold int = 5
+
+@description('Hours without gdap.sweep.completed after which the sweep alert fires: twice the interval of sweepSchedule (at most 48).')
+@minValue(1)
+@maxValue(48)
+param sweepAlertWindowHours int = 12
+
+@description('Overdue operations the reaper moves forward (or fails to) per hour above which the reaper alert fires.')
+@minValue(0)
+param reaperAlertThreshold int = 0
 
 // ----------------------------------------------------------- service bus
 
@@ -68,9 +105,6 @@ param continuationsQueueName string = 'gdap-continuations'
 
 @description('Topic of outcome and sweep events.')
 param eventsTopicName string = 'gdap-events'
-
-@description('Subscription on the events topic that other systems read.')
-param eventsSubscriptionName string = 'gdap-events-consumers'
 
 @description('Duplicate detection window of the queues and the topic (ISO 8601, at most P7D). It covers redeliveries and republished events of one operation.')
 param duplicateDetectionWindow string = 'P1D'
@@ -91,10 +125,10 @@ param messageTimeToLive string = 'P14D'
 @description('Principal ids of other systems allowed to send commands: Service Bus Data Sender on the commands queue only.')
 param commandSenderPrincipalIds array = []
 
-@description('Principal ids of other systems allowed to read events: Service Bus Data Receiver on the events subscription only.')
-param eventReceiverPrincipalIds array = []
+@description('Systems reading events, one subscription each: [{name, principalId, eventTypes?}]; each gets its own subscription on the events topic (filtered on the event type when eventTypes is given, with its own dead-letter queue) and Service Bus Data Receiver on it only.')
+param eventConsumers array = []
 
-@description('Principal type of the principals in commandSenderPrincipalIds and eventReceiverPrincipalIds.')
+@description('Principal type of the principals in commandSenderPrincipalIds and eventConsumers.')
 @allowed([
   'ServicePrincipal'
   'Group'
@@ -229,10 +263,11 @@ var names = {
   appInsights: 'appi-${baseName}-${environmentName}'
   plan: 'plan-${baseName}-${environmentName}'
   functionApp: 'func-${baseName}-${environmentName}-${take(suffix, 8)}'
+  network: 'vnet-${baseName}-${environmentName}'
+  alerts: 'alert-${baseName}-${environmentName}'
 }
 var allTags = union({ workload: 'gdapflow', environment: environmentName }, tags)
 var commandSenders = filter(map(commandSenderPrincipalIds, id => trim(string(id))), id => !empty(id))
-var eventReceivers = filter(map(eventReceiverPrincipalIds, id => trim(string(id))), id => !empty(id))
 var protectedCustomerIds = filter(map(split(protectedCustomers, ','), id => trim(id)), id => !empty(id))
 
 // ------------------------------------------------------ placeholder guard
@@ -251,7 +286,7 @@ var guidParameters = concat(
   ],
   map(protectedCustomerIds, id => 'protectedCustomers (GDAP_PROTECTED_CUSTOMERS)=${id}'),
   map(commandSenders, id => 'commandSenderPrincipalIds (GDAP_COMMAND_SENDER_PRINCIPAL_IDS)=${id}'),
-  map(eventReceivers, id => 'eventReceiverPrincipalIds (GDAP_EVENT_RECEIVER_PRINCIPAL_IDS)=${id}')
+  map(eventConsumers, c => 'eventConsumers (GDAP_EVENT_CONSUMERS) ${c.name}=${trim(c.principalId)}')
 )
 var placeholderParameters = filter(guidParameters, p => !endsWith(p, '=') && (
   length(last(split(p, '='))) != 36 ||
@@ -277,6 +312,8 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     tableNames: appTableNames
     appPrincipalId: identity.properties.principalId
+    restrictNetwork: restrictNetwork
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -289,15 +326,17 @@ module serviceBus 'modules/servicebus.bicep' = {
     commandsQueueName: commandsQueueName
     continuationsQueueName: continuationsQueueName
     eventsTopicName: eventsTopicName
-    eventsSubscriptionName: eventsSubscriptionName
     duplicateDetectionWindow: duplicateDetectionWindow
     lockDuration: lockDuration
     maxDeliveryCount: maxDeliveryCount
     messageTimeToLive: messageTimeToLive
     appPrincipalId: identity.properties.principalId
     commandSenderPrincipalIds: commandSenders
-    eventReceiverPrincipalIds: eventReceivers
+    eventConsumers: eventConsumers
     externalPrincipalType: externalPrincipalType
+    scalerReadsQueueLength: scalerReadsQueueLength
+    restrictNetwork: restrictNetwork
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -310,6 +349,8 @@ module keyVault 'modules/keyvault.bicep' = {
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
     refreshTokenSecretName: pcRefreshTokenSecretName
     appPrincipalId: identity.properties.principalId
+    restrictNetwork: restrictNetwork
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -317,11 +358,43 @@ module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
     workspaceName: names.logAnalytics
+    existingWorkspaceId: existingLogAnalyticsWorkspaceId
     appInsightsName: names.appInsights
     location: location
     tags: allTags
     retentionInDays: logRetentionInDays
     appPrincipalId: identity.properties.principalId
+  }
+}
+
+// Private endpoints and the app's subnet, only with restrictNetwork.
+module network 'modules/network.bicep' = if (restrictNetwork) {
+  name: 'network'
+  params: {
+    name: names.network
+    location: location
+    tags: allTags
+    addressPrefix: networkAddressPrefix
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
+    serviceBusNamespaceId: serviceBus.outputs.id
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: names.alerts
+    location: location
+    tags: allTags
+    actionGroupId: alertActionGroupId
+    serviceBusNamespaceId: serviceBus.outputs.id
+    appInsightsId: monitoring.outputs.appInsightsId
+    workspaceId: monitoring.outputs.workspaceId
+    keyVaultId: keyVault.outputs.id
+    failedOperationsPerHour: failedOperationsAlertThreshold
+    sweepAlertWindowHours: sweepAlertWindowHours
+    reaperRecoveriesPerHour: reaperAlertThreshold
   }
 }
 
@@ -411,6 +484,9 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     appSettings: concat(baseAppSettings, clientSecretAppSettings)
+    commandsAlwaysReady: commandsAlwaysReady
+    virtualNetworkSubnetId: network.?outputs.appSubnetId ?? ''
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -436,8 +512,11 @@ output continuationsQueueName string = serviceBus.outputs.continuationsQueueName
 @description('Topic of outcome and sweep events.')
 output eventsTopicName string = serviceBus.outputs.eventsTopicName
 
-@description('Events subscription other systems read.')
-output eventsSubscriptionName string = serviceBus.outputs.eventsSubscriptionName
+@description('Events subscription of each consumer, in eventConsumers order.')
+output eventSubscriptionNames array = serviceBus.outputs.eventSubscriptionNames
+
+@description('Log Analytics workspace of Application Insights and the diagnostic settings.')
+output logAnalyticsWorkspaceId string = monitoring.outputs.workspaceId
 
 @description('Key Vault name (bootstrap the refresh token here).')
 output keyVaultName string = keyVault.outputs.name

@@ -23,7 +23,7 @@ func TestPlaceholderGuard(t *testing.T) {
 
 	decl := regexp.MustCompile(`(?s)var guidParameters = concat\((.*?)\n\)\n`).FindStringSubmatch(main)
 	require.NotNil(t, decl, "guidParameters declaration")
-	for _, p := range []string{"pcClientId", "partnerTenantId", "protectedCustomerIds", "commandSenders", "eventReceivers"} {
+	for _, p := range []string{"pcClientId", "partnerTenantId", "protectedCustomerIds", "commandSenders", "eventConsumers"} {
 		require.Contains(t, decl[1], p, "guidParameters must cover %s", p)
 	}
 	require.Contains(t, main, "var placeholderGuard = int(empty(placeholderParameters) ? '0' : ")

@@ -24,22 +24,26 @@ var roleNames = map[string]string{ //nolint:gochecknoglobals // constant table
 	"4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
 	"69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": "Azure Service Bus Data Sender",
 	"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+	"090c5cfd-751d-490a-894a-3ce6f1109419": "Azure Service Bus Data Owner",
 	"b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
 }
 
 // wantRoleAssignments is every role assignment the Bicep may make, as
 // "file scope-symbol (scope-type): role -> principal". The app's identity
 // gets entity-scoped Service Bus roles; other systems get exactly one
-// entity each.
+// entity each. "(if cond)" marks an assignment made only when cond holds;
+// "X[i]" a scope that is the loop's own element of a looped resource.
 var wantRoleAssignments = []string{ //nolint:gochecknoglobals // constant table
 	"keyvault.bicep vault (Microsoft.KeyVault/vaults): Key Vault Secrets Officer -> app",
 	"monitoring.bicep appInsights (Microsoft.Insights/components): Monitoring Metrics Publisher -> app",
+	"servicebus.bicep commandsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Owner -> app (if scalerReadsQueueLength)",
 	"servicebus.bicep commandsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Receiver -> app",
 	"servicebus.bicep commandsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Sender -> app",
 	"servicebus.bicep commandsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Sender -> each commandSenderPrincipalIds",
+	"servicebus.bicep consumerSubscriptions[i] (Microsoft.ServiceBus/namespaces/topics/subscriptions): Azure Service Bus Data Receiver -> each consumers",
+	"servicebus.bicep continuationsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Owner -> app (if scalerReadsQueueLength)",
 	"servicebus.bicep continuationsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Receiver -> app",
 	"servicebus.bicep continuationsQueue (Microsoft.ServiceBus/namespaces/queues): Azure Service Bus Data Sender -> app",
-	"servicebus.bicep eventsSubscription (Microsoft.ServiceBus/namespaces/topics/subscriptions): Azure Service Bus Data Receiver -> each eventReceiverPrincipalIds",
 	"servicebus.bicep eventsTopic (Microsoft.ServiceBus/namespaces/topics): Azure Service Bus Data Sender -> app",
 	"storage.bicep storage (Microsoft.Storage/storageAccounts): Storage Blob Data Owner -> app",
 	"storage.bicep tableService (Microsoft.Storage/storageAccounts/tableServices): Storage Table Data Contributor -> app",
@@ -47,8 +51,10 @@ var wantRoleAssignments = []string{ //nolint:gochecknoglobals // constant table
 
 var (
 	roleVarRE  = regexp.MustCompile(`(?m)^var (\w+) = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'`)
-	guidNameRE = regexp.MustCompile(`^guid\((\w+)\.id, (\w+), (\w+)\)$`)
-	roleDefRE  = regexp.MustCompile(`^subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', (\w+)\)$`)
+	guidNameRE = regexp.MustCompile(`^guid\(([\w\[\]]+)\.id, ([\w.]+), (\w+)\)$`)
+	// indexedRE is a scope naming one element of a looped resource: x[i].
+	indexedRE = regexp.MustCompile(`^(\w+)\[(\w+)\]$`)
+	roleDefRE = regexp.MustCompile(`^subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', (\w+)\)$`)
 	// forbiddenTextRE matches ways of creating or reading keys, SAS tokens
 	// or connection strings, and secure parameters (secrets passed in).
 	forbiddenTextRE = regexp.MustCompile(`(?i)list(Keys|ConnectionStrings|AccountSas|ServiceSas|Secrets)\s*\(|SharedAccessKey|AccountKey=|@secure\(\)`)
@@ -119,15 +125,15 @@ func CheckSecurity(dir string) ([]string, error) {
 		for _, m := range roleVarRE.FindAllStringSubmatch(string(src), -1) {
 			roleVars[m[1]] = m[2]
 		}
-		types := map[string]string{}
+		bySymbol := map[string]bicepResource{}
 		for _, r := range f.Resources {
-			types[r.Symbol] = strings.SplitN(r.Type, "@", 2)[0]
+			bySymbol[r.Symbol] = r
 		}
 		for _, r := range f.Resources {
 			if !strings.HasPrefix(r.Type, "Microsoft.Authorization/roleAssignments@") {
 				continue
 			}
-			got, err := describeRoleAssignment(base, r, roleVars, types)
+			got, err := describeRoleAssignment(base, r, roleVars, bySymbol)
 			if err != nil {
 				add("%s:%d: role assignment %s: %v", base, r.Line, r.Symbol, err)
 				continue
@@ -157,15 +163,29 @@ func CheckSecurity(dir string) ([]string, error) {
 
 // describeRoleAssignment checks a role assignment's shape (name =
 // guid(scope.id, principalId, roleId), principalType set) and describes it.
-func describeRoleAssignment(file string, r bicepResource, roleVars, types map[string]string) (string, error) {
+// A looped assignment scoped to x[i] must loop over the same array as x, with
+// i its own index, so that each element gets exactly its own x.
+func describeRoleAssignment(file string, r bicepResource, roleVars map[string]string, bySymbol map[string]bicepResource) (string, error) {
 	scope := r.Top["scope"]
 	if scope == "" {
 		return "", fmt.Errorf("no explicit scope (it would default to the whole resource group)")
 	}
-	scopeType, ok := types[scope]
+	scopeSymbol := scope
+	if m := indexedRE.FindStringSubmatch(scope); m != nil {
+		target := bySymbol[m[1]]
+		switch {
+		case r.Loop == nil || r.Loop.Index != m[2]:
+			return "", fmt.Errorf("scope %s is not indexed by the assignment's own loop index", scope)
+		case target.Loop == nil || target.Loop.Over != r.Loop.Over:
+			return "", fmt.Errorf("scope %s does not loop over %s like the assignment", scope, r.Loop.Over)
+		}
+		scopeSymbol = m[1]
+	}
+	target, ok := bySymbol[scopeSymbol]
 	if !ok {
 		return "", fmt.Errorf("scope %s is not a resource of this file", scope)
 	}
+	scopeType := strings.SplitN(target.Type, "@", 2)[0]
 	m := guidNameRE.FindStringSubmatch(r.Top["name"])
 	if m == nil {
 		return "", fmt.Errorf("name %s is not guid(scope.id, principalId, roleId)", r.Top["name"])
@@ -187,12 +207,15 @@ func describeRoleAssignment(file string, r bicepResource, roleVars, types map[st
 	}
 	principal := "app"
 	switch {
-	case r.Loop != nil && m[2] == r.Loop.Variable:
+	case r.Loop != nil && (m[2] == r.Loop.Variable || m[2] == r.Loop.Variable+".principalId"):
 		principal = "each " + r.Loop.Over
 	case r.Loop != nil:
 		return "", fmt.Errorf("looped assignment over %s does not use the loop variable %s as principal", r.Loop.Over, r.Loop.Variable)
 	case m[2] != "appPrincipalId":
 		return "", fmt.Errorf("principal %s is neither the app nor a principal-id parameter", m[2])
+	}
+	if r.Condition != "" {
+		principal += " (if " + r.Condition + ")"
 	}
 	return fmt.Sprintf("%s %s (%s): %s -> %s", file, scope, scopeType, role, principal), nil
 }
@@ -247,6 +270,18 @@ func TestSecurityCheckFails(t *testing.T) {
 			old:  "name: guid(vault.id, appPrincipalId, keyVaultSecretsOfficer)",
 			new:  "name: guid(resourceGroup().id, appPrincipalId, keyVaultSecretsOfficer)",
 			want: "is not guid(scope.id, principalId, roleId)",
+		},
+		"consumer reads the whole topic": {
+			file: "modules/servicebus.bicep",
+			old:  "    name: guid(consumerSubscriptions[i].id, consumer.principalId, dataReceiver)\n    scope: consumerSubscriptions[i]\n",
+			new:  "    name: guid(eventsTopic.id, consumer.principalId, dataReceiver)\n    scope: eventsTopic\n",
+			want: "unexpected role assignment: servicebus.bicep eventsTopic (Microsoft.ServiceBus/namespaces/topics): Azure Service Bus Data Receiver -> each consumers",
+		},
+		"consumer reads another consumer's subscription": {
+			file: "modules/servicebus.bicep",
+			old:  "    name: guid(consumerSubscriptions[i].id, consumer.principalId, dataReceiver)\n    scope: consumerSubscriptions[i]\n",
+			new:  "    name: guid(consumerSubscriptions[0].id, consumer.principalId, dataReceiver)\n    scope: consumerSubscriptions[0]\n",
+			want: "is not indexed by the assignment's own loop index",
 		},
 		"broader role": {
 			file: "modules/storage.bicep",
@@ -329,7 +364,7 @@ func TestContractNamesAndOutputs(t *testing.T) {
 	}
 	for _, want := range []string{
 		"functionAppName", "storageAccountName", "serviceBusNamespaceFqdn", "commandsQueueName",
-		"continuationsQueueName", "eventsTopicName", "eventsSubscriptionName", "pcRefreshTokenSecretUri",
+		"continuationsQueueName", "eventsTopicName", "eventSubscriptionNames", "pcRefreshTokenSecretUri",
 		"keyVaultName", "identityPrincipalId",
 	} {
 		require.Contains(t, outputs, want)

@@ -2,9 +2,10 @@
 // Parses Bicep (.bicep) and Bicep parameter (.bicepparam) files with
 // tree-sitter-bicep (pinned in tools/package.json) and prints, as JSON, the
 // syntax errors and the facts the Go checks in infra/ assert on: parameters,
-// outputs, resources (with their top-level and `properties` values), app
-// settings (objects with a literal `name` and a `value`) and every
-// `key: literal` property.
+// outputs, resources (with their top-level and `properties` values, their
+// condition and loop, and every nested value by dotted path), app settings
+// (objects with a literal `name` and a `value`) and every `key: literal`
+// property.
 //
 // Usage: node infra/check/parse.js FILE...
 //
@@ -92,12 +93,56 @@ function isUntypedParamAssignment(node, ancestors, file) {
   );
 }
 
-/** {variable, over} of a resource or module loop `[for x in xs: {...}]`, else null. */
+/**
+ * {variable, index, over} of a resource or module loop `[for x in xs: {...}]`
+ * or `[for (x, i) in xs: {...}]`, else null.
+ */
 function loopOf(node) {
   const loop = node.namedChildren.find((c) => c.type === 'for_statement');
   if (!loop) return null;
   const kids = loop.namedChildren.filter((c) => c.type !== 'object');
-  return { variable: kids[0] ? kids[0].text : '', over: kids[1] ? kids[1].text : '' };
+  let variable = kids[0] ? kids[0].text : '';
+  let index = '';
+  const m = /^\(\s*(\w+)\s*,\s*(\w+)\s*\)$/.exec(variable);
+  if (m) {
+    variable = m[1];
+    index = m[2];
+  }
+  return { variable, index, over: kids[1] ? kids[1].text : '' };
+}
+
+/** Condition of a resource or module `if (...)`, without the parentheses, else null. */
+function conditionOf(node) {
+  const cond = node.namedChildren.find((c) => c.type === 'if_statement');
+  if (!cond) return null;
+  const expr = cond.namedChildren.find((c) => c.type !== 'object');
+  return expr ? expr.text.replace(/^\(\s*/, '').replace(/\s*\)$/, '') : null;
+}
+
+/**
+ * Every value under an object by dotted path (array elements by index):
+ * {"properties.networkAcls.defaultAction": "restrictNetwork ? 'Deny' : 'Allow'", ...}.
+ * Objects and arrays are listed too, with their text.
+ */
+function flatten(node, prefix, out) {
+  if (node.type === 'object') {
+    for (const prop of node.namedChildren) {
+      if (prop.type !== 'object_property') continue;
+      const key = propertyKey(prop);
+      if (key === null) continue;
+      const value = propertyValue(prop);
+      const path = prefix ? prefix + '.' + key : key;
+      out[path] = value.text;
+      flatten(value, path, out);
+    }
+  } else if (node.type === 'array') {
+    node.namedChildren.forEach((item, i) => {
+      const path = prefix + '.' + i;
+      out[path] = item.text;
+      flatten(item, path, out);
+    });
+  }
+  return out;
 }
 
 function analyse(file) {
@@ -160,6 +205,8 @@ function analyse(file) {
           type: literal(node.namedChildren[1]) || '',
           existing: node.children.some((c) => c.type === 'existing'),
           loop: loopOf(node),
+          condition: conditionOf(node),
+          paths: body ? flatten(body, '', {}) : {},
           top,
           properties: props,
           line: node.startPosition.row + 1,

@@ -37,6 +37,17 @@ param instanceMemoryMB int
 @description('App settings ({name, value} objects).')
 param appSettings array
 
+@description('Always-ready instances of the commands function (0: scale from zero).')
+@minValue(0)
+@maxValue(20)
+param commandsAlwaysReady int
+
+@description('Subnet (delegated to Microsoft.App/environments) the app integrates with; empty: no virtual network integration.')
+param virtualNetworkSubnetId string
+
+@description('Log Analytics workspace receiving the app\'s FunctionAppLogs.')
+param workspaceId string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -80,15 +91,51 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        // Always-ready instances of one function are named `function:<name>`
+        // (aka.ms/flexconsumption/alwaysready); they are billed while idle.
+        alwaysReady: commandsAlwaysReady > 0 ? [
+          {
+            name: 'function:commands'
+            instanceCount: commandsAlwaysReady
+          }
+        ] : []
       }
       runtime: {
         name: 'custom'
         version: '1.0'
       }
     }
+    // Outbound traffic through the virtual network when restricted (the
+    // property and the Microsoft.App/environments delegation follow
+    // Azure-Samples/functions-quickstart-dotnet-azd
+    // infra/core/host/functions-flexconsumption.bicep @501adc4).
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       appSettings: appSettings
     }
+  }
+}
+
+// The host's own log (function starts and ends, trigger and scale messages,
+// and the handler's stdout lines) to Log Analytics, independently of
+// Application Insights sampling.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

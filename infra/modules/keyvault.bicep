@@ -32,6 +32,12 @@ param refreshTokenSecretName string
 @description('Principal id of the function app\'s user-assigned identity.')
 param appPrincipalId string
 
+@description('Close the vault to the public internet (reached through a private endpoint from the app\'s virtual network).')
+param restrictNetwork bool
+
+@description('Log Analytics workspace receiving the vault\'s audit log.')
+param workspaceId string
+
 // Key Vault Secrets Officer: get, list, set and delete secrets. The app
 // writes each rotated refresh token as a new version, so the read-only
 // Secrets User role is not enough.
@@ -54,7 +60,11 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: restrictNetwork ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      defaultAction: restrictNetwork ? 'Deny' : 'Allow'
+      bypass: 'AzureServices'
+    }
     accessPolicies: []
   }
 }
@@ -76,6 +86,35 @@ resource appSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
   }
 }
+
+// AuditEvent: every authenticated request (each read and write of the
+// refresh token that holds Admin Agent rights over every customer, with the
+// caller's identity and address), refused requests, and the near-expiry and
+// expiry notifications of secrets that have an expiry date
+// (learn.microsoft.com/azure/key-vault/general/logging; the "Key Vault secret
+// near expiry" alert reads them, infra/modules/alerts.bicep).
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+@description('Vault resource id.')
+output id string = vault.id
 
 @description('Vault name.')
 output name string = vault.name

@@ -1,10 +1,14 @@
-// Application Insights on a Log Analytics workspace, with local
+// Application Insights on a Log Analytics workspace (created here, or an
+// existing one named by existingWorkspaceId), with local
 // (instrumentation-key) authentication disabled: telemetry is accepted only
 // with an Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING), which the
 // app's identity may send as Monitoring Metrics Publisher.
 
-@description('Log Analytics workspace name.')
+@description('Log Analytics workspace name (when one is created here).')
 param workspaceName string
+
+@description('Resource id of an existing Log Analytics workspace to use instead of creating one; empty: create workspaceName.')
+param existingWorkspaceId string
 
 @description('Application Insights component name.')
 param appInsightsName string
@@ -26,7 +30,7 @@ param appPrincipalId string
 // Monitoring Metrics Publisher (docs/platform/functions-host-facts.md §5.3).
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = if (empty(existingWorkspaceId)) {
   name: workspaceName
   location: location
   tags: tags
@@ -41,6 +45,8 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
+var workspaceId = empty(existingWorkspaceId) ? workspace.id : existingWorkspaceId
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   name: appInsightsName
   location: location
@@ -48,7 +54,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   kind: 'web'
   properties: {
     Application_Type: 'web'
-    WorkspaceResourceId: workspace.id
+    WorkspaceResourceId: workspaceId
     DisableLocalAuth: true
   }
 }
@@ -65,3 +71,9 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 @description('Application Insights component name.')
 output appInsightsName string = appInsights.name
+
+@description('Application Insights component resource id (scope of the log alerts).')
+output appInsightsId string = appInsights.id
+
+@description('Log Analytics workspace every diagnostic setting sends to.')
+output workspaceId string = workspaceId

@@ -31,6 +31,12 @@ param tableNames array
 @description('Principal id of the function app\'s user-assigned identity.')
 param appPrincipalId string
 
+@description('Close the account to the public internet (reached through private endpoints from the app\'s virtual network).')
+param restrictNetwork bool
+
+@description('Log Analytics workspace receiving the table service\'s resource logs.')
+param workspaceId string
+
 // Built-in role definition ids (docs/platform/functions-host-facts.md §5.3).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -51,9 +57,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: restrictNetwork ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: restrictNetwork ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }
@@ -83,6 +89,38 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
     name: tableName
   }
 ]
+
+// Table service logs: every read, write and delete of the operation ledger,
+// the due index, the sweep state and the Partner Center guard, with the
+// caller's identity (resource-specific table StorageTableLogs). Reads are
+// the bulk of the volume (docs/deploy.md, "Diagnostics").
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'StorageRead'
+        enabled: true
+      }
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
 
 // Blob Data Owner on the account: the host creates and leases blobs in its
 // own containers (azure-webjobs-hosts, azure-webjobs-secrets) and Flex
@@ -120,6 +158,9 @@ resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 // blob triggers, queue triggers and Durable Functions, none of which this app
 // has (its triggers are Service Bus and a timer, whose monitor and singleton
 // lock are blobs).
+
+@description('Storage account resource id.')
+output id string = storage.id
 
 @description('Storage account name.')
 output name string = storage.name
