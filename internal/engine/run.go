@@ -76,6 +76,7 @@ type wfState struct {
 	// it (graphapi.WithReservation) and goes through.
 	Paced      time.Time `json:"paced,omitzero"`
 	PacedCalls int       `json:"pacedCalls,omitempty"`
+	PacedEpoch uint64    `json:"pacedEpoch,omitempty"`
 }
 
 func decodeState(b []byte) *wfState {
@@ -203,8 +204,8 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 		}
 		stepCtx := ctx
 		if !r.wf.Paced.IsZero() {
-			stepCtx = graphapi.WithReservation(ctx, r.wf.Paced, r.wf.PacedCalls)
-			r.wf.Paced, r.wf.PacedCalls = time.Time{}, 0
+			stepCtx = graphapi.WithReservation(ctx, r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch)
+			r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch = time.Time{}, 0, 0
 		}
 		res, err := wf.run(stepCtx, r)
 		var se *supersededError
@@ -257,7 +258,7 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 	}
 	d := op.RetryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
 	if !ue.Reserved.IsZero() {
-		r.wf.Paced, r.wf.PacedCalls = ue.Reserved, ue.ReservedCalls
+		r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch = ue.Reserved, ue.ReservedCalls, ue.ReservedEpoch
 		r.pacedAt = ue.Reserved
 		d = ue.Reserved.Sub(r.now())
 	}

@@ -272,10 +272,10 @@ type call func(ctx context.Context, headers *abstractions.RequestHeaders, option
 func (c *Client) send(ctx context.Context, op string, extra map[string]string, fn call, ok ...int) (*response, error) {
 	if c.pacer != nil {
 		now := c.clock.Now()
-		if slot, ok := c.pacer.admit(ctx, now); !ok {
+		if slot, epoch, ok := c.pacer.admit(ctx, now); !ok {
 			return nil, &upstream.Error{Service: upstream.ServiceGraph, Operation: op, StatusCode: http.StatusTooManyRequests,
 				Code: LocalThrottleCode, Message: "deferred by the client's pacing after Graph throttled it",
-				RetryAfter: slot.Sub(now), Reserved: slot, ReservedCalls: c.pacer.cfg.ReserveCalls}
+				RetryAfter: slot.Sub(now), Reserved: slot, ReservedCalls: c.pacer.cfg.ReserveCalls, ReservedEpoch: epoch}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -317,7 +317,7 @@ func (c *Client) send(ctx context.Context, op string, extra map[string]string, f
 	}
 	if err := c.expect(op, got, ok...); err != nil {
 		if ue, isUE := upstream.As(err); isUE && c.pacer != nil && ue.Throttled() {
-			ue.Reserved = c.pacer.throttled(c.clock.Now(), ue.RetryAfter)
+			ue.Reserved, ue.ReservedEpoch = c.pacer.throttled(c.clock.Now(), ue.RetryAfter)
 			ue.ReservedCalls = c.pacer.cfg.ReserveCalls
 		}
 		return nil, err

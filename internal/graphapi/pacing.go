@@ -71,18 +71,25 @@ type pacer struct {
 	blockedUntil time.Time
 	lastThrottle time.Time
 	lastIncrease time.Time
-	// window counts the calls sent in the current and the previous second
-	// (rate estimate before pacing).
+	// lastDecrease is when the rate was last decreased: the 429s of calls
+	// already under way then (answered together) count as one.
+	lastDecrease time.Time
+	// epoch counts the decreases: a slot reserved in an earlier epoch was
+	// reserved at a rate Graph refused and is not honoured.
+	epoch atomic.Uint64
+	// window counts the calls Graph accepted in the current and the
+	// previous second (rate estimate before pacing).
 	windowStart time.Time
 	cur, prev   int
 }
 
 func newPacer(cfg Pacing) *pacer { return &pacer{cfg: cfg.withDefaults()} }
 
-// reservation is a slot reserved for n calls at or after at.
+// reservation is a slot reserved for n calls at or after at, in epoch.
 type reservation struct {
-	at time.Time
-	n  atomic.Int32
+	at    time.Time
+	epoch uint64
+	n     atomic.Int32
 }
 
 type reservationKey struct{}
@@ -92,43 +99,43 @@ type reservationKey struct{}
 const reservationSlack = 50 * time.Millisecond
 
 // WithReservation returns ctx carrying a slot reserved for n calls at at
-// (from a LocalThrottleCode error's Reserved and ReservedCalls): the calls
-// made with it, at or after at, go through; the first n on the
-// reservation, any further ones taking later slots from those who come
-// after (so that the retried step is never deferred again).
-func WithReservation(ctx context.Context, at time.Time, n int) context.Context {
+// in epoch (a LocalThrottleCode error's Reserved, ReservedCalls and
+// ReservedEpoch): the calls made with it, at or after at, go through; the
+// first n on the reservation, any further ones taking later slots from
+// those who come after (so that the retried step is not cut short). A
+// reservation of an earlier epoch (the client slowed down since), or
+// presented while a Retry-After holds, is not honoured: the caller is
+// deferred again at the current rate.
+func WithReservation(ctx context.Context, at time.Time, n int, epoch uint64) context.Context {
 	if at.IsZero() || n <= 0 {
 		return ctx
 	}
-	r := &reservation{at: at}
+	r := &reservation{at: at, epoch: epoch}
 	r.n.Store(int32(min(n, math.MaxInt32)))
 	return context.WithValue(ctx, reservationKey{}, r)
 }
 
 // admit decides for one call at now: go (ok), or defer to the returned
-// slot, reserved for Pacing.ReserveCalls calls.
-func (p *pacer) admit(ctx context.Context, now time.Time) (slot time.Time, ok bool) {
+// slot, reserved for Pacing.ReserveCalls calls in the returned epoch.
+func (p *pacer) admit(ctx context.Context, now time.Time) (slot time.Time, epoch uint64, ok bool) {
 	r, _ := ctx.Value(reservationKey{}).(*reservation)
-	if r != nil && !now.Before(r.at.Add(-reservationSlack)) && r.n.Add(-1) >= 0 {
-		return time.Time{}, true
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.count(now)
-	if r != nil && !now.Before(r.at.Add(-reservationSlack)) {
-		// A retry that used up its reserved calls goes on (a step must
-		// not be cut short again and again), taking the calls it makes
-		// beyond them from later slots: the callers after it wait longer.
-		if p.lim != nil {
-			p.lim.ReserveN(now, 1)
-		}
-		return time.Time{}, true
-	}
+	epoch = p.epoch.Load()
 	if p.lim != nil && now.Sub(p.lastThrottle) >= p.cfg.Calm {
 		p.lim = nil // calm again: stop pacing
 	}
 	if p.lim == nil {
-		return time.Time{}, true
+		return time.Time{}, epoch, true
+	}
+	if r != nil && r.epoch == epoch && !now.Before(r.at.Add(-reservationSlack)) && !now.Before(p.blockedUntil) {
+		if r.n.Add(-1) < 0 {
+			// Calls beyond the reserved ones go on (a step must not be
+			// cut short again and again), taking later slots: the
+			// callers after it wait longer.
+			p.lim.ReserveN(now, 1)
+		}
+		return time.Time{}, epoch, true
 	}
 	from := now
 	if p.blockedUntil.After(from) {
@@ -137,15 +144,15 @@ func (p *pacer) admit(ctx context.Context, now time.Time) (slot time.Time, ok bo
 	if from.Equal(now) {
 		one := p.lim.ReserveN(now, 1)
 		if d := one.DelayFrom(now); one.OK() && d <= 0 {
-			return time.Time{}, true
+			return time.Time{}, epoch, true
 		}
 		one.CancelAt(now)
 	}
 	slotRes := p.lim.ReserveN(from, p.cfg.ReserveCalls)
 	if !slotRes.OK() {
-		return from, false
+		return from, epoch, false
 	}
-	return from.Add(slotRes.DelayFrom(from)), false
+	return from.Add(slotRes.DelayFrom(from)), epoch, false
 }
 
 // count records a call for the rate estimate.
@@ -160,17 +167,19 @@ func (p *pacer) count(now time.Time) {
 }
 
 // throttled records a 429 with Retry-After ra at now and returns the slot
-// reserved for the caller's retry.
-func (p *pacer) throttled(now time.Time, ra time.Duration) time.Time {
+// reserved for the caller's retry, and its epoch.
+func (p *pacer) throttled(now time.Time, ra time.Duration) (time.Time, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lastThrottle = now
 	if ra > 0 && now.Add(ra).After(p.blockedUntil) {
 		p.blockedUntil = now.Add(ra)
 	}
-	if p.lim == nil {
+	switch {
+	case p.lim == nil:
 		// Start at 90 % of what was achieved over the last second or two
-		// (calls at one instant count as one second's).
+		// (calls at one instant count as one second's; only calls Graph
+		// accepted count).
 		span := now.Sub(p.windowStart)
 		if p.prev > 0 {
 			span += time.Second
@@ -179,10 +188,15 @@ func (p *pacer) throttled(now time.Time, ra time.Duration) time.Time {
 		p.rate = p.clamp(observed * p.cfg.Decrease)
 		p.lim = rate.NewLimiter(rate.Limit(p.rate), p.burst())
 		p.lim.ReserveN(now, p.burst()) // start empty: no burst right after a 429
-	} else {
+		p.lastDecrease = now
+	case now.Sub(p.lastDecrease) >= max(ra, time.Second):
+		// Slower: the slots reserved at the old rate are void (a new
+		// limiter), their holders reserve again at the new one.
 		p.rate = p.clamp(p.rate * p.cfg.Decrease)
-		p.lim.SetLimitAt(now, rate.Limit(p.rate))
-		p.lim.SetBurstAt(now, p.burst())
+		p.lim = rate.NewLimiter(rate.Limit(p.rate), p.burst())
+		p.lim.ReserveN(now, p.burst())
+		p.lastDecrease = now
+		p.epoch.Add(1)
 	}
 	p.lastIncrease = now
 	from := now
@@ -190,13 +204,14 @@ func (p *pacer) throttled(now time.Time, ra time.Duration) time.Time {
 		from = p.blockedUntil
 	}
 	r := p.lim.ReserveN(from, p.cfg.ReserveCalls)
-	return from.Add(r.DelayFrom(from))
+	return from.Add(r.DelayFrom(from)), p.epoch.Load()
 }
 
 // succeeded records a call that was not throttled (additive increase).
 func (p *pacer) succeeded(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.count(now)
 	if p.lim == nil {
 		return
 	}

@@ -43,6 +43,9 @@ type Error struct {
 	// a retry at that time presents it instead of taking another.
 	Reserved      time.Time
 	ReservedCalls int
+	// ReservedEpoch identifies the pacing rate the slot was reserved at:
+	// a slot reserved before the client slowed down is not honoured.
+	ReservedEpoch uint64
 	// Err is the underlying error, if any.
 	Err error
 }
