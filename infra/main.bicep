@@ -144,6 +144,9 @@ param reaperBudget string = '60s'
 @description('GDAP_REAPER_GRACE: Go duration an operation must be overdue before the reaper acts.')
 param reaperGrace string = '2m'
 
+@description('GDAP_WEBHOOK_CERT_HOSTS: comma-separated hosts a Partner Center webhook X-MS-Certificate-Url may name (https only, exact match).')
+param webhookCertHosts string = '3psostorageacct.blob.core.windows.net'
+
 @description('GDAP_EXPIRY_WARNING_DAYS: comma-separated expiry thresholds in days.')
 param expiryWarningDays string = '30,7,1'
 
@@ -370,6 +373,7 @@ var baseAppSettings = [
   { name: 'GDAP_REAPER_PAGE_SIZE', value: string(reaperPageSize) }
   { name: 'GDAP_REAPER_BUDGET', value: reaperBudget }
   { name: 'GDAP_REAPER_GRACE', value: reaperGrace }
+  { name: 'GDAP_WEBHOOK_CERT_HOSTS', value: webhookCertHosts }
   { name: 'GDAP_EXPIRY_WARNING_DAYS', value: expiryWarningDays }
   { name: 'GDAP_APPROVAL_WARNING_DAYS', value: string(approvalWarningDays) }
   { name: 'GDAP_AUTO_EXTEND_POLICY', value: autoExtendPolicy }
