@@ -15,7 +15,7 @@ type refresher interface {
 // handleRefresh acts on a KindRefresh continuation (a verified Partner
 // Center webhook event). An error makes Service Bus redeliver it.
 func (e *Engine) handleRefresh(ctx context.Context, inv op.Invocation, c op.Continuation) error {
-	log := inv.Logger.With("continuation", c.Kind, "relationship_id", c.RelationshipID)
+	log := inv.Logger.With("continuation", c.Kind) // the sweep adds relationship_id
 	r, ok := e.opts.Sweeper.(refresher)
 	if !ok || e.opts.Sweeper == nil || c.RelationshipID == "" {
 		log.WarnContext(ctx, "refresh continuation without a sweeper or a relationship dropped")

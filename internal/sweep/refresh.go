@@ -34,14 +34,15 @@ type relationshipReader interface {
 // and left to the sweep. Errors (Graph or Table Storage unavailable) make
 // the continuation be redelivered.
 func (s *Sweeper) Refresh(ctx context.Context, inv op.Invocation, relID string) error {
-	log := inv.Log().With("relationship_id", relID)
+	log := inv.Log() // settle's lines name the relationship; so do these
+
 	g, ok := s.graph.(relationshipReader)
 	if !ok {
 		return fmt.Errorf("sweep: refresh %s: the Graph client cannot read one relationship", relID)
 	}
 	rel, err := g.GetRelationship(ctx, relID)
 	if ue, isUp := upstream.As(err); isUp && ue.StatusCode == http.StatusNotFound {
-		log.WarnContext(ctx, "refresh of a relationship Graph does not know; ignored")
+		log.WarnContext(ctx, "refresh of a relationship Graph does not know; ignored", "relationship_id", relID)
 		return nil
 	}
 	if err != nil {
@@ -70,11 +71,11 @@ func (s *Sweeper) Refresh(ctx context.Context, inv op.Invocation, relID string) 
 		}
 		err = s.store.writeRow(ctx, rel.ID, d.next, etag)
 		if errors.Is(err, ErrConflict) {
-			log.InfoContext(ctx, "snapshot row changed concurrently; refreshing again")
+			log.InfoContext(ctx, "snapshot row changed concurrently; refreshing again", "relationship_id", relID)
 			continue
 		}
 		if err == nil {
-			log.InfoContext(ctx, "relationship refreshed", "status", rel.Status, "messages", len(out))
+			log.InfoContext(ctx, "relationship refreshed", "relationship_id", relID, "status", rel.Status, "messages", len(out))
 		}
 		return err
 	}

@@ -44,7 +44,8 @@ type WebhookPKI struct {
 	tls tls.Certificate
 }
 
-// NewWebhookPKI creates the authority and its leaves, valid around now.
+// NewWebhookPKI creates the authority and its leaves: valid from a year
+// before now for ten years (the expired leaf ended two years before now).
 func NewWebhookPKI(now time.Time) (*WebhookPKI, error) {
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -57,7 +58,7 @@ func NewWebhookPKI(now time.Time) (*WebhookPKI, error) {
 	org := []string{"Microsoft Corporation"}
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gdapflow test Issuing CA", Organization: org},
-		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(20 * 365 * 24 * time.Hour),
+		NotBefore: now.Add(-10 * 365 * 24 * time.Hour), NotAfter: now.Add(20 * 365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
@@ -87,10 +88,10 @@ func NewWebhookPKI(now time.Time) (*WebhookPKI, error) {
 		from, to time.Time
 		self     bool
 	}{
-		{SigningCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-24 * time.Hour), now.Add(10 * year), false},
-		{ExpiredCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-2 * year), now.Add(-year), false},
-		{UntrustedCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-24 * time.Hour), now.Add(10 * year), true},
-		{WrongNameCertPath, "webhooks.example.com", now.Add(-24 * time.Hour), now.Add(10 * year), false},
+		{SigningCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-year), now.Add(10 * year), false},
+		{ExpiredCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-3 * year), now.Add(-2 * year), false},
+		{UntrustedCertPath, "pcnotifications-dispatch.microsoft.com", now.Add(-year), now.Add(10 * year), true},
+		{WrongNameCertPath, "webhooks.example.com", now.Add(-year), now.Add(10 * year), false},
 	} {
 		issuer, signer := ca, caKey
 		if c.self {
@@ -102,10 +103,12 @@ func NewWebhookPKI(now time.Time) (*WebhookPKI, error) {
 		}
 		p.der[c.path] = der
 	}
-	// The certificate host's own TLS certificate (127.0.0.1), from the same CA.
+	// The certificate host's own TLS certificate (127.0.0.1), from the same
+	// CA. TLS checks it against the real clock while now may be virtual:
+	// hence the wide validity (of the CA too).
 	hostTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(100), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(10 * year),
+		NotBefore: now.Add(-10 * year), NotAfter: now.Add(10 * year),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

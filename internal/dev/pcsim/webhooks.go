@@ -53,18 +53,22 @@ type webhookState struct {
 	host       *CertificateHost
 }
 
-// EnableWebhooks creates the signing PKI and starts its certificate host;
-// the returned host must be closed by the caller. Deliveries need it.
-func (s *Sim) EnableWebhooks() (*WebhookPKI, *CertificateHost, error) {
-	pki, err := NewWebhookPKI(s.opts.Clock.Now())
-	if err != nil {
-		return nil, nil, fmt.Errorf("pcsim: webhook PKI: %w", err)
-	}
+// EnableWebhooks makes the simulator sign deliveries with pki and starts
+// its certificate host, which the caller must close.
+func (s *Sim) EnableWebhooks(pki *WebhookPKI) *CertificateHost {
 	host := pki.StartCertificateHost()
 	s.mu.Lock()
 	s.hooks.pki, s.hooks.host = pki, host
 	s.mu.Unlock()
-	return pki, host, nil
+	return host
+}
+
+// SetRegistration sets the registration as a POST would.
+func (s *Sim) SetRegistration(r WebhookRegistration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.SubscriberID = newGUID()
+	s.hooks.reg = &r
 }
 
 // Registration returns the current registration, if any.
