@@ -616,7 +616,7 @@ func (d *demo) script() []demoStep {
 		{"relationship requests: lockForApproval, approve (reseller), terminate", stepRequests},
 		{"throttled burst: Graph answers 429 with Retry-After", stepThrottledBurst},
 		{"legacy DAP removal in Partner Center (App+User token)", stepRemoveDAP},
-		{"onboarding: create with access assignments, the customer approves 10 days later, assignments applied", stepOnboard},
+		{"onboarding: create with access assignments, the customer approves 10 days later, the webhook wakes the follow-up, assignments applied", stepOnboard},
 		{"expiry sweep over a seeded population (GDAP_AUTO_EXTEND_POLICY=enable)", stepSweep},
 	}
 }
