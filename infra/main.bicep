@@ -425,6 +425,9 @@ module functionApp 'modules/functionapp.bicep' = {
 @description('Function app name (zip deployment target).')
 output functionAppName string = functionApp.outputs.name
 
+@description('The URL to register with Partner Center for webhook events (gdapctl webhook register --url): the partner-center-webhook function, anonymous (its signature is its authentication).')
+output partnerCenterWebhookUrl string = 'https://${functionApp.outputs.defaultHostName}/api/partner-center-webhook'
+
 @description('Storage account name.')
 output storageAccountName string = storage.outputs.name
 
