@@ -56,34 +56,39 @@ the environment (never on the command line).`,
 	pf.StringVar(&f.tenant, "partner-tenant-id", "", "partner tenant id (env "+envPartnerTenant+")")
 	pf.StringVar(&f.clientID, "pc-client-id", "", "secure application model app id (env "+envPCClientID+")")
 
+	// withPC runs fn with the Partner Center client the flags describe.
+	withPC := func(fn func(ctx context.Context, pc *partnercenter.Client) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			pc, err := a.partnerCenter(f)
+			if err != nil {
+				return err
+			}
+			return fn(cmd.Context(), pc)
+		}
+	}
 	var hookURL string
 	register := &cobra.Command{
 		Use:   "register",
 		Short: "Register (or update) the webhook URL for the GDAP events; does nothing when already so registered",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			u, err := url.Parse(hookURL)
 			if hookURL == "" || err != nil || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
 				return usageErrorf("--url must be the https URL of the partner-center-webhook function, got %q", hookURL)
 			}
-			pc, err := a.partnerCenter(f)
-			if err != nil {
-				return err
-			}
-			return registerWebhook(cmd.Context(), pc, hookURL, a.stdout)
+			return nil
 		},
+		RunE: withPC(func(ctx context.Context, pc *partnercenter.Client) error {
+			return registerWebhook(ctx, pc, hookURL, a.stdout)
+		}),
 	}
 	register.Flags().StringVar(&hookURL, "url", "", "the function's URL, https://<app>.azurewebsites.net/api/partner-center-webhook")
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Show the webhook registration",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			pc, err := a.partnerCenter(f)
-			if err != nil {
-				return err
-			}
-			reg, found, err := pc.GetWebhookRegistration(cmd.Context())
+		RunE: withPC(func(ctx context.Context, pc *partnercenter.Client) error {
+			reg, found, err := pc.GetWebhookRegistration(ctx)
 			if err != nil {
 				return err
 			}
@@ -92,28 +97,24 @@ the environment (never on the command line).`,
 				return err
 			}
 			return a.printRegistration(reg)
-		},
+		}),
 	}
 	test := &cobra.Command{
 		Use:   "test",
 		Short: "Have Partner Center deliver a test-created event and show the delivery attempts",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			pc, err := a.partnerCenter(f)
+		RunE: withPC(func(ctx context.Context, pc *partnercenter.Client) error {
+			corr, err := pc.SendTestEvent(ctx)
 			if err != nil {
 				return err
 			}
-			corr, err := pc.SendTestEvent(cmd.Context())
-			if err != nil {
-				return err
-			}
-			status, err := pc.TestEventStatus(cmd.Context(), corr)
+			status, err := pc.TestEventStatus(ctx, corr)
 			if err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(a.stdout, "test event %s\n%s\n", corr, status)
 			return err
-		},
+		}),
 	}
 	cmd.AddCommand(register, show, test)
 	return cmd

@@ -89,21 +89,7 @@ func (e *Emulator) serveHTTPFunction(w http.ResponseWriter, r *http.Request, fn 
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	var p *handlerProc
-	var at time.Time
-	err = e.waitUntil(r.Context(), func() (bool, error) {
-		switch {
-		case e.closed:
-			return false, ErrClosed
-		case e.gaveUp:
-			return false, ErrHandlerGaveUp
-		case !e.readyLocked():
-			return false, nil
-		}
-		p, at = e.proc, e.clock.Now()
-		e.timersBusy++ // counted like a timer: Idle and Drain wait for it
-		return true, nil
-	})
+	p, at, err := e.claimReady(r.Context(), nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -114,12 +100,8 @@ func (e *Emulator) serveHTTPFunction(w http.ResponseWriter, r *http.Request, fn 
 	if merr != nil {
 		e.log.Error("http invocation failed", "function", fn.name, "error", merr)
 	}
-	e.mu.Lock()
-	e.timersBusy--
-	e.invocations = append(e.invocations, Invocation{ID: c.id, Function: fn.name, StatusCode: c.status, Err: c.err,
+	e.release(Invocation{ID: c.id, Function: fn.name, StatusCode: c.status, Err: c.err,
 		Time: at, Duration: c.duration, Logs: c.logs, HTTPStatus: status})
-	e.notifyLocked()
-	e.mu.Unlock()
 	for k, v := range headers {
 		w.Header().Set(k, v)
 	}
