@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -127,4 +128,21 @@ func TestReceiverAcknowledgesOtherEvents(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.rec.Handle(t.Context(), b.inv, b.request(body)).Status)
 	}
 	require.Empty(t, b.sent.sent)
+}
+
+// failingSender refuses every send (the bus is down).
+type failingSender struct{}
+
+func (failingSender) Send(context.Context, string, bus.Message) error { return errors.New("bus down") }
+
+// TestReceiverRetriesWhenTheBusIsDown: 500, the delivery is not recorded,
+// so Partner Center's retry is processed once the bus is back.
+func TestReceiverRetriesWhenTheBusIsDown(t *testing.T) {
+	t.Parallel()
+	b := setupReceiver(t)
+	down := NewReceiver(ReceiverOptions{Verifier: b.ver, Replays: b.rec.opts.Replays, Sender: failingSender{}, ContinuationsQueue: "continuations"})
+	body := eventBody(t, EventRelationshipTerminated, "rel-3", testNow.Add(-time.Minute))
+	require.Equal(t, http.StatusInternalServerError, down.Handle(t.Context(), b.inv, b.request(body)).Status)
+	require.Equal(t, http.StatusOK, b.rec.Handle(t.Context(), b.inv, b.request(body)).Status)
+	require.Len(t, b.sent.sent, 1, "the retry enqueues the refresh")
 }
