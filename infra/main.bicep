@@ -178,6 +178,9 @@ param reaperBudget string = '60s'
 @description('GDAP_REAPER_GRACE: Go duration an operation must be overdue before the reaper acts.')
 param reaperGrace string = '2m'
 
+@description('GDAP_WEBHOOK_CERT_HOSTS: comma-separated hosts a Partner Center webhook X-MS-Certificate-Url may name (https only, exact match).')
+param webhookCertHosts string = '3psostorageacct.blob.core.windows.net'
+
 @description('GDAP_EXPIRY_WARNING_DAYS: comma-separated expiry thresholds in days.')
 param expiryWarningDays string = '30,7,1'
 
@@ -443,6 +446,7 @@ var baseAppSettings = [
   { name: 'GDAP_REAPER_PAGE_SIZE', value: string(reaperPageSize) }
   { name: 'GDAP_REAPER_BUDGET', value: reaperBudget }
   { name: 'GDAP_REAPER_GRACE', value: reaperGrace }
+  { name: 'GDAP_WEBHOOK_CERT_HOSTS', value: webhookCertHosts }
   { name: 'GDAP_EXPIRY_WARNING_DAYS', value: expiryWarningDays }
   { name: 'GDAP_APPROVAL_WARNING_DAYS', value: string(approvalWarningDays) }
   { name: 'GDAP_AUTO_EXTEND_POLICY', value: autoExtendPolicy }
@@ -496,6 +500,9 @@ module functionApp 'modules/functionapp.bicep' = {
 
 @description('Function app name (zip deployment target).')
 output functionAppName string = functionApp.outputs.name
+
+@description('The URL to register with Partner Center for webhook events (gdapctl webhook register --url): the partner-center-webhook function, anonymous (its signature is its authentication).')
+output partnerCenterWebhookUrl string = 'https://${functionApp.outputs.defaultHostName}/api/partner-center-webhook'
 
 @description('Storage account name.')
 output storageAccountName string = storage.outputs.name

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/gdap"
+	"github.com/gdapflow/gdapflow/internal/webhook"
 )
 
 // Onboarding demo data: the roles granted and the security groups that get
@@ -45,9 +47,11 @@ func roleRefs(ids ...string) []any {
 }
 
 // stepOnboard: create with access assignments → invitation link → ten
-// virtual days later the customer approves → the sweep announces the
-// activation and wakes the follow-up → the assignments are applied → the
-// follow-up operation's own outcome.
+// virtual days later the customer approves → Partner Center's signed
+// granular-admin-relationship-activated webhook makes the service refresh
+// the relationship, announce the activation and wake the follow-up within
+// seconds (no sweep) → the assignments are applied → the follow-up
+// operation's own outcome. (The sweep path: tests/onboard_test.go.)
 func stepOnboard(ctx context.Context, s *stepRun) error {
 	const opID = "op-onboard"
 	tenant := "8a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c31"
@@ -89,11 +93,13 @@ func stepOnboard(ctx context.Context, s *stepRun) error {
 	if err := s.idleAdvance(ctx, 2*time.Minute, 30*time.Second, "approved → activating → active"); err != nil {
 		return err
 	}
-	if err := s.d.st.Emu.FireTimer(ctx, "expiry-sweep"); err != nil {
+	status, err := s.d.st.DeliverWebhook(ctx, webhook.EventRelationshipActivated, relID)
+	if err != nil {
 		return err
 	}
-	s.note("⏱", "timer", "expiry-sweep fires")
-	if err := s.drain(ctx); err != nil {
+	s.note("✉", "webhook", "Partner Center posts a signed granular-admin-relationship-activated: HTTP %d", status)
+	s.expect(status == http.StatusOK, "the signed webhook is accepted (HTTP %d)", status)
+	if err := s.idleAdvance(ctx, 30*time.Second, 10*time.Second, "seconds later: refreshed, announced, follow-up woken and applied"); err != nil {
 		return err
 	}
 	evs, err := s.stepEvents()

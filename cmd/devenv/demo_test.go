@@ -42,6 +42,7 @@ func TestDemoScript(t *testing.T) {
 	require.Contains(t, text, "412")
 	require.Contains(t, text, "429")
 	require.Contains(t, text, "gdap.relationship.activated")
+	require.Contains(t, text, "signed granular-admin-relationship-activated: HTTP 200")
 	require.Contains(t, text, "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/")
 	require.NotContains(t, text, "✗")
 	if rep.SweepPending != "" {

@@ -95,6 +95,7 @@ func printDev(w io.Writer, root string, d *devstack.Dev, took time.Duration) {
 	fmt.Fprintf(w, "  Graph simulator          %s/beta\n", d.SimURL)
 	fmt.Fprintf(w, "  Partner Center simulator %s (login and Partner Center API)\n", d.SimURL)
 	fmt.Fprintf(w, "  Local broker             %s  (POST /{queue}/messages; queue %s)\n", d.Emu.BrokerURL(), d.Env["GDAP_COMMANDS_QUEUE"])
+	fmt.Fprintf(w, "  Webhook (registered)     %s  (Partner Center simulator delivers signed events)\n", d.WebhookURL)
 	fmt.Fprintf(w, "  Event feed               %s/topics/%s/messages?from=0\n", d.FeedURL, d.Env["GDAP_EVENTS_TOPIC"])
 	fmt.Fprintf(w, "  Azurite tables           %soperations, %ssweep at %s\n", d.Env["GDAP_TABLE_PREFIX"], d.Env["GDAP_TABLE_PREFIX"], d.TablesEndpoint())
 	fmt.Fprintf(w, "  Handler log              %s\n", rel(d.HandlerLog))
@@ -112,6 +113,9 @@ func printDev(w io.Writer, root string, d *devstack.Dev, took time.Duration) {
 		}
 		if k == "GDAP_TABLES_CONNECTION_STRING" {
 			v = "(Azurite development account)"
+		}
+		if k == "GDAP_DEV_WEBHOOK_ROOTS" {
+			v = "(the Partner Center simulator's test CA, PEM)"
 		}
 		fmt.Fprintf(w, "  %s=%s\n", k, v)
 	}

@@ -34,6 +34,7 @@ Roles a deployment needs for each command:
   send --wait      also Azure Service Bus Data Receiver on the events subscription
   status, operations, expiring
                    Storage Table Data Reader on the storage account
+  webhook          a Partner Center App+User refresh token (Admin Agent)
 
 Exit codes: 0 done (send --wait: the operation succeeded), 1 could not do it,
 2 bad arguments or an invalid command, 3 the operation failed or the command
@@ -52,7 +53,7 @@ was rejected, 4 no outcome before --timeout.`,
 	root.SetErr(a.stderr)
 	a.s.register(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%w", err) })
-	root.AddCommand(newSendCmd(a), newStatusCmd(a), newOperationsCmd(a), newExpiringCmd(a))
+	root.AddCommand(newSendCmd(a), newStatusCmd(a), newOperationsCmd(a), newExpiringCmd(a), newWebhookCmd(a))
 	return root
 }
 

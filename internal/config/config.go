@@ -169,6 +169,8 @@ type Config struct {
 	DevClock string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
+	// Webhook configures the partner-center-webhook function (webhook.go).
+	Webhook Webhook
 }
 
 // PartnerCenterConfigured reports whether App+User credentials are configured.
@@ -233,7 +235,7 @@ var HostProvided = []string{SettingPort} //nolint:gochecknoglobals // constant l
 
 // DevOnly lists settings meant only for local runs against loopback
 // upstreams; the Bicep must not set them.
-var DevOnly = []string{SettingBrokerURL, SettingDevBearerToken, SettingDevClock, SettingTablesConnectionString, SettingServiceBusConnection, SettingPCRefreshToken} //nolint:gochecknoglobals // constant list
+var DevOnly = []string{SettingBrokerURL, SettingDevBearerToken, SettingDevClock, SettingTablesConnectionString, SettingServiceBusConnection, SettingPCRefreshToken, SettingDevWebhookRoots} //nolint:gochecknoglobals // constant list
 
 // SettingNames returns every setting name Load reads, sorted.
 func SettingNames() []string {
@@ -448,6 +450,7 @@ func (r *reader) load() (Config, error) {
 	if c.DevClock != "" && !loopback {
 		r.fail(SettingDevClock, "is refused unless every upstream URL is loopback")
 	}
+	c.Webhook = r.loadWebhook(loopback)
 
 	switch lvl := strings.ToLower(r.str(SettingLogLevel, "info")); lvl {
 	case "debug":

@@ -134,6 +134,8 @@ func (e *Engine) HandleContinuation(ctx context.Context, inv op.Invocation, body
 		// A command the service issued itself (a sweep policy action, under
 		// a reserved gdapflow. id): processed like one from the commands queue.
 		return e.handleCommand(ctx, inv, c.Command, op.Deferred{}, command.ParseEnvelope)
+	case op.KindRefresh:
+		return e.handleRefresh(ctx, inv, c)
 	}
 	return e.handleContinuation(ctx, inv, c, op.Deferred{})
 }

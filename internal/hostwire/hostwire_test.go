@@ -389,6 +389,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"Data":{"message":"\"\\\"x\\\"\""},"Metadata":{"DeliveryCount":"\"3\"","ApplicationProperties":"{\"a\":[1,2.5e400]}"}}`))
 	f.Add([]byte(`{"Data":{"timer":"{\"ScheduleStatus\":{\"Last\":\"1/1/0001 12:00:00 AM\"}}"}}`))
+	if b, err := os.ReadFile(filepath.Join("testdata", "http", "invocation-webhook.json")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"Data":{"req":{"Headers":{"Content-Type":["multipart/x"]},"Body":"%%"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		inv, err := Decode(body)
 		if err != nil {
@@ -402,6 +406,7 @@ func FuzzDecode(f *testing.F) {
 			func() error { _, err := inv.ServiceBusMessage("message"); return err },
 			func() error { _, err := inv.Timer("timer"); return err },
 			func() error { _, _ = inv.UtcNow(); return nil },
+			func() error { _, err := inv.HTTPRequest("req"); return err },
 		} {
 			if err := call(); err != nil {
 				var e *Error

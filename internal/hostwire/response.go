@@ -9,8 +9,9 @@ import (
 // Response is the custom handler's reply to an invocation. The host requires
 // a 2xx status and JSON of exactly this shape (docs/platform/functions-host-facts.md §3.4).
 type Response struct {
-	// Outputs maps output binding names to values; gdapflow has none, so it
-	// is normally empty. Encoded as {} when nil.
+	// Outputs maps output binding names to values: empty for the queue and
+	// timer functions, the http output for an HTTP function
+	// (WriteHTTPResponse). Encoded as {} when nil.
 	Outputs map[string]any
 	// Logs are logged by the host at Information level against the
 	// invocation. Encoded as [] when nil.

@@ -56,6 +56,8 @@ type Options struct {
 	SweepSchedule string
 	// Reaper runs a reaper tick; nil makes the timer log and do nothing.
 	Reaper reaperTick
+	// Webhook handles Partner Center webhook deliveries; nil answers 503.
+	Webhook webhookReceiver
 	// Logger writes JSON to stdout.
 	Logger *slog.Logger
 	// Timeout is the per-invocation deadline (below host.json functionTimeout).
@@ -90,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /"+FunctionContinuations, s.queue(FunctionContinuations, s.opts.Continuations))
 	mux.HandleFunc("POST /"+FunctionExpirySweep, s.timer)
 	mux.HandleFunc("POST /"+FunctionReaper, s.reaper)
+	mux.HandleFunc("POST /"+FunctionPartnerCenterWebhook, s.webhook)
 	return mux
 }
 

@@ -34,6 +34,10 @@ const (
 	// ended). It names no wake id and acts only on an operation waiting at a
 	// step that only reads upstream; anything else ignores it.
 	KindWake Kind = "wake"
+	// KindRefresh re-reads one relationship (RelationshipID) from Graph and
+	// settles its snapshot row as the sweep would: sent for a verified
+	// Partner Center webhook event.
+	KindRefresh Kind = "refresh"
 )
 
 // SubjectContinuation is the Subject of continuation messages.
@@ -55,6 +59,8 @@ type Continuation struct {
 	// Resend numbers the re-sends of a self-scheduled message (a lease
 	// check), so that each gets a fresh, deterministic id.
 	Resend int `json:"resend,omitempty"`
+	// RelationshipID names the relationship of a KindRefresh continuation.
+	RelationshipID string `json:"relationshipId,omitempty"`
 }
 
 // Deferred is the payload of a KindDeferred continuation: the input as it

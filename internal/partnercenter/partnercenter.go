@@ -129,27 +129,45 @@ type customerBody struct {
 // do sends one request about the customer tenantID and decodes the Customer
 // Partner Center answers with.
 func (c *Client) do(ctx context.Context, op, method, tenantID string, body []byte, correlationID string) (Customer, error) {
-	cust, token, err := c.doOnce(ctx, op, method, tenantID, body, correlationID)
-	// A cached token refused with 401 before its expiry (sessions revoked,
-	// consent withdrawn and granted again): drop it and try once more with a
-	// freshly redeemed one.
+	var cb customerBody
+	if err := c.call(ctx, op, method, c.customerURL(method, tenantID), body, correlationID, &cb); err != nil {
+		return Customer{}, err
+	}
+	return Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantID), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}, nil
+}
+
+// call sends one request to u and decodes the JSON answer into out. A
+// cached token refused with 401 before its expiry (sessions revoked,
+// consent withdrawn and granted again) is dropped and the call made once
+// more with a freshly redeemed one.
+func (c *Client) call(ctx context.Context, op, method, u string, body []byte, correlationID string, out any) error {
+	raw, status, requestID, token, err := c.exchange(ctx, op, method, u, body, correlationID)
 	if ue, ok := upstream.As(err); ok && ue.StatusCode == http.StatusUnauthorized && ue.Service == upstream.ServicePartnerCenter {
 		if inv, ok := c.tokens.(tokenInvalidator); ok {
 			inv.Invalidate(token)
-			cust, _, err = c.doOnce(ctx, op, method, tenantID, body, correlationID)
+			raw, status, requestID, _, err = c.exchange(ctx, op, method, u, body, correlationID)
 		}
 	}
-	return cust, err
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, StatusCode: status,
+			Code: "invalid_response", Message: "Partner Center answered with a body that is not the expected JSON", RequestID: requestID, Err: err}
+	}
+	return nil
 }
 
-// doOnce makes one call; it also returns the token it used.
-func (c *Client) doOnce(ctx context.Context, op, method, tenantID string, body []byte, correlationID string) (Customer, string, error) {
+// exchange sends one App+User request to u and returns the 2xx body, its
+// status, the request id, and the token it used; anything else is an
+// *upstream.Error.
+func (c *Client) exchange(ctx context.Context, op, method, u string, body []byte, correlationID string) ([]byte, int, string, string, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		if _, ok := upstream.As(err); ok {
-			return Customer{}, "", err
+			return nil, 0, "", "", err
 		}
-		return Customer{}, "", &upstream.Error{Service: upstream.ServiceEntra, Operation: "get App+User token", Err: err}
+		return nil, 0, "", "", &upstream.Error{Service: upstream.ServiceEntra, Operation: "get App+User token", Err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
@@ -157,9 +175,9 @@ func (c *Client) doOnce(ctx context.Context, op, method, tenantID string, body [
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.customerURL(method, tenantID), rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, Err: err}
+		return nil, 0, "", token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, Err: err}
 	}
 	requestID := uuid.NewString()
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -174,7 +192,7 @@ func (c *Client) doOnce(ctx context.Context, op, method, tenantID string, body [
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error names the URL (no credentials in it) and the cause.
-		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
+		return nil, 0, requestID, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -182,17 +200,12 @@ func (c *Client) doOnce(ctx context.Context, op, method, tenantID string, body [
 		requestID = respID
 	}
 	if err != nil {
-		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
+		return nil, resp.StatusCode, requestID, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, RequestID: requestID, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Customer{}, token, c.responseError(op, resp, raw, requestID)
+		return nil, resp.StatusCode, requestID, token, c.responseError(op, resp, raw, requestID)
 	}
-	var cb customerBody
-	if err := json.Unmarshal(raw, &cb); err != nil {
-		return Customer{}, token, &upstream.Error{Service: upstream.ServicePartnerCenter, Operation: op, StatusCode: resp.StatusCode,
-			Code: "invalid_response", Message: "Partner Center answered with a body that is not a Customer", RequestID: requestID, Err: err}
-	}
-	return Customer{ID: cmp.Or(cb.ID, cb.CompanyProfile.TenantID, tenantID), CompanyName: cb.CompanyProfile.CompanyName, AllowDelegatedAccess: cb.AllowDelegatedAccess}, token, nil
+	return raw, resp.StatusCode, requestID, token, nil
 }
 
 func (c *Client) responseError(op string, resp *http.Response, raw []byte, requestID string) error {

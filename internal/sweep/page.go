@@ -87,58 +87,12 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 	var rows []row
 	for j, i := range need {
 		rel := rels[i]
-		d := decide(now, rel, prev[j], s.rules, sweepID)
+		d, msgs, err := s.settle(ctx, log, sweepID, now, rel, prev[j])
+		if err != nil {
+			return pageDelta{}, err
+		}
 		entries[i].quietUntil = quietUntil(now, rel, d.next, s.rules)
-		if d.expiring != nil {
-			m, err := expiringEvent(s.events, sweepID, now, rel, *d.expiring)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.EventsTopic, m})
-			log.DebugContext(ctx, "relationship expiring", "relationship_id", rel.ID, "threshold_days", d.expiring.ThresholdDays)
-			if d.lapseWarning {
-				log.ErrorContext(ctx, "a protected customer's relationship will lapse: Global Administrator blocks auto-extend; remove it with gdap.relationship.removeGlobalAdmin (enableAutoExtend true) or set GDAP_AUTO_EXTEND_POLICY=remove-global-admin",
-					"relationship_id", rel.ID, "customer_tenant_id", rel.Customer.TenantID, "days_remaining", d.expiring.DaysRemaining)
-			}
-		}
-		if d.ended {
-			m, err := endedEvent(s.events, sweepID, now, rel)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.EventsTopic, m})
-		}
-		if d.approval != nil {
-			m, err := approvalEvent(s.events, sweepID, now, rel, *d.approval)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.EventsTopic, m})
-		}
-		if d.activated {
-			m, err := activatedEvent(s.events, sweepID, now, rel)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.EventsTopic, m})
-			log.InfoContext(ctx, "relationship activated", "relationship_id", rel.ID)
-		}
-		if d.wake {
-			m, err := wakeMessage(rel, now)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.ContinuationsQueue, m})
-		}
-		if d.action != "" {
-			m, typ, err := policyCommand(d.action, rel, s.opts.EventSource+"/sweep", now)
-			if err != nil {
-				return pageDelta{}, err
-			}
-			out = append(out, outbound{s.opts.ContinuationsQueue, m})
-			log.InfoContext(ctx, "auto-extend policy issued a command", "relationship_id", rel.ID,
-				"command_type", typ, "command_id", m.MessageID)
-		}
+		out = append(out, msgs...)
 		if d.write {
 			rows = append(rows, row{id: rel.ID, rec: d.next})
 		}

@@ -79,8 +79,12 @@ type Stack struct {
 	Env map[string]string
 	// RefreshToken is the initial Partner Center refresh token.
 	RefreshToken string
+	// WebhookURL is where the simulated Partner Center delivers webhooks
+	// (the emulator's partner-center-webhook function, registered).
+	WebhookURL string
 
 	srv        *http.Server
+	certHost   *pcsim.CertificateHost
 	azurite    *localenv.Azurite
 	ownAzurite bool
 }
@@ -140,6 +144,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.azurite, s.ownAzurite = az, true
 	}
 	s.RefreshToken = s.PC.IssueRefreshToken(PCClientID)
+	hookEnv, err := s.enableWebhooks()
+	if err != nil {
+		return nil, err
+	}
 
 	s.Env = map[string]string{
 		"FUNCTIONS_WORKER_RUNTIME":      "custom",
@@ -163,6 +171,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"GDAP_INVOCATION_TIMEOUT":       "2m",
 		"GDAP_SWEEP_INVOCATION_BUDGET":  "1m",
 	}
+	for k, v := range hookEnv {
+		s.Env[k] = v
+	}
 	for k, v := range opts.Env {
 		if v == "" {
 			delete(s.Env, k)
@@ -184,6 +195,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: host emulator: %w", err)
 	}
+	if err := s.registerWebhook(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -201,6 +215,9 @@ func (s *Stack) Close() error {
 	}
 	if s.srv != nil {
 		errs = append(errs, s.srv.Close())
+	}
+	if s.certHost != nil {
+		s.certHost.Close()
 	}
 	if s.ownAzurite && s.azurite != nil {
 		errs = append(errs, s.azurite.Stop())

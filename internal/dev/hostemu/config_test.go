@@ -33,9 +33,13 @@ func TestStartConfigErrors(t *testing.T) {
 			functions: map[string]string{"again": `{"bindings":[{"name":"message","type":"serviceBusTrigger","direction":"in","queueName":"gdap-commands","dataType":"binary"}]}`},
 			want:      "already consumed",
 		},
-		"http trigger": {
+		"http trigger with a function key": {
 			functions: map[string]string{"web": `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in"}]}`},
-			want:      `trigger type "httpTrigger" not supported`,
+			want:      `authLevel "" not supported (only anonymous)`,
+		},
+		"http trigger without output": {
+			functions: map[string]string{"web": `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in","authLevel":"anonymous"}]}`},
+			want:      `no http output binding`,
 		},
 		"invalid function name": {
 			functions: map[string]string{"9lives": `{"bindings":[{"name":"timer","type":"timerTrigger","direction":"in","schedule":"0 * * * * *"}]}`},

@@ -29,6 +29,8 @@ type Emulator struct {
 	client    *http.Client
 	broker    *http.Server
 	brokerURL string
+	httpSrv   *http.Server // HTTP functions (http.go), nil without any
+	httpURL   string
 	output    syncWriter // handler stdout and stderr
 
 	queues map[string]*queue      // by entityKey(queue name)
@@ -112,6 +114,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		}
 	}
 	if err := e.startBroker(); err != nil {
+		return nil, err
+	}
+	if err := e.startHTTP(); err != nil {
 		return nil, err
 	}
 	first := make(chan error, 1)
@@ -351,6 +356,9 @@ func (e *Emulator) Close(ctx context.Context) error {
 	e.cancel()
 	if e.broker != nil {
 		errs = append(errs, e.broker.Shutdown(ctx))
+	}
+	if e.httpSrv != nil {
+		errs = append(errs, e.httpSrv.Shutdown(ctx))
 	}
 	e.wg.Wait()
 	e.client.CloseIdleConnections()

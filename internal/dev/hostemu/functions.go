@@ -17,6 +17,7 @@ import (
 const (
 	triggerServiceBus = "serviceBusTrigger"
 	triggerTimer      = "timerTrigger"
+	triggerHTTP       = "httpTrigger"
 )
 
 // function is one discovered function folder.
@@ -33,6 +34,11 @@ type function struct {
 	schedule     cron.Schedule
 	useMonitor   bool
 	runOnStartup bool
+
+	// HTTP trigger (http.go).
+	methods []string // upper case; empty: any
+	route   string   // path under the route prefix
+	httpOut string   // name of the http output binding
 }
 
 type functionJSON struct {
@@ -40,17 +46,20 @@ type functionJSON struct {
 }
 
 type bindingJSON struct {
-	Name         string `json:"name"`
-	Type         string `json:"type"`
-	Direction    string `json:"direction"`
-	QueueName    string `json:"queueName"`
-	TopicName    string `json:"topicName"`
-	DataType     string `json:"dataType"`
-	Cardinality  string `json:"cardinality"`
-	IsSessions   bool   `json:"isSessionsEnabled"`
-	Schedule     string `json:"schedule"`
-	UseMonitor   *bool  `json:"useMonitor"`
-	RunOnStartup bool   `json:"runOnStartup"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Direction    string   `json:"direction"`
+	QueueName    string   `json:"queueName"`
+	TopicName    string   `json:"topicName"`
+	DataType     string   `json:"dataType"`
+	Cardinality  string   `json:"cardinality"`
+	IsSessions   bool     `json:"isSessionsEnabled"`
+	Schedule     string   `json:"schedule"`
+	UseMonitor   *bool    `json:"useMonitor"`
+	RunOnStartup bool     `json:"runOnStartup"`
+	AuthLevel    string   `json:"authLevel"`
+	Methods      []string `json:"methods"`
+	Route        string   `json:"route"`
 }
 
 // functionNameExpr is the host's FunctionNameValidationRegex.
@@ -162,6 +171,10 @@ func parseFunction(name string, raw []byte, env map[string]string) (*function, e
 		fn.schedule = sched
 		fn.useMonitor = trig.UseMonitor == nil || *trig.UseMonitor
 		fn.runOnStartup = trig.RunOnStartup
+	case triggerHTTP:
+		if err := parseHTTPTrigger(fn, trig, fj.Bindings); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("trigger type %q not supported", trig.Type)
 	}

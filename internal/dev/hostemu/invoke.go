@@ -3,6 +3,7 @@ package hostemu
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ type call struct {
 	id       string
 	status   int
 	logs     []string
+	outputs  map[string]json.RawMessage
 	err      error
 	duration time.Duration
 }
@@ -77,7 +79,7 @@ func (e *Emulator) post(p *handlerProc, fn *function, body []byte) call {
 	if err != nil {
 		return fail(FailureResponse, err)
 	}
-	c.logs = r.Logs
+	c.logs, c.outputs = r.Logs, r.Outputs
 	for _, l := range r.Logs {
 		e.log.Info(l, "function", fn.name, "invocation_id", c.id)
 	}

@@ -60,6 +60,8 @@ type Invocation struct {
 	DeliveryCount int
 	// StatusCode is the handler's HTTP status, 0 without a response.
 	StatusCode int
+	// HTTPStatus is, for an HTTP function, the status its caller got.
+	HTTPStatus int
 	// Err is nil on success, else an *InvocationError.
 	Err error
 	// Settlement is one of the Settlement* constants for Service Bus

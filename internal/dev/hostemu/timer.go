@@ -74,9 +74,23 @@ func (e *Emulator) FireTimer(ctx context.Context, function string) error {
 	if !ok {
 		return fmt.Errorf("hostemu: %q is not a timer function", function)
 	}
+	var ti timerInfo
+	p, at, err := e.claimReady(ctx, func(at time.Time) { ti = ts.info(at, at, false) })
+	if err != nil {
+		return err
+	}
+	inv := e.invokeTimer(p, ts.fn, ti, at)
+	e.release(inv)
+	return inv.Err
+}
+
+// claimReady waits until the handler is ready, then, under the lock, takes
+// the current process and time, calls then (if set) and counts one
+// invocation in flight outside the queues (Idle and Drain wait for it);
+// release ends it.
+func (e *Emulator) claimReady(ctx context.Context, then func(at time.Time)) (*handlerProc, time.Time, error) {
 	var (
 		p  *handlerProc
-		ti timerInfo
 		at time.Time
 	)
 	err := e.waitUntil(ctx, func() (bool, error) {
@@ -89,18 +103,20 @@ func (e *Emulator) FireTimer(ctx context.Context, function string) error {
 			return false, nil
 		}
 		p, at = e.proc, e.clock.Now()
-		ti = ts.info(at, at, false)
+		if then != nil {
+			then(at)
+		}
 		e.timersBusy++
 		return true, nil
 	})
-	if err != nil {
-		return err
-	}
-	inv := e.invokeTimer(p, ts.fn, ti, at)
+	return p, at, err
+}
+
+// release records the invocation a claimReady began and ends it.
+func (e *Emulator) release(inv Invocation) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.timersBusy--
 	e.invocations = append(e.invocations, inv)
 	e.notifyLocked()
-	e.mu.Unlock()
-	return inv.Err
 }

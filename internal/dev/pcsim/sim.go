@@ -158,6 +158,7 @@ type Sim struct {
 	faults    map[faultKey][]Fault
 	journal   []JournalEntry
 	counters  Counters
+	hooks     webhookState
 }
 
 // New returns a simulator with opts' defaults applied.
@@ -194,10 +195,12 @@ func New(opts Options) *Sim {
 var tokenPathRE = regexp.MustCompile(`^/[^/]+/oauth2/v2\.0/token/?$`)
 
 // Handles reports whether path belongs to this simulator: /v1/customers/,
+// /webhooks/v1/registration,
 // /{tenant}/oauth2/v2.0/token, /secrets/ or /_pcsim/. A combined server
 // routes requests for which Handles is true to the Sim.
 func Handles(path string) bool {
 	return strings.HasPrefix(path, "/v1/customers/") ||
+		strings.HasPrefix(path, "/webhooks/v1/registration") ||
 		strings.HasPrefix(path, "/secrets/") ||
 		strings.HasPrefix(path, "/_pcsim/") ||
 		tokenPathRE.MatchString(path)
@@ -211,6 +214,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 	case strings.HasPrefix(p, "/v1/customers/"):
 		s.serveRecorded(w, r, RouteCustomers, s.serveCustomers, nil)
+	case strings.HasPrefix(p, "/webhooks/v1/registration"):
+		s.serveRecorded(w, r, RouteWebhooks, s.serveWebhooks, nil)
 	case strings.HasPrefix(p, "/secrets/"):
 		s.serveRecorded(w, r, RouteSecrets, s.serveSecrets, redactSecretBody)
 	case tokenPathRE.MatchString(p):

@@ -99,6 +99,10 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if req, ok := env.Data["req"]; ok {
+		answerHTTP(w, req)
+		return
+	}
 	var cmd command
 	if msg, ok := env.Data["message"]; ok {
 		var body []byte
@@ -157,6 +161,38 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(mustJSON(map[string]any{"Outputs": map[string]any{}, "Logs": logs, "ReturnValue": nil}))
+}
+
+// answerHTTP answers an HTTP trigger invocation. The request body is
+// {"status":N,"omit":"body"|"output"|"","fail":bool}: the output binding
+// "res" gets statusCode N, header X-Echo-Method and the request body as its
+// body, or omits its body, or is missing; fail answers the host 500.
+func answerHTTP(w http.ResponseWriter, raw json.RawMessage) {
+	var req struct {
+		Method string `json:"Method"`
+		Body   string `json:"Body"`
+	}
+	_ = json.Unmarshal(raw, &req)
+	var in struct {
+		Status int    `json:"status"`
+		Omit   string `json:"omit"`
+		Fail   bool   `json:"fail"`
+	}
+	_ = json.Unmarshal([]byte(req.Body), &in)
+	if in.Fail {
+		http.Error(w, "failing on demand", http.StatusInternalServerError)
+		return
+	}
+	res := map[string]any{"statusCode": in.Status, "headers": map[string]any{"X-Echo-Method": req.Method}, "body": req.Body}
+	if in.Omit == "body" {
+		delete(res, "body")
+	}
+	outputs := map[string]any{"res": res}
+	if in.Omit == "output" {
+		outputs = map[string]any{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(mustJSON(map[string]any{"Outputs": outputs, "Logs": []string{"handled http"}, "ReturnValue": nil}))
 }
 
 // first reports whether key is seen for the first time (across restarts).
