@@ -46,6 +46,15 @@ func TestChaosShort(t *testing.T) {
 	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
 }
 
+// TestChaosThrottled is the short chaos run with Graph limited by a rate
+// (the simulator's token bucket) instead of only injected 429s: the
+// client's pacing engages and every invariant holds (issue: throttling).
+func TestChaosThrottled(t *testing.T) {
+	rep := runChaos(t, chaos.Config{Commands: 200, Kills: 1, Seed: 20261207, GraphRate: 20})
+	require.Positive(t, rep.GraphResponses[429], "the rate limit throttled")
+	require.Empty(t, rep.Violations(), "seed %d", rep.Config.Seed)
+}
+
 // TestChaosTableOutage runs a short chaos wave through a Table Storage
 // outage longer than the queues' immediate redeliveries take (the delivery
 // limit is lowered to 3 so that a short outage is enough): inputs that

@@ -41,6 +41,7 @@ func runChaos(ctx context.Context, args []string) error {
 	lostResponses := fs.Int("lost-responses", 60, "Table Storage write responses lost per wave (write executed, then the connection reset or held past the client's limit), spread over insert, claim, wait, finish, publish and sweep writes; 0 = off")
 	dropContinuations := fs.Int("drop-continuations", 5, "continuation sends silently discarded per wave; only the reaper recovers them (-reaper-ticks)")
 	reaperTicks := fs.Int("reaper-ticks", 2, "reaper ticks run through the timer function after each wave has drained")
+	graphRate := fs.Float64("graph-rate", 0, "limit Graph to this many requests/s (the simulator's token bucket); 0 = no limit")
 	sweepRuns := fs.Int("sweep-runs", 2, "gdap.sweep.run commands per wave, the last at the end of the wave; 0 = off")
 	sweepTimer := fs.Bool("sweep-timer", true, "fire the expiry-sweep timer after each wave has drained")
 	expiring := fs.Int("expiring", 20, "relationships seeded inside the expiry warning window; the sweep's auto-extend policy (enable) issues one command for each")
@@ -93,6 +94,7 @@ func runChaos(ctx context.Context, args []string) error {
 		LostResponses:     *lostResponses,
 		DropContinuations: *dropContinuations,
 		ReaperTicks:       *reaperTicks,
+		GraphRate:         *graphRate,
 
 		SweepRuns:             *sweepRuns,
 		SweepTimer:            *sweepTimer,

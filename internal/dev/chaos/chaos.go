@@ -83,6 +83,12 @@ type Config struct {
 	// continuations, which belong to a recorded operation, are dropped;
 	// only the reaper can recover such an operation (see ReaperTicks).
 	DropContinuations int
+	// GraphRate, when positive, limits Graph to GraphRate requests per
+	// second per application (the simulator's token bucket, burst one
+	// second's worth): throttling is then produced by a rate limit, as in
+	// production, on top of the injected 429s, and the client's pacing
+	// engages.
+	GraphRate float64
 	// ReaperTicks is how many reaper ticks run after each wave has drained
 	// (default 0: none), through the host emulator's timer function, the
 	// virtual clock moved to the reaper schedule's next occurrence past
@@ -247,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// Keep every request: invariant 3 reads the whole journal. A
 		// scripted customer approves every invitation after half an hour,
 		// so that replacements' follow-ups run to their end.
-		Graph: graphsim.Options{JournalLimit: 1 << 30, CustomerApproval: 30 * time.Minute},
+		Graph: graphsim.Options{JournalLimit: 1 << 30, CustomerApproval: 30 * time.Minute, RateLimit: rateLimit(cfg.GraphRate)},
 		Env:   env,
 	})
 	if err != nil {
@@ -490,6 +496,14 @@ func drainWithChaos(ctx context.Context, stack *devstack.Stack, gates outageGate
 		}
 	}
 	return nil
+}
+
+// rateLimit is the simulator's token bucket for a Graph rate (nil: none).
+func rateLimit(rate float64) *graphsim.RateLimit {
+	if rate <= 0 {
+		return nil
+	}
+	return &graphsim.RateLimit{Rate: rate, Burst: max(1, int(rate))}
 }
 
 // faultSchedule hands out the wave's fault budget in small batches of random
