@@ -259,7 +259,9 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 	if d.expiring != nil {
 		d.expiring.Protected = prot
 	}
-	d.lapseWarning = prot && d.inWindow && !rel.AutoExtendEnabled() && d.action == "" && next.Action == "" && d.expiring != nil
+	// An action issued for an earlier end date (since extended) does not
+	// count: only one for this end date prevents the lapse.
+	d.lapseWarning = prot && d.inWindow && !rel.AutoExtendEnabled() && d.action == "" && !next.ActionEnd.Equal(next.End) && d.expiring != nil
 
 	changed := prev == nil || !old.sameContent(next)
 	refresh := next.LastSeen.IsZero() || (rl.seenRefresh > 0 && now.Sub(next.LastSeen) >= refreshAfter(rel.ID, rl.seenRefresh))

@@ -212,3 +212,30 @@ func TestIDs(t *testing.T) {
 	long := op.MessageID("sweep", string(make([]byte, 200)), "p1")
 	require.Len(t, long, maxIDLen)
 }
+
+// A protected customer's relationship whose auto-extend action was issued
+// for an earlier end date (it was extended since) and that now holds Global
+// Administrator with auto-extend off will lapse: the lapse warning must not
+// be silenced by the action recorded for the old end date.
+func TestDecideLapseWarningIgnoresAnEarlierEndDatesAction(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const protectedTenant = "11111111-1111-1111-1111-111111111111"
+	rl := rules{thresholds: []int{30, 7, 1}, approvalDays: 75, policy: config.PolicyEnable,
+		protected: func(id string) bool { return id == protectedTenant }, seenRefresh: DefaultSeenRefresh}
+	rel := gdap.Relationship{
+		ID: "rel-1", DisplayName: "R1", Status: gdap.StatusActive, AutoExtendDuration: gdap.AutoExtendOff,
+		Customer: gdap.Customer{TenantID: protectedTenant}, UnifiedRoles: []string{gdap.GlobalAdminRoleID},
+		CreatedDateTime: now.Add(-400 * day), EndDateTime: now.Add(20 * day), ETag: "e2",
+	}
+	oldEnd := normTime(now.Add(20*day - 180*day))
+	prev := decide(now.Add(-200*day), gdap.Relationship{ID: "rel-1", Status: gdap.StatusActive,
+		Customer: gdap.Customer{TenantID: protectedTenant}, EndDateTime: oldEnd}, nil, rl, "s0").next
+	prev.ActionEnd, prev.Action = oldEnd, actionUpdate // extended at the old end date
+	d := decide(now, rel, &prev, rl, "s1")
+	require.NotNil(t, d.expiring)
+	require.True(t, d.expiring.Protected)
+	require.Empty(t, d.action, "Global Administrator blocks auto-extend; the policy does not remove it")
+	require.True(t, d.lapseWarning, "the relationship will lapse at its new end date")
+}
+
