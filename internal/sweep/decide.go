@@ -221,12 +221,13 @@ func decide(now time.Time, rel gdap.Relationship, prev *record, rl rules, sweepI
 	// follow-up.
 	if rel.Status == gdap.StatusActive && !next.Activated {
 		fresh := prev == nil && !rel.ActivatedDateTime.IsZero() && !next.Created.IsZero() && now.Sub(next.Created) <= rl.endedLookback()
-		if (prev != nil && awaitingApproval(old.Status)) || fresh {
+		if (prev != nil && preApproval(old.Status)) || fresh {
 			d.activated = true
 		}
 		next.Activated = true
 	}
-	d.wake = d.activated || (prev != nil && awaitingApproval(old.Status) && old.Status != rel.Status)
+	d.wake = d.activated || (prev != nil && old.Status != rel.Status &&
+		(awaitingApproval(old.Status) || (old.Status == gdap.StatusCreated && !preApproval(rel.Status))))
 
 	// Approval links lapse 90 days after creation.
 	if rel.Status == gdap.StatusApprovalPending && !next.Created.IsZero() && !next.ApprovalWarned {
@@ -339,6 +340,13 @@ func formatDays(days []int) string {
 		parts[i] = strconv.Itoa(n)
 	}
 	return strings.Join(parts, ",")
+}
+
+// preApproval reports whether a relationship in status has yet to become
+// active through the customer's approval: awaiting it, or still created (a
+// sweep may see it before its lock, and next after the approval).
+func preApproval(status string) bool {
+	return status == gdap.StatusCreated || awaitingApproval(status)
 }
 
 // awaitingApproval reports whether status waits for the customer's approval

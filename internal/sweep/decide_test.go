@@ -239,3 +239,20 @@ func TestDecideLapseWarningIgnoresAnEarlierEndDatesAction(t *testing.T) {
 	require.True(t, d.lapseWarning, "the relationship will lapse at its new end date")
 }
 
+// A relationship the sweep saw in status created (locked and approved
+// between two sweeps) is announced once active, and wakes its follow-up:
+// it became active after waiting for approval.
+func TestDecideActivatedAfterCreated(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rl := rules{thresholds: []int{30}, approvalDays: 75, policy: config.PolicyOff,
+		protected: func(string) bool { return false }, seenRefresh: DefaultSeenRefresh}
+	rel := gdap.Relationship{ID: "rel-1", DisplayName: "R1", Status: gdap.StatusCreated,
+		CreatedDateTime: now.Add(-time.Hour)}
+	prev := decide(now.Add(-time.Hour), rel, nil, rl, "s0").next
+	rel.Status, rel.ActivatedDateTime, rel.EndDateTime = gdap.StatusActive, now.Add(-time.Minute), now.Add(300*day)
+	d := decide(now.Add(5*time.Hour), rel, &prev, rl, "s1")
+	require.True(t, d.activated, "first seen active after waiting for approval")
+	require.True(t, d.wake)
+	require.True(t, d.next.Activated)
+}
