@@ -114,6 +114,7 @@ func (r *run) endRelationship(ctx context.Context, rel gdap.Relationship) error 
 		// Recorded before the call: an answer lost on the way (the
 		// relationship gone, the call failed) is this operation's deletion.
 		// While the relationship is still listed it is deleted again.
+		prevAction, prevWrote := e.Action, r.wf.Wrote
 		e.Action = op.OffboardDeleted
 		r.wf.Wrote = true
 		err := g.DeleteRelationship(ctx, rel.ID, rel.ETag)
@@ -123,7 +124,8 @@ func (r *run) endRelationship(ctx context.Context, rel gdap.Relationship) error 
 			// answer was lost (a retry), or another client's.
 			r.log.InfoContext(ctx, "relationship already deleted", "relationship_id", rel.ID)
 		case isStatus(err, http.StatusPreconditionFailed):
-			// Changed since the list: the next list decides again.
+			// Changed since the list: not deleted; the next list decides again.
+			e.Action, r.wf.Wrote = prevAction, prevWrote
 			r.log.InfoContext(ctx, "relationship changed before its deletion; re-listing", "relationship_id", rel.ID)
 			return nil
 		case err != nil:
