@@ -212,6 +212,11 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 		if errors.As(err, &se) {
 			return e.settle(ctx, r, err, "checkpoint")
 		}
+		if _, up := upstream.As(err); err != nil && !up && ledger.IsUnavailable(err) {
+			// A ledger write inside the step (checkpoint) failed: not the
+			// operation's failure; the input is deferred or redelivered.
+			return err
+		}
 		if err != nil {
 			f, transient := classify(err, describeTarget(rec))
 			if f != nil {
