@@ -248,7 +248,7 @@ func (e *Engine) startFollowUp(ctx context.Context, r *run, relID string, fu fol
 		return "", err
 	}
 	if err := e.send(ctx, e.opts.ContinuationsQueue, msg); err != nil {
-		return "", fmt.Errorf("start follow-up operation %s: %w", id, err)
+		return "", fmt.Errorf("start follow-up operation %s: %w: %w", id, errInfra, err)
 	}
 	r.log.InfoContext(ctx, "follow-up operation started", "follow_up_operation_id", id)
 	return id, nil

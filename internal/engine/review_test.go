@@ -3,11 +3,14 @@ package engine
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gdapflow/gdapflow/internal/bus"
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/gdap"
@@ -67,4 +70,50 @@ func TestCheckpointLedgerBlipIsNotATerminalFailure(t *testing.T) {
 	o := requireSucceeded(t, b, "create-1")
 	require.Len(t, b.sim.RelationshipsNamed("blip-1"), 1, "created once")
 	require.NotEmpty(t, o.Data.Result.Relationship.ID)
+}
+
+// A create with access assignments whose follow-up cannot be sent (Service
+// Bus refusing sends beyond the in-invocation retries) must not end in
+// gdap.operation.failed: the relationship exists and is locked; the input is
+// redelivered and the follow-up started then.
+func TestFollowUpSendFailureIsNotATerminalFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var down atomic.Bool
+	down.Store(true)
+	b.snd.fail = func(_ string, m bus.Message) bool {
+		return down.Load() && strings.HasPrefix(m.MessageID, op.ReservedPrefix+"followup.")
+	}
+	body := commandBody(t, "create-2", command.TypeRelationshipCreate, map[string]any{
+		"displayName": "fu-send-1", "duration": "P730D",
+		"accessDetails":     map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": roleHelpFx}}},
+		"customer":          map[string]any{"tenantId": customerA, "displayName": "Contoso"},
+		"accessAssignments": []any{map[string]any{"securityGroupId": "0b7a8c5e-1111-4222-8333-444455556666", "roles": []any{map[string]any{"roleDefinitionId": roleHelpFx}}}},
+	})
+	_, err := b.send(t, body)
+	require.NoError(t, err)
+	// The lock is followed; the invocation that finishes fails to send the
+	// follow-up.
+	var failedMsg *bus.Message
+	for range 50 {
+		m, ok := b.snd.popContinuation()
+		if !ok {
+			break
+		}
+		if at := *m.ScheduledEnqueueTime; at.After(b.clock.Now()) {
+			b.clock.AdvanceTo(at)
+		}
+		if err := b.eng.HandleContinuation(t.Context(), b.inv(m.MessageID), m.Body); err != nil {
+			failedMsg = &m
+			break
+		}
+	}
+	require.Empty(t, b.outcomes(t)["create-2"], "no outcome while the follow-up could not be sent")
+	require.NotNil(t, failedMsg, "the invocation failed: Service Bus redelivers its message")
+	down.Store(false)
+	require.NoError(t, b.eng.HandleContinuation(t.Context(), b.inv(failedMsg.MessageID), failedMsg.Body))
+	b.deliver(t)
+	o := requireSucceeded(t, b, "create-2")
+	require.NotEmpty(t, o.Data.Result.FollowUpOperationID)
+	require.Len(t, b.sim.RelationshipsNamed("fu-send-1"), 1)
 }

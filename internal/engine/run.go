@@ -18,6 +18,11 @@ import (
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
+// errInfra marks a step error of the service's own messaging (a send to
+// Service Bus failed after its retries): runSteps fails the invocation so
+// that the input is redelivered, instead of failing the operation.
+var errInfra = errors.New("service bus unavailable")
+
 // maxStepsPerInvocation bounds how many workflow steps one invocation runs
 // back to back before it hands over to a continuation.
 const maxStepsPerInvocation = 12
@@ -212,9 +217,10 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 		if errors.As(err, &se) {
 			return e.settle(ctx, r, err, "checkpoint")
 		}
-		if _, up := upstream.As(err); err != nil && !up && ledger.IsUnavailable(err) {
-			// A ledger write inside the step (checkpoint) failed: not the
-			// operation's failure; the input is deferred or redelivered.
+		if _, up := upstream.As(err); err != nil && !up && (ledger.IsUnavailable(err) || errors.Is(err, errInfra)) {
+			// A ledger write inside the step (checkpoint) or a send (a
+			// follow-up) failed: not the operation's failure; the input is
+			// deferred or redelivered.
 			return err
 		}
 		if err != nil {
