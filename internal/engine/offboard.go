@@ -185,8 +185,8 @@ func pollOffboard(ctx context.Context, r *run, cmd *command.OffboardCustomer) (s
 		if e == nil || r.offboardNeedsWrite(rel) {
 			return goTo(stepApply), nil
 		}
-		if e.Action != op.OffboardTerminated || rel.Status == gdap.StatusTerminated {
-			continue
+		if e.Action != op.OffboardTerminated || gdap.IsTerminal(rel.Status) {
+			continue // ended (terminated, or expired meanwhile)
 		}
 		pending = true
 		if rel.Status == gdap.StatusActive {

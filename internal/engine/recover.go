@@ -95,7 +95,10 @@ func (e *Engine) rewakeStranded(ctx context.Context, r *run, now time.Time) (tim
 	rec.WakeID = op.MessageID(rec.OperationID, "c"+strconv.Itoa(wf.Seq))
 	rec.WakeAt, rec.UpdatedAt = at, now
 	rec.Workflow = encodeState(wf)
-	if err := e.opts.Ledger.Update(ctx, rec); err != nil {
+	// The one rule for ETag-guarded writes (write.go): a conflict after an
+	// earlier try whose answer was lost is this write; any other is
+	// returned (it unwraps to ledger.ErrConflict) and Recover re-decides.
+	if err := e.write(ctx, r); err != nil {
 		return time.Time{}, fmt.Errorf("re-wake operation %s: %w", rec.OperationID, err)
 	}
 	e.unfileDue(ctx, r.log, rec.OperationID, prevDue, at)

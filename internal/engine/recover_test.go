@@ -257,3 +257,29 @@ func TestDueIndexLeavesNoEntryBehind(t *testing.T) {
 	requireSucceeded(t, b, "op-tick")
 	require.Empty(t, idx.dues("op-tick"))
 }
+
+// TestRecoverReWakeLostResponse: the reaper's re-wake write takes effect
+// but its answer is lost; the SDK's retry meets the ETag the first try
+// produced. The re-read shows the reaper's own write, so the continuation
+// is sent (the one rule of write.go), instead of a record naming a wake id
+// no message carries.
+func TestRecoverReWakeLostResponse(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *Options) { o.OperationDeadline = 24 * time.Hour })
+	rec := strandedRecord(t, b, "op-rewake-lost", ledger.StateWaiting, nil)
+	b.clock.Advance(10 * time.Minute)
+	var once sync.Once
+	b.led.beforeUpdate = func(*ledger.Record) (error, bool) {
+		var err error
+		once.Do(func() { err = ledger.ErrConflict })
+		return err, err != nil // written, then answered with the retry's 412
+	}
+	out, err := b.eng.Recover(t.Context(), b.inv("reaper"), rec)
+	require.NoError(t, err)
+	require.Equal(t, reaper.ActionResent, out.Action)
+	got, err := b.led.Get(t.Context(), "op-rewake-lost")
+	require.NoError(t, err)
+	sent := b.snd.take()
+	require.Len(t, sent, 1)
+	require.Equal(t, got.WakeID, sent[0].msg.MessageID, "the continuation the record names was sent")
+}
