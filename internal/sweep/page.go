@@ -109,9 +109,9 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 	if err := s.store.writeRows(ctx, rows); err != nil {
 		return pageDelta{}, err
 	}
-	raw := encodeEntries(entries)
-	if index == nil || !bytes.Equal(raw, index.raw) {
-		if err := s.store.writePage(ctx, k, s.fingerprint, raw); err != nil {
+	raw, report := encodeEntries(entries), summarize(rels, s.rules.protected)
+	if index == nil || !bytes.Equal(raw, index.raw) || !bytes.Equal(report, index.report) {
+		if err := s.store.writePage(ctx, k, s.fingerprint, raw, report); err != nil {
 			return pageDelta{}, err
 		}
 	}

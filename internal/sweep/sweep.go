@@ -501,6 +501,9 @@ func (s *Sweeper) finish(ctx context.Context, inv op.Invocation, log *slog.Logge
 		if err := s.send.Send(ctx, s.opts.EventsTopic, msg); err != nil {
 			return fmt.Errorf("sweep: publish gdap.sweep.completed: %w", err)
 		}
+		if err := s.store.writeLastCompleted(ctx, st); err != nil {
+			return err
+		}
 	}
 	for range conflictRetries {
 		n := st.clone()
