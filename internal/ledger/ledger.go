@@ -167,6 +167,9 @@ func (s *Store) Create(ctx context.Context, r *Record) error {
 	if err != nil {
 		return err
 	}
+	if err := s.recordFailure(ctx, r); err != nil {
+		return err
+	}
 	resp, err := s.client.AddEntity(runtime.WithHTTPHeader(ctx, noEcho), body, nil)
 	if err != nil {
 		if HasCode(err, aztables.EntityAlreadyExists) {
@@ -209,6 +212,9 @@ func (s *Store) Update(ctx context.Context, r *Record) error {
 	}
 	body, err := marshal(r)
 	if err != nil {
+		return err
+	}
+	if err := s.recordFailure(ctx, r); err != nil {
 		return err
 	}
 	etag := r.ETag
