@@ -23,6 +23,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
+	"github.com/gdapflow/gdapflow/internal/report"
 	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
@@ -95,6 +96,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		SweepSchedule: cfg.SweepSchedule,
 		Reaper:        buildReaper(cfg, dueIndex, ledgerStore, eng),
 		Webhook:       buildWebhook(ctx, cfg, tables, send, logger),
+		Report:        buildReport(cfg, tables, ledgerStore),
+		ReportAuth:    report.AuthOptions{Role: cfg.Report.Role, AllowDev: cfg.Report.DevPrincipal},
 		Logger:        logger,
 		Timeout:       cfg.InvocationTimeout,
 		DevClock:      devClock,
