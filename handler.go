@@ -286,6 +286,7 @@ func buildPartnerCenter(ctx context.Context, cfg config.Config, tables *aztables
 func buildSweeper(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, graph *graphapi.Client, send sender, logger *slog.Logger) (*sweep.Sweeper, error) {
 	sw, err := sweep.New(sweep.Options{
 		Table:                 tables.NewClient(cfg.TablePrefix + "sweep"),
+		ReportTable:           tables.NewClient(cfg.TablePrefix + reportTableSuffix),
 		Graph:                 graph,
 		Sender:                send,
 		ContinuationsQueue:    cfg.ContinuationsQueue,

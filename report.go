@@ -11,11 +11,15 @@ import (
 	"github.com/gdapflow/gdapflow/internal/report"
 )
 
+// reportTableSuffix names the sweep's report-summary table (after the prefix).
+const reportTableSuffix = "sweepreport"
+
 // buildReport returns the report page's source: the sweep's table and the
 // ledger, read per request with bounded queries.
 func buildReport(cfg config.Config, tables *aztables.ServiceClient, led *ledger.Store) *report.Source {
 	return &report.Source{
 		SweepTable:  tables.NewClient(cfg.TablePrefix + "sweep"),
+		ReportTable: tables.NewClient(cfg.TablePrefix + reportTableSuffix),
 		Ledger:      led,
 		WarningDays: slices.Max(append([]int{0}, cfg.ExpiryWarningDays...)),
 		SweepPeriod: schedulePeriod(cfg.SweepSchedule),

@@ -14,14 +14,14 @@ import (
 )
 
 // The failure index: one row per failed operation in a partition per UTC
-// day, "~failed.2006-01-02", RowKey "<reversed finishedAt>_<id>" (newest
-// first, so a query stops after the entries it needs), in
+// day, "~failed.<reversed day>", RowKey "<reversed finishedAt>_<id>", in
 // the ledger's table ('~' is outside the contract's id alphabet, so the
-// rows never meet an operation's record, and List skips them). The report
-// page reads the last days' partitions instead of scanning the ledger.
+// rows never meet an operation's record, and List skips them). Both keys
+// sort the newest first, so one range query over the last days' partitions
+// reads them newest first and stops at its limit. The report page reads it
+// instead of scanning the ledger.
 const (
 	failedPartitionPrefix = "~failed."
-	failedDayLayout       = "2006-01-02"
 	// failedMessageMax bounds the message stored in the index.
 	failedMessageMax = 500
 )
@@ -54,7 +54,7 @@ func (s *Store) recordFailure(ctx context.Context, r *Record) error {
 		msg = strings.ToValidUTF8(msg[:failedMessageMax], "")
 	}
 	body, err := json.Marshal(aztables.EDMEntity{
-		Entity: aztables.Entity{PartitionKey: failedPartitionPrefix + at.Format(failedDayLayout),
+		Entity: aztables.Entity{PartitionKey: failedPartition(at),
 			RowKey: reversedTime(at) + dueSeparator + r.OperationID},
 		Properties: map[string]any{"OperationID": r.OperationID, "CommandType": r.CommandType, "TargetID": r.TargetID,
 			"Code": string(r.LastError.Code), "Message": msg, "FinishedAt": aztables.EDMDateTime(at)},
@@ -73,40 +73,43 @@ func reversedTime(t time.Time) string {
 	return fmt.Sprintf("%019d", int64(math.MaxInt64)-t.UnixNano()/100)
 }
 
-// RecentFailures reads the failure index from since to now, newest first:
-// one range query per UTC day, stopping at limit entries (truncated reports
-// that more exist). Entries are one per operation (the latest).
+// failedPartition is the index partition of the UTC day of t.
+func failedPartition(t time.Time) string {
+	return fmt.Sprintf("%s%06d", failedPartitionPrefix, 999999-t.Unix()/86400)
+}
+
+// RecentFailures reads the failure index from since to now, newest first,
+// in one range query that stops at limit entries (truncated reports that
+// more exist). Entries are one per operation (the latest).
 func (s *Store) RecentFailures(ctx context.Context, since, now time.Time, limit int) (out []FailureEntry, truncated bool, err error) {
 	since, now = normalizeTime(since), normalizeTime(now)
 	seen := map[string]bool{}
 	top := int32(min(max(limit, 1), 1000))
-	for day := now.Truncate(24 * time.Hour); !day.Before(since.Truncate(24 * time.Hour)); day = day.Add(-24 * time.Hour) {
-		filter := fmt.Sprintf("PartitionKey eq '%s%s' and RowKey ge '%s' and RowKey le '%s~'", failedPartitionPrefix,
-			day.Format(failedDayLayout), reversedTime(now), reversedTime(since))
-		pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return nil, false, fmt.Errorf("ledger: read failure index: %w", err)
+	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey le '%s' and RowKey ge '%s' and RowKey le '%s~'",
+		failedPartition(now), failedPartition(since), reversedTime(now), reversedTime(since))
+	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("ledger: read failure index: %w", err)
+		}
+		for _, raw := range page.Entities {
+			var e struct {
+				OperationID, CommandType, TargetID, Code, Message string
+				FinishedAt                                        time.Time
 			}
-			for _, raw := range page.Entities {
-				var e struct {
-					OperationID, CommandType, TargetID, Code, Message string
-					FinishedAt                                        time.Time
-				}
-				if err := json.Unmarshal(raw, &e); err != nil {
-					return nil, false, fmt.Errorf("ledger: decode failure entry: %w", err)
-				}
-				if seen[e.OperationID] {
-					continue
-				}
-				if len(out) >= limit {
-					return out, true, nil
-				}
-				seen[e.OperationID] = true
-				out = append(out, FailureEntry{OperationID: e.OperationID, CommandType: e.CommandType,
-					TargetID: e.TargetID, Code: op.Code(e.Code), Message: e.Message, FinishedAt: e.FinishedAt.UTC()})
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, false, fmt.Errorf("ledger: decode failure entry: %w", err)
 			}
+			if seen[e.OperationID] {
+				continue
+			}
+			if len(out) >= limit {
+				return out, true, nil
+			}
+			seen[e.OperationID] = true
+			out = append(out, FailureEntry{OperationID: e.OperationID, CommandType: e.CommandType,
+				TargetID: e.TargetID, Code: op.Code(e.Code), Message: e.Message, FinishedAt: e.FinishedAt.UTC()})
 		}
 	}
 	return out, false, nil

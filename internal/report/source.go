@@ -14,9 +14,10 @@ import (
 // Source reads what the page shows: the sweep table's report rows and the
 // ledger's failure index. Every read is bounded (ReadReport, RecentFailures).
 type Source struct {
-	// SweepTable is the sweep's table; Ledger the operation ledger.
-	SweepTable *aztables.Client
-	Ledger     *ledger.Store
+	// SweepTable and ReportTable are the sweep's tables (state; report
+	// summaries); Ledger the operation ledger.
+	SweepTable, ReportTable *aztables.Client
+	Ledger                  *ledger.Store
 	// WarningDays is the largest GDAP_EXPIRY_WARNING_DAYS threshold.
 	WarningDays int
 	// SweepPeriod is the interval of GDAP_SWEEP_SCHEDULE.
@@ -36,7 +37,7 @@ func (s *Source) Page(ctx context.Context, now time.Time) ([]byte, error) {
 	)
 	go func() {
 		defer close(done)
-		rep, repErr = sweep.ReadReport(ctx, s.SweepTable, sweep.ReportOptions{Now: now,
+		rep, repErr = sweep.ReadReport(ctx, s.SweepTable, s.ReportTable, sweep.ReportOptions{Now: now,
 			Within: time.Duration(s.WarningDays) * day, Limit: ListLimit})
 	}()
 	fails, truncated, err := s.Ledger.RecentFailures(ctx, now.Add(-FailureDays*day), now, FailureReadLimit)

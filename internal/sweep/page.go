@@ -110,8 +110,12 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 		return pageDelta{}, err
 	}
 	raw, report := encodeEntries(entries), summarize(rels, s.rules.protected)
-	if index == nil || !bytes.Equal(raw, index.raw) || !bytes.Equal(report, index.report) {
-		if err := s.store.writePage(ctx, k, s.fingerprint, raw, report); err != nil {
+	if rh := reportHash(report); index == nil || !bytes.Equal(raw, index.raw) || rh != index.reportHash {
+		// The summary first: a page row names only a summary stored.
+		if err := s.store.writeReport(ctx, k, report); err != nil {
+			return pageDelta{}, err
+		}
+		if err := s.store.writePage(ctx, k, s.fingerprint, raw, rh); err != nil {
 			return pageDelta{}, err
 		}
 	}

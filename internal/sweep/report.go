@@ -18,7 +18,9 @@ import (
 // Keys and property of the report's rows in the sweep table.
 const (
 	lastCompletedRowKey = "lastCompleted" // in statePartition
-	reportProperty      = "Report"        // on each page-index row
+	reportPartition     = "report"        // in the report table, RowKey pageRowKey
+	reportProperty      = "Report"        // the summary's JSON
+	reportHashProperty  = "ReportHash"    // on each page-index row
 	reportReadParallel  = 16
 )
 
@@ -98,13 +100,17 @@ type ReportOptions struct {
 	Limit int
 }
 
-// ReadReport reads the report from the sweep table: the state rows, the
-// Report property of every page-index row (one partition query, one row
-// per page of 300 relationships), and the snapshot rows of at most Limit
-// lapsing relationships and Limit pending approvals (point reads). It never
-// scans the snapshot partitions.
-func ReadReport(ctx context.Context, client *aztables.Client, opts ReportOptions) (Report, error) {
-	st := &store{client: client, concurrency: reportReadParallel}
+// ReadReport reads the report: the state rows of the sweep table (two point
+// reads), every summary of the report table (one partition query, one row
+// per page of 300 relationships), and, only for listed relationships whose
+// summary had no room for their names, their snapshot rows (point reads).
+// It never reads the snapshot partitions otherwise. reportTable nil: the
+// sweep table holds the summaries.
+func ReadReport(ctx context.Context, client, reportTable *aztables.Client, opts ReportOptions) (Report, error) {
+	if reportTable == nil {
+		reportTable = client
+	}
+	st := &store{client: client, report: reportTable, concurrency: reportReadParallel}
 	cur, err := st.loadState(ctx)
 	if err != nil {
 		return Report{}, err
@@ -117,12 +123,12 @@ func ReadReport(ctx context.Context, client *aztables.Client, opts ReportOptions
 	// After a completed sweep, rows past its last page are left from an
 	// earlier, longer listing; during a sweep every row counts (this
 	// sweep's up to its position, the previous sweep's after it).
-	filter := fmt.Sprintf("PartitionKey eq '%s'", pagesPartition)
+	filter := fmt.Sprintf("PartitionKey eq '%s'", reportPartition)
 	if cur.Phase == phaseDone && cur.Failed == "" {
 		filter += fmt.Sprintf(" and RowKey lt '%s'", pageRowKey(cur.Page))
 	}
 	sel := "RowKey," + reportProperty
-	pager := client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
+	pager := reportTable.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	var lapse, pending []pageNote
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
@@ -173,24 +179,38 @@ func ReadReport(ctx context.Context, client *aztables.Client, opts ReportOptions
 	return r, nil
 }
 
-// items reads the snapshot rows of notes (a relationship gone since keeps
-// its id only).
+// items turns notes into items; the notes without names have their
+// snapshot rows read (a relationship gone since keeps its id only).
 func (st *store) items(ctx context.Context, notes []pageNote) ([]Item, error) {
-	ids := make([]string, len(notes))
+	var ids []string
+	var at []int
 	for i, n := range notes {
-		ids[i] = n.ID
+		if !n.Named {
+			ids, at = append(ids, n.ID), append(at, i)
+		}
 	}
-	recs, err := st.readRows(ctx, ids)
+	read, err := st.readRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
+	recs := make([]*record, len(notes))
+	for j, i := range at {
+		recs[i] = read[j]
+	}
 	out := make([]Item, len(notes))
 	for i, n := range notes {
-		it := Item{Snapshot: Snapshot{RelationshipID: n.ID}, Category: n.Cat}
+		it := Item{Snapshot: Snapshot{RelationshipID: n.ID, DisplayName: n.Name, CustomerName: n.Customer,
+			CustomerTenantID: n.Tenant}, Category: n.Cat}
 		if n.Kind == noteLapse {
 			it.End = unixTime(n.At)
+			it.Status, it.GlobalAdmin = gdap.StatusActive, n.Cat == CategoryLapseGlobalAdmin
+			it.AutoExtend = gdap.AutoExtendOff
+			if n.AutoExtendOn {
+				it.AutoExtend = gdap.AutoExtendOn
+			}
 		} else {
 			it.Created = unixTime(n.At)
+			it.Status = gdap.StatusApprovalPending
 		}
 		if rec := recs[i]; rec != nil {
 			it.DisplayName, it.Status, it.CustomerTenantID, it.CustomerName = rec.DisplayName, rec.Status, rec.CustomerTenantID, rec.CustomerName

@@ -34,7 +34,7 @@ func TestReadReport(t *testing.T) {
 	b.add(t, gdap.Relationship{Status: gdap.StatusExpired, Customer: gdap.Customer{TenantID: newTenant()}})
 
 	b.sweep(t, "s1")
-	r, err := ReadReport(t.Context(), b.opts.Table, ReportOptions{Now: now, Within: 30 * day, Limit: 10})
+	r, err := ReadReport(t.Context(), b.opts.Table, b.opts.ReportTable, ReportOptions{Now: now, Within: 30 * day, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{gdap.StatusActive: 5, gdap.StatusApprovalPending: 1, gdap.StatusExpired: 1}, r.ByStatus)
 	require.Equal(t, 5, r.Active)
@@ -59,7 +59,7 @@ func TestReadReport(t *testing.T) {
 	require.Equal(t, 3, r.LastCompleted.Pages)
 	require.Equal(t, 7, r.LastCompleted.Relationships)
 
-	limited, err := ReadReport(t.Context(), b.opts.Table, ReportOptions{Now: now, Within: 30 * day, Limit: 1})
+	limited, err := ReadReport(t.Context(), b.opts.Table, b.opts.ReportTable, ReportOptions{Now: now, Within: 30 * day, Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, limited.Lapsing, 1)
 	require.Equal(t, 2, limited.LapsingTotal)

@@ -1,8 +1,13 @@
 package sweep
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/gdapflow/gdapflow/internal/gdap"
 )
@@ -30,10 +35,11 @@ const (
 	notePending = "p" // a pending approval; At is its creation
 )
 
-// pageReport is the report summary of one page position, stored beside the
-// page index in the same row (property Report, JSON). It holds no time
-// relative to the sweep: a page whose relationships did not change keeps
-// the same summary, so the sweep rewrites it only with the page index.
+// pageReport is the report summary of one page position, stored in the
+// report table (row "report"/<position>, property Report, JSON) with its
+// hash on the page-index row. It holds no time relative to the sweep: a
+// page whose relationships did not change keeps the same summary, so the
+// sweep rewrites it only when the page's relationships change.
 type pageReport struct {
 	// ByStatus counts the page's relationships by status.
 	ByStatus map[string]int `json:"s,omitempty"`
@@ -53,7 +59,18 @@ type pageNote struct {
 	Kind string `json:"k"`
 	At   int64  `json:"t"`
 	Cat  int    `json:"c,omitempty"`
+	// Name, Customer and Tenant spare the report a snapshot read; a
+	// summary too large for one property keeps the ids only (named false).
+	Name     string `json:"n,omitempty"`
+	Customer string `json:"u,omitempty"`
+	Tenant   string `json:"a,omitempty"`
+	Named    bool   `json:"m,omitempty"`
+	// AutoExtendOn tells a Global Administrator lapse whose auto-extend is on.
+	AutoExtendOn bool `json:"x,omitempty"`
 }
+
+// maxSummary keeps a summary within Table Storage's 64 KiB property.
+const maxSummary = 60 << 10
 
 // categoryOf classifies an active relationship.
 func categoryOf(rel gdap.Relationship, protected bool) int {
@@ -87,18 +104,56 @@ func summarize(rels []gdap.Relationship, protected func(string) bool) []byte {
 			}
 			r.Ends = append(r.Ends, [2]int64{end.Unix(), int64(cat)})
 			if cat == CategoryLapseNoAutoExtend || cat == CategoryLapseGlobalAdmin {
-				r.Notes = append(r.Notes, pageNote{ID: rel.ID, Kind: noteLapse, At: end.Unix(), Cat: cat})
+				r.Notes = append(r.Notes, pageNote{ID: rel.ID, Kind: noteLapse, At: end.Unix(), Cat: cat,
+					Name: rel.DisplayName, Customer: rel.Customer.DisplayName, Tenant: rel.Customer.TenantID, Named: true,
+					AutoExtendOn: rel.AutoExtendDuration == gdap.AutoExtendOn})
 			}
 		case gdap.StatusApprovalPending:
 			var created int64
 			if c := normTime(rel.CreatedDateTime); !c.IsZero() {
 				created = c.Unix()
 			}
-			r.Notes = append(r.Notes, pageNote{ID: rel.ID, Kind: notePending, At: created})
+			r.Notes = append(r.Notes, pageNote{ID: rel.ID, Kind: notePending, At: created,
+				Name: rel.DisplayName, Customer: rel.Customer.DisplayName, Tenant: rel.Customer.TenantID, Named: true})
 		}
 	}
 	raw, _ := json.Marshal(r) // maps of strings and ints only
+	if len(raw) > maxSummary {
+		for i := range r.Notes {
+			r.Notes[i].Name, r.Notes[i].Customer, r.Notes[i].Tenant, r.Notes[i].Named = "", "", "", false
+		}
+		raw, _ = json.Marshal(r)
+	}
 	return raw
+}
+
+// reportHash identifies a summary on the page-index row.
+func reportHash(summary []byte) string {
+	return strconv.FormatUint(hash64(string(summary)), 16)
+}
+
+// reportClient is the report table: its own, or the sweep table.
+func reportClient(table, report *aztables.Client) tableClient {
+	if report != nil {
+		return report
+	}
+	return table
+}
+
+// writeReport stores the summary of page position k.
+func (st *store) writeReport(ctx context.Context, k int, summary []byte) error {
+	body, err := json.Marshal(aztables.EDMEntity{
+		Entity:     aztables.Entity{PartitionKey: reportPartition, RowKey: pageRowKey(k)},
+		Properties: map[string]any{reportProperty: aztables.EDMBinary(summary)},
+	})
+	if err != nil {
+		return fmt.Errorf("sweep: encode report summary %d: %w", k, err)
+	}
+	st.n.pageWrites.Add(1)
+	if _, err := st.report.UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
+		return fmt.Errorf("sweep: write report summary %d: %w", k, err)
+	}
+	return nil
 }
 
 // unixTime is t (Unix seconds) in UTC; 0 is the zero time.
