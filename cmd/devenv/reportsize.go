@@ -11,11 +11,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/dev/browser"
 	"github.com/gdapflow/gdapflow/internal/dev/devstack"
 	"github.com/gdapflow/gdapflow/internal/dev/graphsim"
 	"github.com/gdapflow/gdapflow/internal/dev/localenv"
+	"github.com/gdapflow/gdapflow/internal/ledger"
+	"github.com/gdapflow/gdapflow/internal/report"
+	"github.com/gdapflow/gdapflow/internal/sweep"
 )
 
 // runReportSize is `devenv report`: it seeds -n relationships (graphsim
@@ -97,6 +102,9 @@ func runReportSize(ctx context.Context, args []string, stdout, stderr io.Writer)
 	slices.Sort(took)
 	fmt.Fprintf(stdout, "GET /api/report at %d relationships, %d runs: min %s, median %s, max %s (%d bytes)\n",
 		*n, *runs, took[0].Round(time.Millisecond), took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), size)
+	if err := timeReads(ctx, stdout, st, *runs); err != nil {
+		return err
+	}
 	if *shot != "" {
 		u, err := st.ReportURL()
 		if err != nil {
@@ -107,5 +115,33 @@ func runReportSize(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		fmt.Fprintf(stdout, "screenshot: %s\n", *shot)
 	}
+	return nil
+}
+
+// timeReads times the page's data reads alone (the summaries and the
+// failure index), without the emulator, the handler and the rendering.
+func timeReads(ctx context.Context, w io.Writer, st *devstack.Stack, runs int) error {
+	svc, err := aztables.NewServiceClientFromConnectionString(st.TablesConnectionString(), nil)
+	if err != nil {
+		return err
+	}
+	prefix := st.Env["GDAP_TABLE_PREFIX"]
+	now := st.Clock.Now()
+	var took []time.Duration
+	var rep sweep.Report
+	for range runs {
+		t0 := time.Now()
+		if rep, err = sweep.ReadReport(ctx, svc.NewClient(prefix+"sweep"), svc.NewClient(prefix+"sweepreport"),
+			sweep.ReportOptions{Now: now, Within: 30 * 24 * time.Hour, Limit: report.ListLimit}); err != nil {
+			return err
+		}
+		if _, _, err := ledger.New(svc.NewClient(prefix+"operations")).RecentFailures(ctx, now.Add(-7*24*time.Hour), now, report.FailureReadLimit); err != nil {
+			return err
+		}
+		took = append(took, time.Since(t0))
+	}
+	slices.Sort(took)
+	fmt.Fprintf(w, "data reads alone (%d summary rows, %d end dates, %d lapsing, %d pending, failure index): median %s\n",
+		rep.PageRows, len(rep.Ends), rep.LapsingTotal, rep.PendingTotal, took[len(took)/2].Round(time.Millisecond))
 	return nil
 }

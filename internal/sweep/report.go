@@ -153,8 +153,10 @@ func ReadReport(ctx context.Context, client, reportTable *aztables.Client, opts 
 			}
 			r.Active += pr.ByStatus[gdap.StatusActive]
 			r.AutoExtends += pr.AutoExtends
-			for _, en := range pr.Ends {
-				r.Ends = append(r.Ends, EndMark{End: unixTime(en[0]), Category: int(en[1])})
+			for cat, ends := range pr.Ends {
+				for _, t := range ends {
+					r.Ends = append(r.Ends, EndMark{End: unixTime(t), Category: cat})
+				}
 			}
 			for _, n := range pr.Notes {
 				switch {

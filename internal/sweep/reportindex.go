@@ -45,9 +45,9 @@ type pageReport struct {
 	ByStatus map[string]int `json:"s,omitempty"`
 	// AutoExtends counts the active ones Graph will extend by itself.
 	AutoExtends int `json:"x,omitempty"`
-	// Ends are the end dates (Unix seconds) and categories of the active
-	// relationships that have one.
-	Ends [][2]int64 `json:"e,omitempty"`
+	// Ends are the end dates (Unix seconds) of the active relationships
+	// that have one, by category.
+	Ends map[int][]int64 `json:"e,omitempty"`
 	// Notes name the relationships the page lists: those that will lapse
 	// and the approvals pending.
 	Notes []pageNote `json:"n,omitempty"`
@@ -88,8 +88,11 @@ func categoryOf(rel gdap.Relationship, protected bool) int {
 
 // summarize builds the report summary of one page's relationships, in
 // page order. The encoding is deterministic (encoding/json sorts map keys).
-func summarize(rels []gdap.Relationship, protected func(string) bool) []byte {
-	r := pageReport{ByStatus: map[string]int{}}
+// Only relationships lapsing within window of now are named (the report
+// lists no others); a relationship entering the window is a page-index
+// deadline (quietUntil), so the page is summarized again when it does.
+func summarize(rels []gdap.Relationship, protected func(string) bool, now time.Time, window time.Duration) []byte {
+	r := pageReport{ByStatus: map[string]int{}, Ends: map[int][]int64{}}
 	for _, rel := range rels {
 		r.ByStatus[rel.Status]++
 		switch rel.Status {
@@ -102,8 +105,8 @@ func summarize(rels []gdap.Relationship, protected func(string) bool) []byte {
 			if end.IsZero() {
 				continue
 			}
-			r.Ends = append(r.Ends, [2]int64{end.Unix(), int64(cat)})
-			if cat == CategoryLapseNoAutoExtend || cat == CategoryLapseGlobalAdmin {
+			r.Ends[cat] = append(r.Ends[cat], end.Unix())
+			if (cat == CategoryLapseNoAutoExtend || cat == CategoryLapseGlobalAdmin) && end.After(now) && !end.After(now.Add(window)) {
 				r.Notes = append(r.Notes, pageNote{ID: rel.ID, Kind: noteLapse, At: end.Unix(), Cat: cat,
 					Name: rel.DisplayName, Customer: rel.Customer.DisplayName, Tenant: rel.Customer.TenantID, Named: true,
 					AutoExtendOn: rel.AutoExtendDuration == gdap.AutoExtendOn})
