@@ -24,14 +24,7 @@ func TestLoadReport(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			kv := minimal()
-			kv[SettingGraphBaseURL] = "http://127.0.0.1:9001/beta"
-			kv[SettingPartnerCenterBaseURL] = "http://127.0.0.1:9001"
-			kv[SettingLoginBaseURL] = "http://127.0.0.1:9001"
-			for k, v := range tc.set {
-				kv[k] = v
-			}
-			c, err := Load(env(kv))
+			c, err := loadLoopback(tc.set)
 			if tc.failsOn != "" {
 				require.ErrorContains(t, err, tc.failsOn)
 				return
@@ -40,4 +33,16 @@ func TestLoadReport(t *testing.T) {
 			require.Equal(t, tc.want, c.Report)
 		})
 	}
+}
+
+// loadLoopback loads the minimal settings with loopback upstreams, plus set.
+func loadLoopback(set map[string]string) (Config, error) {
+	kv := minimal()
+	kv[SettingGraphBaseURL] = "http://127.0.0.1:9001/beta"
+	kv[SettingPartnerCenterBaseURL] = "http://127.0.0.1:9001"
+	kv[SettingLoginBaseURL] = "http://127.0.0.1:9001"
+	for k, v := range set {
+		kv[k] = v
+	}
+	return Load(env(kv))
 }
