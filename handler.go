@@ -163,7 +163,7 @@ func buildTables(cfg config.Config, cred *lazyCredential, outbound http.RoundTri
 // A failure to create it is not fatal: Bicep creates the table, and
 // invocations fail (and are redelivered) while Table Storage is unreachable.
 func buildLedger(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, logger *slog.Logger) *ledger.Store {
-	store := ledger.New(tables.NewClient(cfg.TablePrefix + "operations"))
+	store := ledger.New(tables.NewClient(cfg.TablePrefix + "operations")).WithFailureIndex(tables.NewClient(cfg.TablePrefix + failuresTableSuffix))
 	ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
 	defer cancel()
 	if err := store.EnsureTable(ectx); err != nil {

@@ -11,8 +11,12 @@ import (
 	"github.com/gdapflow/gdapflow/internal/report"
 )
 
-// reportTableSuffix names the sweep's report-summary table (after the prefix).
-const reportTableSuffix = "sweepreport"
+// Table names (after GDAP_TABLE_PREFIX) the report reads: the sweep's
+// report summaries and the ledger's failure index.
+const (
+	reportTableSuffix   = "sweepreport"
+	failuresTableSuffix = "failures"
+)
 
 // buildReport returns the report page's source: the sweep's table and the
 // ledger, read per request with bounded queries.

@@ -150,11 +150,12 @@ param loginBaseUrl string = environment().authentication.loginEndpoint
 @description('GDAP_TABLE_PREFIX: prefix of the app\'s table names.')
 param tablePrefix string = 'gdap'
 
-@description('Tables created with the infrastructure: the operation ledger and the expiry sweep\'s state and snapshot, and its report summaries (handler.go: GDAP_TABLE_PREFIX + "operations", + "sweep", + "sweepreport"). The app also ensures its tables at start-up.')
+@description('Tables created with the infrastructure: the operation ledger and the expiry sweep\'s state and snapshot, its report summaries and the failure index (handler.go, report.go: GDAP_TABLE_PREFIX + "operations", + "sweep", + "sweepreport", + "failures"). The app also ensures its tables at start-up.')
 param appTableNames array = [
   '${tablePrefix}operations'
   '${tablePrefix}sweep'
   '${tablePrefix}sweepreport'
+  '${tablePrefix}failures'
   '${tablePrefix}due'
   '${tablePrefix}pcauth'
 ]

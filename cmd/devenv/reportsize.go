@@ -135,7 +135,7 @@ func timeReads(ctx context.Context, w io.Writer, st *devstack.Stack, runs int) e
 			sweep.ReportOptions{Now: now, Within: 30 * 24 * time.Hour, Limit: report.ListLimit}); err != nil {
 			return err
 		}
-		if _, _, err := ledger.New(svc.NewClient(prefix+"operations")).RecentFailures(ctx, now.Add(-7*24*time.Hour), now, report.FailureReadLimit); err != nil {
+		if _, _, err := ledger.New(svc.NewClient(prefix+"operations")).WithFailureIndex(svc.NewClient(prefix+"failures")).RecentFailures(ctx, now.Add(-7*24*time.Hour), now, report.FailureReadLimit); err != nil {
 			return err
 		}
 		took = append(took, time.Since(t0))

@@ -14,9 +14,9 @@ import (
 )
 
 // The failure index: one row per failed operation in a partition per UTC
-// day, "~failed.<reversed day>", RowKey "<reversed finishedAt>_<id>", in
-// the ledger's table ('~' is outside the contract's id alphabet, so the
-// rows never meet an operation's record, and List skips them). Both keys
+// day, "~failed.<reversed day>", RowKey "<reversed finishedAt>_<id>", in a
+// table of its own (handler: prefix+"failures"; the ledger's table holds
+// exactly one row per operation, which its readers rely on). Both keys
 // sort the newest first, so one range query over the last days' partitions
 // reads them newest first and stops at its limit. The report page reads it
 // instead of scanning the ledger.
@@ -42,7 +42,7 @@ type FailureEntry struct {
 // write then lost a race is harmless: RecentFailures keeps one entry per
 // operation, the latest.
 func (s *Store) recordFailure(ctx context.Context, r *Record) error {
-	if r.State != StateFailed || r.OutcomePublished || r.LastError == nil {
+	if s.failures == nil || r.State != StateFailed || r.OutcomePublished || r.LastError == nil {
 		return nil
 	}
 	at := normalizeTime(r.FinishedAt)
@@ -62,7 +62,7 @@ func (s *Store) recordFailure(ctx context.Context, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("ledger: encode failure entry: %w", err)
 	}
-	if _, err := s.client.UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
+	if _, err := s.failures.UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
 		return fmt.Errorf("ledger: record failure of %q: %w", r.OperationID, err)
 	}
 	return nil
@@ -71,6 +71,13 @@ func (s *Store) recordFailure(ctx context.Context, r *Record) error {
 // reversedTime is a fixed-width key that sorts later times first.
 func reversedTime(t time.Time) string {
 	return fmt.Sprintf("%019d", int64(math.MaxInt64)-t.UnixNano()/100)
+}
+
+// WithFailureIndex keeps the failure index in the table behind client
+// (created by EnsureTable) and returns s.
+func (s *Store) WithFailureIndex(client *aztables.Client) *Store {
+	s.failures = client
+	return s
 }
 
 // failedPartition is the index partition of the UTC day of t.
@@ -87,7 +94,10 @@ func (s *Store) RecentFailures(ctx context.Context, since, now time.Time, limit 
 	top := int32(min(max(limit, 1), 1000))
 	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey le '%s' and RowKey ge '%s' and RowKey le '%s~'",
 		failedPartition(now), failedPartition(since), reversedTime(now), reversedTime(since))
-	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
+	if s.failures == nil {
+		return nil, false, nil
+	}
+	pager := s.failures.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
