@@ -17,7 +17,7 @@ TEST_TIMEOUT ?= 30m
 # The Graph SDK package whose first compile dominates a cold build.
 GRAPH_MODELS := github.com/microsoftgraph/msgraph-beta-sdk-go/models
 
-.PHONY: all build tools test vet fmt-check unit dev demo bench bench-doc chaos chaos-doc package clean fuzz \
+.PHONY: all build tools browser test vet fmt-check unit dev demo bench bench-doc chaos chaos-doc package clean fuzz \
 	flake-check flake-unit flake-e2e first-build-note
 
 all: build
@@ -39,6 +39,11 @@ $(STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
+# Debian's chromium for the report page's browser test and the demo's
+# screenshot (idempotent; skips with a message where apt-get is missing).
+browser:
+	@bash $(TOOLS_DIR)/install-chromium.sh
+
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -48,7 +53,7 @@ vet: first-build-note
 
 # Every test: unit, integration (Azurite, simulators), end to end (host
 # emulator + real handler binary), infrastructure and workflow checks.
-test: tools fmt-check vet
+test: tools browser fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The local stack in the foreground until Ctrl-C: Azurite, the simulators
@@ -57,7 +62,7 @@ test: tools fmt-check vet
 dev: tools first-build-note
 	$(GO) run ./cmd/devenv dev
 
-demo: tools first-build-note
+demo: tools browser first-build-note
 	$(GO) run ./cmd/devenv demo
 
 # bench and chaos print their figures; the -doc variants also record them

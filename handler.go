@@ -23,6 +23,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/ledger"
 	"github.com/gdapflow/gdapflow/internal/partnercenter"
 	"github.com/gdapflow/gdapflow/internal/pcauth"
+	"github.com/gdapflow/gdapflow/internal/report"
 	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 	"github.com/gdapflow/gdapflow/internal/vclock"
@@ -95,6 +96,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*deps, 
 		SweepSchedule: cfg.SweepSchedule,
 		Reaper:        buildReaper(cfg, dueIndex, ledgerStore, eng),
 		Webhook:       buildWebhook(ctx, cfg, tables, send, logger),
+		Report:        buildReport(cfg, tables, ledgerStore),
+		ReportAuth:    report.AuthOptions{Role: cfg.Report.Role, AllowDev: cfg.Report.DevPrincipal},
 		Logger:        logger,
 		Timeout:       cfg.InvocationTimeout,
 		DevClock:      devClock,
@@ -160,7 +163,7 @@ func buildTables(cfg config.Config, cred *lazyCredential, outbound http.RoundTri
 // A failure to create it is not fatal: Bicep creates the table, and
 // invocations fail (and are redelivered) while Table Storage is unreachable.
 func buildLedger(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, logger *slog.Logger) *ledger.Store {
-	store := ledger.New(tables.NewClient(cfg.TablePrefix + "operations"))
+	store := ledger.New(tables.NewClient(cfg.TablePrefix + "operations")).WithFailureIndex(tables.NewClient(cfg.TablePrefix + failuresTableSuffix))
 	ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
 	defer cancel()
 	if err := store.EnsureTable(ectx); err != nil {
@@ -283,6 +286,7 @@ func buildPartnerCenter(ctx context.Context, cfg config.Config, tables *aztables
 func buildSweeper(ctx context.Context, cfg config.Config, tables *aztables.ServiceClient, graph *graphapi.Client, send sender, logger *slog.Logger) (*sweep.Sweeper, error) {
 	sw, err := sweep.New(sweep.Options{
 		Table:                 tables.NewClient(cfg.TablePrefix + "sweep"),
+		ReportTable:           tables.NewClient(cfg.TablePrefix + reportTableSuffix),
 		Graph:                 graph,
 		Sender:                send,
 		ContinuationsQueue:    cfg.ContinuationsQueue,

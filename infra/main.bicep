@@ -150,10 +150,12 @@ param loginBaseUrl string = environment().authentication.loginEndpoint
 @description('GDAP_TABLE_PREFIX: prefix of the app\'s table names.')
 param tablePrefix string = 'gdap'
 
-@description('Tables created with the infrastructure: the operation ledger and the expiry sweep\'s state and snapshot (handler.go: GDAP_TABLE_PREFIX + "operations" and + "sweep"). The app also ensures its tables at start-up.')
+@description('Tables created with the infrastructure: the operation ledger and the expiry sweep\'s state and snapshot, its report summaries and the failure index (handler.go, report.go: GDAP_TABLE_PREFIX + "operations", + "sweep", + "sweepreport", + "failures"). The app also ensures its tables at start-up.')
 param appTableNames array = [
   '${tablePrefix}operations'
   '${tablePrefix}sweep'
+  '${tablePrefix}sweepreport'
+  '${tablePrefix}failures'
   '${tablePrefix}due'
   '${tablePrefix}pcauth'
 ]
@@ -180,6 +182,12 @@ param reaperGrace string = '2m'
 
 @description('GDAP_WEBHOOK_CERT_HOSTS: comma-separated hosts a Partner Center webhook X-MS-Certificate-Url may name (https only, exact match).')
 param webhookCertHosts string = '3psostorageacct.blob.core.windows.net'
+
+@description('GDAP_REPORT_ROLE: the app role (value) the report page requires; define it on the report app registration (infra/report-app-roles.json, docs/deploy.md).')
+param reportRole string = 'GDAP.Report.Read'
+
+@description('Client id of the Entra ID app registration App Service Authentication signs operators in with for the report page (docs/deploy.md); empty: no App Service Authentication, and the handler refuses every report request (no principal).')
+param reportAuthClientId string = ''
 
 @description('GDAP_EXPIRY_WARNING_DAYS: comma-separated expiry thresholds in days.')
 param expiryWarningDays string = '30,7,1'
@@ -317,6 +325,7 @@ module storage 'modules/storage.bicep' = {
     appPrincipalId: identity.properties.principalId
     restrictNetwork: restrictNetwork
     workspaceId: monitoring.outputs.workspaceId
+    reportAuthClientId: reportAuthClientId
   }
 }
 
@@ -447,6 +456,7 @@ var baseAppSettings = [
   { name: 'GDAP_REAPER_BUDGET', value: reaperBudget }
   { name: 'GDAP_REAPER_GRACE', value: reaperGrace }
   { name: 'GDAP_WEBHOOK_CERT_HOSTS', value: webhookCertHosts }
+  { name: 'GDAP_REPORT_ROLE', value: reportRole }
   { name: 'GDAP_EXPIRY_WARNING_DAYS', value: expiryWarningDays }
   { name: 'GDAP_APPROVAL_WARNING_DAYS', value: string(approvalWarningDays) }
   { name: 'GDAP_AUTO_EXTEND_POLICY', value: autoExtendPolicy }
@@ -503,6 +513,9 @@ output functionAppName string = functionApp.outputs.name
 
 @description('The URL to register with Partner Center for webhook events (gdapctl webhook register --url): the partner-center-webhook function, anonymous (its signature is its authentication).')
 output partnerCenterWebhookUrl string = 'https://${functionApp.outputs.defaultHostName}/api/partner-center-webhook'
+
+@description('The report page (GET; App Service Authentication with Entra ID, app role reportRole).')
+output reportUrl string = 'https://${functionApp.outputs.defaultHostName}/api/report'
 
 @description('Storage account name.')
 output storageAccountName string = storage.outputs.name

@@ -49,6 +49,9 @@ type demoConfig struct {
 	SweepCount int
 	// BurstSize is how many updates step 7 sends at once.
 	BurstSize int
+	// ReportDir is where the report step saves the page ("": a new
+	// temporary folder, named in the timeline).
+	ReportDir string
 }
 
 // demoReport is what a run of the script measured.
@@ -620,6 +623,7 @@ func (d *demo) script() []demoStep {
 		{"role change: replace a relationship, copy its assignments once approved, terminate the old one", stepReplace},
 		{"offboarding: a customer with three relationships, and its DAP", stepOffboard},
 		{"expiry sweep over a seeded population (GDAP_AUTO_EXTEND_POLICY=enable)", stepSweep},
+		{"the operators' page after the sweep: GET /api/report, saved as HTML and a screenshot", stepReport},
 	}
 }
 

@@ -24,6 +24,7 @@ func TestDemoScript(t *testing.T) {
 		Azurite:       localenv.SharedAzurite(t),
 		HandlerOutput: &logs,
 		BurstSize:     6,
+		ReportDir:     t.TempDir(),
 	})
 	if err != nil || t.Failed() {
 		lines := strings.Split(logs.String(), "\n")
@@ -35,10 +36,11 @@ func TestDemoScript(t *testing.T) {
 	require.Positive(t, rep.Passed)
 	require.Equal(t, 18+6, rep.Commands, "commands the script sends: 18 plus the burst")
 	text := out.String()
-	for i := 1; i <= 12; i++ {
+	for i := 1; i <= 13; i++ {
 		require.Contains(t, text, fmt.Sprintf("── %d. ", i))
 	}
 	require.Contains(t, text, "── SUMMARY")
+	require.Contains(t, text, "report saved under ")
 	require.Contains(t, text, "412")
 	require.Contains(t, text, "429")
 	require.Contains(t, text, "gdap.relationship.activated")

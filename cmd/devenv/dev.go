@@ -96,6 +96,9 @@ func printDev(w io.Writer, root string, d *devstack.Dev, took time.Duration) {
 	fmt.Fprintf(w, "  Partner Center simulator %s (login and Partner Center API)\n", d.SimURL)
 	fmt.Fprintf(w, "  Local broker             %s  (POST /{queue}/messages; queue %s)\n", d.Emu.BrokerURL(), d.Env["GDAP_COMMANDS_QUEUE"])
 	fmt.Fprintf(w, "  Webhook (registered)     %s  (Partner Center simulator delivers signed events)\n", d.WebhookURL)
+	if u, err := d.ReportURL(); err == nil {
+		fmt.Fprintf(w, "  Report page              %s  (as a local operator with the report role)\n", u)
+	}
 	fmt.Fprintf(w, "  Event feed               %s/topics/%s/messages?from=0\n", d.FeedURL, d.Env["GDAP_EVENTS_TOPIC"])
 	fmt.Fprintf(w, "  Azurite tables           %soperations, %ssweep at %s\n", d.Env["GDAP_TABLE_PREFIX"], d.Env["GDAP_TABLE_PREFIX"], d.TablesEndpoint())
 	fmt.Fprintf(w, "  Handler log              %s\n", rel(d.HandlerLog))

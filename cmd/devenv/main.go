@@ -42,7 +42,7 @@ func main() {
 }
 
 // errUsage is returned for a missing or unknown subcommand.
-var errUsage = errors.New("usage: devenv dev|demo|bench|chaos [flags]")
+var errUsage = errors.New("usage: devenv dev|demo|bench|chaos|report [flags]")
 
 // run dispatches a subcommand.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:])
 	case "chaos":
 		return runChaos(ctx, args[1:])
+	case "report":
+		return runReportSize(ctx, args[1:], stdout, stderr)
 	case "floor-worker": // started once by bench, which feeds it the floor rounds
 		return runFloorWorker(ctx, os.Stdin, stdout)
 	case "-h", "-help", "--help", "help":

@@ -38,7 +38,7 @@ func fakeRoot(t *testing.T) string {
 	real := repoRoot(t)
 	root := t.TempDir()
 	copyFile(t, filepath.Join(real, "host.json"), filepath.Join(root, "host.json"))
-	for _, fn := range []string{"commands", "continuations", "expiry-sweep", "partner-center-webhook", "reaper"} {
+	for _, fn := range []string{"commands", "continuations", "expiry-sweep", "partner-center-webhook", "reaper", "report"} {
 		copyFile(t, filepath.Join(real, "functions", fn, "function.json"), filepath.Join(root, "functions", fn, "function.json"))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/handler\n\ngo 1.22\n"), 0o644))
@@ -87,6 +87,7 @@ func checkLayout(t *testing.T, zipPath string) map[string]*zip.File {
 		"host.json",
 		"partner-center-webhook/function.json",
 		"reaper/function.json",
+		"report/function.json",
 	}, names, "the package root holds exactly host.json, handler and the function folders")
 	require.Equal(t, os.FileMode(0o755), files["handler"].Mode().Perm(), "handler must be executable")
 	require.True(t, files["handler"].Mode().IsRegular())

@@ -48,6 +48,9 @@ param virtualNetworkSubnetId string
 @description('Log Analytics workspace receiving the app\'s FunctionAppLogs.')
 param workspaceId string
 
+@description('Entra ID app registration (client id) of App Service Authentication; empty: none.')
+param reportAuthClientId string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -112,6 +115,56 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       appSettings: appSettings
+    }
+  }
+}
+
+// App Service Authentication (Easy Auth) in front of the HTTP routes: an
+// operator signs in with Entra ID before the report page is invoked, and
+// the platform passes the principal (app roles included) to the handler in
+// X-MS-CLIENT-PRINCIPAL, which callers cannot set. The handler checks the
+// role itself too (defence in depth). The webhook stays anonymous
+// (excludedPaths): Partner Center cannot sign in, and the handler
+// authenticates each delivery by its signature (docs/contract.md §6.3).
+// No client secret: the browser sign-in uses the ID token (implicit grant of
+// ID tokens on the registration, docs/deploy.md), and no token store.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(reportAuthClientId)) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/api/partner-center-webhook'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: reportAuthClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${reportAuthClientId}'
+            reportAuthClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
     }
   }
 }

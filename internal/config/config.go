@@ -171,6 +171,8 @@ type Config struct {
 	LogLevel slog.Level
 	// Webhook configures the partner-center-webhook function (webhook.go).
 	Webhook Webhook
+	// Report configures the report function (report.go).
+	Report Report
 }
 
 // PartnerCenterConfigured reports whether App+User credentials are configured.
@@ -235,7 +237,7 @@ var HostProvided = []string{SettingPort} //nolint:gochecknoglobals // constant l
 
 // DevOnly lists settings meant only for local runs against loopback
 // upstreams; the Bicep must not set them.
-var DevOnly = []string{SettingBrokerURL, SettingDevBearerToken, SettingDevClock, SettingTablesConnectionString, SettingServiceBusConnection, SettingPCRefreshToken, SettingDevWebhookRoots} //nolint:gochecknoglobals // constant list
+var DevOnly = []string{SettingBrokerURL, SettingDevBearerToken, SettingDevClock, SettingTablesConnectionString, SettingServiceBusConnection, SettingPCRefreshToken, SettingDevWebhookRoots, SettingDevReportPrincipal} //nolint:gochecknoglobals // constant list
 
 // SettingNames returns every setting name Load reads, sorted.
 func SettingNames() []string {
@@ -451,6 +453,7 @@ func (r *reader) load() (Config, error) {
 		r.fail(SettingDevClock, "is refused unless every upstream URL is loopback")
 	}
 	c.Webhook = r.loadWebhook(loopback)
+	c.Report = r.loadReport(loopback)
 
 	switch lvl := strings.ToLower(r.str(SettingLogLevel, "info")); lvl {
 	case "debug":

@@ -46,14 +46,7 @@ func TestLoadWebhook(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			kv := minimal()
-			kv[SettingGraphBaseURL] = "http://127.0.0.1:9001/beta"
-			kv[SettingPartnerCenterBaseURL] = "http://127.0.0.1:9001"
-			kv[SettingLoginBaseURL] = "http://127.0.0.1:9001"
-			for k, v := range tc.set {
-				kv[k] = v
-			}
-			c, err := Load(env(kv))
+			c, err := loadLoopback(tc.set)
 			if tc.failsOn != "" {
 				require.ErrorContains(t, err, tc.failsOn)
 				return

@@ -17,6 +17,7 @@ import (
 	"github.com/gdapflow/gdapflow/internal/config"
 	"github.com/gdapflow/gdapflow/internal/hostwire"
 	"github.com/gdapflow/gdapflow/internal/op"
+	"github.com/gdapflow/gdapflow/internal/report"
 	"github.com/gdapflow/gdapflow/internal/sweep"
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	Reaper reaperTick
 	// Webhook handles Partner Center webhook deliveries; nil answers 503.
 	Webhook webhookReceiver
+	// Report renders the operators' page; nil answers 503 (after the
+	// authorization check). ReportAuth is what its callers must present.
+	Report     reportPage
+	ReportAuth report.AuthOptions
 	// Logger writes JSON to stdout.
 	Logger *slog.Logger
 	// Timeout is the per-invocation deadline (below host.json functionTimeout).
@@ -93,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /"+FunctionExpirySweep, s.timer)
 	mux.HandleFunc("POST /"+FunctionReaper, s.reaper)
 	mux.HandleFunc("POST /"+FunctionPartnerCenterWebhook, s.webhook)
+	mux.HandleFunc("POST /"+FunctionReport, s.report)
 	return mux
 }
 

@@ -137,6 +137,8 @@ func (r *Record) IsTerminal() bool { return r.State.Terminal() }
 // Store reads and writes ledger records in one table.
 type Store struct {
 	client *aztables.Client
+	// failures is the failure index's table (failures.go); nil: none.
+	failures *aztables.Client
 }
 
 // New returns a Store on the ledger table behind client.
@@ -146,9 +148,13 @@ func New(client *aztables.Client) *Store {
 
 // EnsureTable creates the ledger table if it does not exist.
 func (s *Store) EnsureTable(ctx context.Context) error {
-	_, err := s.client.CreateTable(ctx, nil)
-	if err != nil && !HasCode(err, aztables.TableAlreadyExists) {
-		return fmt.Errorf("ledger: create table: %w", err)
+	for _, c := range []*aztables.Client{s.client, s.failures} {
+		if c == nil {
+			continue
+		}
+		if _, err := c.CreateTable(ctx, nil); err != nil && !HasCode(err, aztables.TableAlreadyExists) {
+			return fmt.Errorf("ledger: create table: %w", err)
+		}
 	}
 	return nil
 }
@@ -165,6 +171,9 @@ var noEcho = http.Header{"Prefer": []string{"return-no-content"}}
 func (s *Store) Create(ctx context.Context, r *Record) error {
 	body, err := marshal(r)
 	if err != nil {
+		return err
+	}
+	if err := s.recordFailure(ctx, r); err != nil {
 		return err
 	}
 	resp, err := s.client.AddEntity(runtime.WithHTTPHeader(ctx, noEcho), body, nil)
@@ -209,6 +218,9 @@ func (s *Store) Update(ctx context.Context, r *Record) error {
 	}
 	body, err := marshal(r)
 	if err != nil {
+		return err
+	}
+	if err := s.recordFailure(ctx, r); err != nil {
 		return err
 	}
 	etag := r.ETag

@@ -109,9 +109,13 @@ func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.
 	if err := s.store.writeRows(ctx, rows); err != nil {
 		return pageDelta{}, err
 	}
-	raw := encodeEntries(entries)
-	if index == nil || !bytes.Equal(raw, index.raw) {
-		if err := s.store.writePage(ctx, k, s.fingerprint, raw); err != nil {
+	raw, report := encodeEntries(entries), summarize(rels, s.rules.protected, now, s.rules.window())
+	if rh := reportHash(report); index == nil || !bytes.Equal(raw, index.raw) || rh != index.reportHash {
+		// The summary first: a page row names only a summary stored.
+		if err := s.store.writeReport(ctx, k, report); err != nil {
+			return pageDelta{}, err
+		}
+		if err := s.store.writePage(ctx, k, s.fingerprint, raw, rh); err != nil {
 			return pageDelta{}, err
 		}
 	}

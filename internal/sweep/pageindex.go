@@ -45,6 +45,8 @@ type pageIndex struct {
 	rules   string
 	entries map[uint64]pageEntry
 	raw     []byte
+	// reportHash identifies the page's report summary (reportindex.go).
+	reportHash string
 }
 
 // pageRowKey is the RowKey of page position k.
@@ -66,7 +68,7 @@ func (st *store) readPage(ctx context.Context, k int) (*pageIndex, error) {
 	}
 	p := props(e.Properties)
 	raw, _ := e.Properties["Entries"].(aztables.EDMBinary)
-	pi := &pageIndex{rules: p.str("Rules"), entries: make(map[uint64]pageEntry, len(raw)/entrySize), raw: raw}
+	pi := &pageIndex{rules: p.str("Rules"), entries: make(map[uint64]pageEntry, len(raw)/entrySize), raw: raw, reportHash: p.str(reportHashProperty)}
 	for i := 0; i+entrySize <= len(raw); i += entrySize {
 		en := pageEntry{
 			idHash:      binary.BigEndian.Uint64(raw[i:]),
@@ -79,10 +81,11 @@ func (st *store) readPage(ctx context.Context, k int) (*pageIndex, error) {
 }
 
 // writePage stores the index of page position k.
-func (st *store) writePage(ctx context.Context, k int, rules string, raw []byte) error {
+func (st *store) writePage(ctx context.Context, k int, rules string, raw []byte, reportHash string) error {
 	body, err := json.Marshal(aztables.EDMEntity{
-		Entity:     aztables.Entity{PartitionKey: pagesPartition, RowKey: pageRowKey(k)},
-		Properties: map[string]any{"Rules": rules, "Entries": aztables.EDMBinary(raw), "Count": int32(len(raw) / entrySize)},
+		Entity: aztables.Entity{PartitionKey: pagesPartition, RowKey: pageRowKey(k)},
+		Properties: map[string]any{"Rules": rules, "Entries": aztables.EDMBinary(raw), "Count": int32(len(raw) / entrySize),
+			reportHashProperty: reportHash},
 	})
 	if err != nil {
 		return fmt.Errorf("sweep: encode page index %d: %w", k, err)

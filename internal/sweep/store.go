@@ -77,6 +77,7 @@ var _ tableClient = (*aztables.Client)(nil)
 // store reads and writes the sweep table.
 type store struct {
 	client      tableClient
+	report      tableClient // the report summaries (report.go)
 	concurrency int
 	n           counters
 }

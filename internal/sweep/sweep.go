@@ -69,6 +69,10 @@ var _ lister = (*graphapi.Client)(nil)
 type Options struct {
 	// Table holds the sweep state and the snapshot (handler: prefix+"sweep").
 	Table *aztables.Client
+	// ReportTable holds the report summaries, one row per page position
+	// (handler: prefix+"sweepreport"; a small table, so the report page's
+	// query never meets the snapshot rows). Nil: Table.
+	ReportTable *aztables.Client
 	// Graph lists relationships (*graphapi.Client).
 	Graph lister
 	// Sender sends events and continuations (policy commands included).
@@ -173,7 +177,7 @@ func New(opts Options) (*Sweeper, error) {
 			thresholds: thresholds, approvalDays: opts.ApprovalWarningDays, policy: opts.AutoExtendPolicy,
 			protected: func(id string) bool { return protected[strings.ToLower(id)] }, seenRefresh: opts.SeenRefresh,
 		},
-		store:  &store{client: opts.Table, concurrency: opts.Concurrency},
+		store:  &store{client: opts.Table, report: reportClient(opts.Table, opts.ReportTable), concurrency: opts.Concurrency},
 		budget: opts.BudgetClock,
 	}
 	sw.fingerprint = sw.rules.fingerprint(slices.Sorted(maps.Keys(protected)))
@@ -183,9 +187,11 @@ func New(opts Options) (*Sweeper, error) {
 
 // EnsureTable creates the sweep table if it does not exist.
 func (s *Sweeper) EnsureTable(ctx context.Context) error {
-	_, err := s.store.client.CreateTable(ctx, nil)
-	if err != nil && !ledger.HasCode(err, aztables.TableAlreadyExists) {
-		return fmt.Errorf("sweep: create table: %w", err)
+	for _, c := range []tableClient{s.store.client, s.store.report} {
+		_, err := c.CreateTable(ctx, nil)
+		if err != nil && !ledger.HasCode(err, aztables.TableAlreadyExists) {
+			return fmt.Errorf("sweep: create table: %w", err)
+		}
 	}
 	return nil
 }
@@ -500,6 +506,9 @@ func (s *Sweeper) finish(ctx context.Context, inv op.Invocation, log *slog.Logge
 		}
 		if err := s.send.Send(ctx, s.opts.EventsTopic, msg); err != nil {
 			return fmt.Errorf("sweep: publish gdap.sweep.completed: %w", err)
+		}
+		if err := s.store.writeLastCompleted(ctx, st); err != nil {
+			return err
 		}
 	}
 	for range conflictRetries {

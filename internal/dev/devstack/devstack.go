@@ -66,6 +66,11 @@ type Options struct {
 	FastForward bool
 	// Logger is the emulator's own log.
 	Logger *slog.Logger
+	// ClientPrincipal is who the emulator says calls HTTP functions
+	// (report.go); nil: a local operator with the report role. Anonymous
+	// presents none.
+	ClientPrincipal *hostemu.ClientPrincipal
+	Anonymous       bool
 }
 
 // Stack is a running local service.
@@ -170,6 +175,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"GDAP_LOG_LEVEL":                "debug",
 		"GDAP_INVOCATION_TIMEOUT":       "2m",
 		"GDAP_SWEEP_INVOCATION_BUDGET":  "1m",
+		"GDAP_DEV_REPORT_PRINCIPAL":     "true",
 	}
 	for k, v := range hookEnv {
 		s.Env[k] = v
@@ -191,6 +197,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		DuplicateDetectionWindow: opts.DuplicateDetectionWindow,
 		HandlerOutput:            opts.HandlerOutput,
 		Logger:                   opts.Logger,
+		ClientPrincipal:          principalOf(opts),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: host emulator: %w", err)

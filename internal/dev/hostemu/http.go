@@ -94,6 +94,7 @@ func (e *Emulator) serveHTTPFunction(w http.ResponseWriter, r *http.Request, fn 
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	r.Header = applyPrincipal(r.Header, e.opts.ClientPrincipal)
 	env, berr := httpRequest(fn, r, body, at)
 	c := e.postBuilt(p, fn, env, berr)
 	status, headers, out, merr := mapHTTPOutput(c, fn.httpOut)

@@ -68,6 +68,10 @@ type Options struct {
 	HandlerOutput io.Writer
 	// Logger is the emulator's own log. Default: discarded.
 	Logger *slog.Logger
+	// ClientPrincipal, if set, is presented to HTTP functions as App
+	// Service Authentication would (X-MS-CLIENT-PRINCIPAL…). Callers'
+	// own authentication headers are removed either way.
+	ClientPrincipal *ClientPrincipal
 	// OnPublish, if set, is called with every message accepted on a topic
 	// (an entity no function listens on), in order, from the sending
 	// goroutine. It must not call back into the Emulator.

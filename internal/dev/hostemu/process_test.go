@@ -59,7 +59,7 @@ func TestRepositoryLayout(t *testing.T) {
 	require.Equal(t, root, b.started(t, 1)[0]["cwd"])
 	require.Equal(t, 8, emu.opts.MaxConcurrentCalls, "the real host.json says 8")
 	require.Equal(t, 10*time.Minute, emu.host.functionTimeout)
-	require.ElementsMatch(t, []string{"commands", "continuations", "expiry-sweep", "partner-center-webhook", "reaper"}, mapKeys(emu.byName))
+	require.ElementsMatch(t, []string{"commands", "continuations", "expiry-sweep", "partner-center-webhook", "reaper", "report"}, mapKeys(emu.byName))
 	b.send(t, "repo-1", `{"action":"ok"}`)
 	b.drain(t)
 	require.NoError(t, emu.FireTimer(t.Context(), "expiry-sweep"))
