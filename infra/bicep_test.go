@@ -9,6 +9,7 @@ package infra_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,22 +106,58 @@ func bicepFiles(dir string) ([]string, error) {
 	return files, err
 }
 
+// parsedByContent caches parse.js's report per file content (SHA-256 of
+// the extension and the bytes): the checks and their mutation cases parse copies of infra/
+// in which all files but one are unchanged. Raw JSON, so that every caller
+// decodes a copy of its own.
+var parsedByContent sync.Map //nolint:gochecknoglobals // test-process cache
+
 // parseBicep runs infra/check/parse.js (tree-sitter-bicep from
-// tools/node_modules) over the files.
+// tools/node_modules) over the files whose content it has not parsed yet.
 func parseBicep(files ...string) ([]bicepFile, error) {
 	script := filepath.Join(repoRoot(), "infra", "check", "parse.js")
 	if _, err := os.Stat(filepath.Join(repoRoot(), "tools", "node_modules", "tree-sitter-bicep")); err != nil {
 		return nil, fmt.Errorf("tree-sitter-bicep is not installed (run `make tools`): %w", err)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command("node", append([]string{script}, files...)...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("node %s: %w: %s", script, err, stderr.String())
+	keys := make([][32]byte, len(files))
+	var missing []string
+	var missingKeys [][32]byte
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		// The extension matters too (parse.js reads .bicepparam apart).
+		keys[i] = sha256.Sum256(append([]byte(filepath.Ext(f)+"\x00"), b...))
+		if _, ok := parsedByContent.Load(keys[i]); !ok {
+			missing, missingKeys = append(missing, f), append(missingKeys, keys[i])
+		}
 	}
-	var out []bicepFile
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return nil, fmt.Errorf("parse.js output: %w", err)
+	if len(missing) > 0 {
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command("node", append([]string{script}, missing...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("node %s: %w: %s", script, err, stderr.String())
+		}
+		var raw []json.RawMessage
+		if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
+			return nil, fmt.Errorf("parse.js output: %w", err)
+		}
+		if len(raw) != len(missing) {
+			return nil, fmt.Errorf("parse.js reported %d files for %d", len(raw), len(missing))
+		}
+		for i, r := range raw {
+			parsedByContent.Store(missingKeys[i], r)
+		}
+	}
+	out := make([]bicepFile, len(files))
+	for i, f := range files {
+		r, _ := parsedByContent.Load(keys[i])
+		if err := json.Unmarshal(r.(json.RawMessage), &out[i]); err != nil {
+			return nil, fmt.Errorf("parse.js output: %w", err)
+		}
+		out[i].File = f
 	}
 	return out, nil
 }
