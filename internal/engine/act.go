@@ -91,9 +91,9 @@ func (e *Engine) wait(ctx context.Context, r *run, step Step, d time.Duration) e
 	// spread within the second, and an early delivery is harmless (the
 	// wake id decides, and the client accepts the slot a little early).
 	at := op.ScheduleAt(now.Add(d))
-	if !r.pacedAt.IsZero() {
-		at = r.pacedAt.Truncate(time.Millisecond).Add(time.Millisecond)
-		r.pacedAt = time.Time{}
+	if !r.wf.Paced.IsZero() {
+		// Set only by retryLater (runSteps clears it before each step).
+		at = r.wf.Paced.Truncate(time.Millisecond).Add(time.Millisecond)
 	}
 	if at.After(deadline) {
 		at = deadline

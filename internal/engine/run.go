@@ -120,9 +120,6 @@ type run struct {
 	claimed bool
 	// depth counts re-decisions after lost ETag races in this invocation.
 	depth int
-	// pacedAt, when set, is the exact time the next wait resumes at (a
-	// slot the Graph client reserved), instead of the whole second after.
-	pacedAt time.Time
 }
 
 func (r *run) now() time.Time { return r.inv.Clock.Now().UTC() }
@@ -270,7 +267,6 @@ func (e *Engine) retryLater(ctx context.Context, r *run, ue *upstream.Error) err
 	d := op.RetryDelay(r.rec.OperationID, r.rec.StepAttempt, ue.RetryAfter)
 	if !ue.Reserved.IsZero() {
 		r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch = ue.Reserved, ue.ReservedCalls, ue.ReservedEpoch
-		r.pacedAt = ue.Reserved
 		d = ue.Reserved.Sub(r.now())
 	}
 	if !local {
