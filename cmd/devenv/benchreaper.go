@@ -29,11 +29,23 @@ type reaperRow struct {
 // parseReaperLine parses "BenchmarkTick/<case>-<procs> <n> <ns> ns/op
 // <value> <unit> …"; ok is false for any other line.
 func parseReaperLine(line string) (reaperRow, bool) {
-	f := strings.Fields(line)
-	if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkTick/") || f[3] != "ns/op" {
+	name, ns, metrics, ok := parseBenchLine(line, "BenchmarkTick")
+	if !ok {
 		return reaperRow{}, false
 	}
-	name := strings.TrimPrefix(f[0], "BenchmarkTick/")
+	return reaperRow{Case: name, PerTick: time.Duration(ns), Metrics: metrics}, true
+}
+
+// parseBenchLine parses a `go test -bench` result line of a sub-benchmark
+// of bench, "<bench>/<case>-<procs> <n> <ns> ns/op <value> <unit> …": the
+// case, the ns/op and the other metrics by unit. ok is false for any other
+// line.
+func parseBenchLine(line, bench string) (name string, nsPerOp float64, metrics map[string]float64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], bench+"/") || f[3] != "ns/op" {
+		return "", 0, nil, false
+	}
+	name = strings.TrimPrefix(f[0], bench+"/")
 	if i := strings.LastIndex(name, "-"); i > 0 {
 		if _, err := strconv.Atoi(name[i+1:]); err == nil {
 			name = name[:i]
@@ -41,15 +53,15 @@ func parseReaperLine(line string) (reaperRow, bool) {
 	}
 	ns, err := strconv.ParseFloat(f[2], 64)
 	if err != nil {
-		return reaperRow{}, false
+		return "", 0, nil, false
 	}
-	row := reaperRow{Case: name, PerTick: time.Duration(ns), Metrics: map[string]float64{}}
+	metrics = map[string]float64{}
 	for i := 4; i+1 < len(f); i += 2 {
 		if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-			row.Metrics[f[i+1]] = v
+			metrics[f[i+1]] = v
 		}
 	}
-	return row, true
+	return name, ns, metrics, true
 }
 
 // renderReaper writes the reaper section of docs/performance.md: one row
