@@ -63,6 +63,7 @@ func runBench(ctx context.Context, args []string) error {
 	burstN := fs.Int("burst", 20000, "throttled burst: autoExtend updates sent at once (0 = skip the throttled bursts)")
 	burstGA := fs.Int("burst-ga", 2000, "throttled burst: Global Administrator removals (202) sent at once")
 	burstRates := fs.String("burst-rates", "10,50", "throttled burst: Graph's limits in requests/s")
+	cost := costFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func runBench(ctx context.Context, args []string) error {
 		runtime.GOMAXPROCS(config.DefaultMaxProcs)
 	}
 	res := &benchResults{Started: time.Now(), LoadStart: loadAverage(), Args: args, HandlerEnv: *handlerEnv, Rounds: *rounds,
-		InProcFloor: *inprocFloor, BenchProcs: runtime.GOMAXPROCS(0)}
+		InProcFloor: *inprocFloor, BenchProcs: runtime.GOMAXPROCS(0), Cost: cost}
 	fmt.Printf("bench: building the handler (load average %s)\n", res.LoadStart)
 	handler, err := devstack.BuildHandler(ctx, root, dir)
 	if err != nil {
@@ -232,6 +233,12 @@ type benchResults struct {
 	BenchProcs int
 	// Bursts are the throttled bursts (benchburst.go).
 	Bursts []burstResult
+	// LedgerEntityBytes is the JSON size of the ledger record an update
+	// stores (measured in benchThroughput; 0 = not measured).
+	LedgerEntityBytes int
+	// Cost is the cost model and unit prices of the monthly cost table
+	// (cost.go); nil = no cost table.
+	Cost *costModel
 }
 
 // levelResult is one concurrency level: service and floor.
@@ -630,6 +637,7 @@ func benchThroughput(ctx context.Context, res *benchResults, scriptRoot, handler
 	if err != nil {
 		return err
 	}
+	res.LedgerEntityBytes = len(template)
 	table, err := createFloorTable(ctx, az)
 	if err != nil {
 		return err
@@ -787,7 +795,12 @@ type callsResult struct {
 	Broker        int
 	BrokerDetail  string
 	Tables        map[string]int
-	Invocations   int
+	// Brokers counts the broker sends by entity (queue or topic name).
+	Brokers     map[string]int
+	Invocations int
+	// Durations are the invocations' durations as the host emulator
+	// recorded them, in order.
+	Durations []time.Duration
 	// MinGraph and MinTable are what a correct level-based design needs
 	// for the same upstream waits (see docs/performance.md).
 	MinGraph, MinTable int
@@ -937,9 +950,11 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			cr.Broker += v
 		}
 		cr.BrokerDetail = countList(brokers)
+		cr.Brokers = brokers
 		continuations := 0
 		for _, inv := range bs.Emu.Invocations()[invBefore:] {
 			cr.Invocations++
+			cr.Durations = append(cr.Durations, inv.Duration)
 			if inv.Function == "continuations" {
 				continuations++
 			}
@@ -1187,6 +1202,9 @@ func (r *benchResults) render(w io.Writer) {
 			fmt.Fprintln(w, "```")
 			fmt.Fprintln(w)
 		}
+	}
+	if r.Cost != nil {
+		renderCost(w, r, *r.Cost)
 	}
 }
 
