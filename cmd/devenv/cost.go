@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -224,10 +225,12 @@ func (m costModel) commandUsage(c callsResult, fallback time.Duration) (u costUs
 	for _, d := range c.Durations[:measured] {
 		billed += m.billed(d)
 	}
-	basis = "measured"
+	if measured > 0 {
+		basis = "measured, longest " + ms(slices.Max(c.Durations[:measured]))
+	}
 	if measured < c.Invocations {
 		billed += time.Duration(c.Invocations-measured) * m.billed(fallback)
-		basis = fmt.Sprintf("%d of %d assumed %s", c.Invocations-measured, c.Invocations, ms(fallback))
+		basis = strings.TrimPrefix(basis+"; ", "; ") + fmt.Sprintf("%d of %d assumed %s", c.Invocations-measured, c.Invocations, ms(fallback))
 	}
 	ops := m.messageOps(m.CommandsQueue)
 	for entity, n := range c.Brokers {
@@ -325,12 +328,12 @@ func sweepMetrics(goBench []goBenchResult) (bySize map[int]map[string]float64, w
 func renderCost(w io.Writer, r *benchResults, m costModel) {
 	fmt.Fprintln(w, "### Monthly cost at list prices")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Derived from this run's measurements: Flex Consumption On Demand (%d MB instances, each invocation billed at least %s, "+
-		"rounded up to %s past that), Service Bus Standard (a send is 1 operation, each delivery a receive and a complete: %d, "+
+	fmt.Fprintf(w, "Derived from this run's measurements: Flex Consumption On Demand (%d MB instances, each invocation billed at least %g s, "+
+		"rounded up to %g s past that), Service Bus Standard (a send is 1 operation, each delivery a receive and a complete: %d, "+
 		"%d subscription(s) on `%s`), Table Storage (1 transaction per request). USD at the list prices of %s, listed below. "+
 		"Microsoft Graph and Partner Center calls are not billed per call and are not in the table. "+
 		"\"with free grants\" deducts the Flex Consumption free grant and the Service Bus operations included in the base charge as if the row were the subscription's only workload.\n\n",
-		m.InstanceMemoryMB, m.MinBilled, m.BillingStep, m.OpsPerDelivery, m.Subscriptions, m.EventsTopic, m.PricesDate)
+		m.InstanceMemoryMB, m.MinBilled.Seconds(), m.BillingStep.Seconds(), m.OpsPerDelivery, m.Subscriptions, m.EventsTopic, m.PricesDate)
 
 	fallback, fallbackName := m.MinBilled, "the minimum billable period"
 	if len(r.Levels) > 0 && r.Levels[0].HandlerP50 > 0 {

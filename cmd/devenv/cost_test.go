@@ -71,13 +71,13 @@ func TestCostCommandUsage(t *testing.T) {
 			name:  "update, one invocation",
 			calls: callsResult{Invocations: 1, Durations: []time.Duration{8 * time.Millisecond}, Table: 5, Brokers: map[string]int{"gdap-events": 1}},
 			// command 3 ops + event 3; 2 GB × 1 s.
-			want: costUsage{Executions: 1, GBs: 2, SBOps: 6, TableTx: 5}, wantBasis: "measured",
+			want: costUsage{Executions: 1, GBs: 2, SBOps: 6, TableTx: 5}, wantBasis: "measured, longest 8.0 ms",
 		},
 		{
 			name: "202 with two continuations, one longer than the minimum",
 			calls: callsResult{Invocations: 3, Durations: []time.Duration{12 * time.Millisecond, 1250 * time.Millisecond, 5 * time.Millisecond},
 				Table: 16, Brokers: map[string]int{"gdap-continuations": 2, "gdap-events": 1}},
-			want: costUsage{Executions: 3, GBs: 2 * 3.3, SBOps: 3 + 6 + 3, TableTx: 16}, wantBasis: "measured",
+			want: costUsage{Executions: 3, GBs: 2 * 3.3, SBOps: 3 + 6 + 3, TableTx: 16}, wantBasis: "measured, longest 1250.0 ms",
 		},
 		{
 			name:  "durations not measured",
@@ -85,9 +85,14 @@ func TestCostCommandUsage(t *testing.T) {
 			want:  costUsage{Executions: 2, GBs: 2 * 2 * 1.5, SBOps: 9, TableTx: 9}, wantBasis: "2 of 2 assumed 1500.0 ms",
 		},
 		{
+			name:  "one of three durations not measured",
+			calls: callsResult{Invocations: 3, Durations: []time.Duration{20 * time.Millisecond, 10 * time.Millisecond}, Table: 16, Brokers: map[string]int{"gdap-continuations": 2, "gdap-events": 1}},
+			want:  costUsage{Executions: 3, GBs: 2 * 3.5, SBOps: 12, TableTx: 16}, wantBasis: "measured, longest 20.0 ms; 1 of 3 assumed 1500.0 ms",
+		},
+		{
 			name:  "duplicate delivery: no sends",
 			calls: callsResult{Invocations: 1, Durations: []time.Duration{3 * time.Millisecond}, Table: 3},
-			want:  costUsage{Executions: 1, GBs: 2, SBOps: 3, TableTx: 3}, wantBasis: "measured",
+			want:  costUsage{Executions: 1, GBs: 2, SBOps: 3, TableTx: 3}, wantBasis: "measured, longest 3.0 ms",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,7 +319,7 @@ func TestRenderCost(t *testing.T) {
 		"### Monthly cost at list prices",
 		"an invocation whose duration was not measured is assumed to take the update's handler p50 at 1 client(s)",
 		// 10,000 × (1 invocation, 2 GB-s, 6 ops, 5 transactions).
-		"| update (PATCH 200) | 10,000 | 20,000 | 60,000 | 50,000 | $0.52 | $0.05 | $0.0018 | $0.57 | $0.0018 | measured |",
+		"| update (PATCH 200) | 10,000 | 20,000 | 60,000 | 50,000 | $0.52 | $0.05 | $0.0018 | $0.57 | $0.0018 | measured, longest 8.0 ms |",
 		"| no durations | 20,000 | 40,000 | 90,000 | 90,000 | $1.05 | $0.07 | $0.0032 | $1.12 | $0.0032 | 2 of 2 assumed 8.0 ms |",
 		"(4 a day × 30.4 days = 121.6 sweeps a month)",
 		// 121.6 × (11 invocations, 102 GB-s, 42 ops, 520 transactions).
