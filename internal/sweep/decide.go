@@ -97,6 +97,20 @@ type record struct {
 	LastSeen time.Time
 	// ChangedBy is the sweep that last changed the row.
 	ChangedBy string
+	// Pending marks a row inserted before its announcements were sent
+	// (store.insertRows): until a later write clears it, nothing in the row
+	// counts as announced, and a reader decides as if there were no row
+	// (settled).
+	Pending bool
+}
+
+// settled returns the row a decision may rely on: nil for no row and for
+// a Pending one, whose announcements may never have gone out.
+func (r *record) settled() *record {
+	if r == nil || r.Pending {
+		return nil
+	}
+	return r
 }
 
 // sameContent compares everything but the bookkeeping fields.

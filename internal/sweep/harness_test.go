@@ -1,11 +1,13 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,15 @@ import (
 	"github.com/gdapflow/gdapflow/internal/vclock"
 )
 
-func TestMain(m *testing.M) { localenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(benchSimEnv) != "" {
+		os.Exit(serveBenchSim())
+	}
+	localenv.Main(m)
+}
+
+// setupTime is the frozen clock's time in every test bundle.
+var setupTime = time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // a constant time
 
 // Entity names of the test configuration.
 const (
@@ -46,11 +56,13 @@ type recordingSender struct {
 	ids    map[string]bool
 	queue  []sent // continuations not yet delivered, deduplicated
 	failIf func(entity string, m bus.Message) bool
-	// dropEvents, when set, keeps only gdap.sweep.completed events and
-	// counts the others (benchmarks: the harness must not hold memory that
-	// grows with the population).
-	dropEvents bool
-	dropped    int
+	// dropBulk, when set, keeps only gdap.sweep.completed events and the
+	// sweep's own continuations, and counts the others (benchmarks: the
+	// harness must not hold memory that grows with the population).
+	dropBulk bool
+	dropped  int
+	// sends counts every Send that did not fail.
+	sends int
 }
 
 func newRecordingSender() *recordingSender { return &recordingSender{ids: map[string]bool{}} }
@@ -64,7 +76,10 @@ func (r *recordingSender) Send(_ context.Context, entity string, m bus.Message) 
 	if r.failIf != nil && r.failIf(entity, m) {
 		return errInjected
 	}
-	if r.dropEvents && entity == testEvents && m.Subject != typeSweepCompleted {
+	r.sends++
+	sweepMsg := (entity == testEvents && m.Subject == typeSweepCompleted) ||
+		(entity == testContinuations && m.ApplicationProperties["kind"] == string(op.KindSweep))
+	if r.dropBulk && !sweepMsg {
 		r.dropped++
 		return nil
 	}
@@ -141,15 +156,18 @@ type testBundle struct {
 
 // setupOpts tunes setup.
 type setupOpts struct {
-	policy    config.Policy
-	pageSize  int
-	maxPages  int
-	protected []string
+	policy   config.Policy
+	pageSize int
+	// pagesPerCommit is Options.PagesPerCommit (default 1 here: one
+	// commit per page).
+	pagesPerCommit int
+	maxPages       int
+	protected      []string
 }
 
 func setup(t testing.TB, so setupOpts) *testBundle {
 	t.Helper()
-	clock := vclock.NewFrozen(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC))
+	clock := vclock.NewFrozen(setupTime)
 	sim := graphsim.New(graphsim.Options{Clock: clock, JournalLimit: -1})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -168,6 +186,7 @@ func setup(t testing.TB, so setupOpts) *testBundle {
 		EventSource: "/gdapflow", ExpiryWarningDays: []int{30, 7, 1}, ApprovalWarningDays: 75,
 		AutoExtendPolicy: so.policy, RetryMaxAttempts: 3, LeaseDuration: 10 * time.Minute,
 		InvocationBudget: time.Minute, MaxPagesPerInvocation: so.maxPages, ProtectedCustomers: so.protected,
+		PagesPerCommit: cmp.Or(so.pagesPerCommit, 1),
 	}
 	b.sw, err = New(b.opts)
 	require.NoError(t, err)

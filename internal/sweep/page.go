@@ -6,121 +6,252 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/gdapflow/gdapflow/internal/bus"
+	"github.com/gdapflow/gdapflow/internal/gdap"
 	"github.com/gdapflow/gdapflow/internal/graphapi"
 	"github.com/gdapflow/gdapflow/internal/op"
 	"github.com/gdapflow/gdapflow/internal/upstream"
 )
 
-// pageDelta is what one page adds to the sweep's counts.
+// pageDelta is what a group of pages adds to the sweep's counts.
 type pageDelta struct {
-	page     int
+	pages    int
 	count    int
 	expiring int
 	byStatus map[string]int
 	reads    int
+	inserts  int
 	writes   int
 	messages int
 }
 
-// outbound is one message to send and its entity.
+// outbound is one message to send and its entity; note, if set, writes
+// its log line once the message is sure to be sent.
 type outbound struct {
 	entity string
 	msg    bus.Message
+	note   func(ctx context.Context, log *slog.Logger)
 }
 
-// processPage handles one page at page position k. The page index row of
-// position k tells which relationships are unchanged and quiet since they
-// were last processed there; only the others have their snapshot rows read
-// and decided. Then the page's events and commands are sent, the changed
-// rows written, and finally the page index. Sending before writing makes
-// every announcement at-least-once: a crash in between re-sends the same
-// deterministic message ids, which duplicate detection drops.
-func (s *Sweeper) processPage(ctx context.Context, inv op.Invocation, log *slog.Logger, sweepID string, k int, page graphapi.RelationshipPage) (pageDelta, error) {
-	rels := page.Relationships[:0:0]
-	seen := make(map[string]bool, len(page.Relationships))
-	for _, r := range page.Relationships {
-		if r.ID == "" || seen[r.ID] {
-			continue
-		}
-		seen[r.ID] = true
-		rels = append(rels, r)
-	}
+// settledRel is one relationship of a group and what the group does
+// about it.
+type settledRel struct {
+	i   int // position in the group's relationships
+	d   decision
+	out []outbound
+	// fresh: inserted by this group (final already unless Pending).
+	fresh bool
+	// etag is the version of the row read (known relationships).
+	etag azcore.ETag
+}
+
+// processPages handles consecutive pages at page positions k, k+1, … as
+// one group (Options.PagesPerCommit), so that its Table Storage work goes
+// in fewer, larger transactions. The page indexes of each page's position
+// and both neighbours tell which relationships are unchanged and quiet
+// since they were last processed (nothing to do) and which have a
+// snapshot row (read it, decide, write it). The others, never seen at
+// these positions, are decided as new and inserted without a read
+// (store.insertRows); any whose insert fails are read back and decided
+// again. Then the group's events and commands are sent, the changed rows
+// written, and finally each page's report summary and index. Sending
+// before the final write makes every announcement at-least-once: a crash
+// in between re-sends the same deterministic message ids, which duplicate
+// detection drops. A new row whose decision sends something is inserted
+// Pending, so such a crash leaves a row that counts as none.
+func (s *Sweeper) processPages(ctx context.Context, inv op.Invocation, log *slog.Logger, sweepID string, k int, pages []graphapi.RelationshipPage, win *indexWindow) (pageDelta, error) {
 	now := inv.Clock.Now().UTC()
 	nowUnix := now.Unix()
-	index, err := s.store.readPage(ctx, k)
-	if err != nil {
-		return pageDelta{}, err
-	}
-	if index != nil && index.rules != s.fingerprint {
-		index = nil
-	}
-	delta := pageDelta{page: k, byStatus: map[string]int{}}
-	entries := make([]pageEntry, len(rels))
-	var need []int
-	for i, rel := range rels {
-		delta.count++
-		delta.byStatus[rel.Status]++
-		if inWindow(now, rel, s.rules) {
-			delta.expiring++
-		}
-		en := pageEntry{idHash: hash64(rel.ID), contentHash: contentHash(rel)}
-		if index != nil {
-			if old, ok := index.entries[en.idHash]; ok && old.contentHash == en.contentHash && int64(old.quietUntil) > nowUnix {
-				entries[i] = old
-				continue
-			}
-		}
-		entries[i] = en
-		need = append(need, i)
-	}
-	ids := make([]string, len(need))
-	for j, i := range need {
-		ids[j] = rels[i].ID
-	}
-	prev, err := s.store.readRows(ctx, ids)
-	if err != nil {
-		return pageDelta{}, err
-	}
-	var out []outbound
-	var rows []row
-	for j, i := range need {
-		rel := rels[i]
-		d, msgs, err := s.settle(ctx, log, sweepID, now, rel, prev[j])
+	delta := pageDelta{pages: len(pages), byStatus: map[string]int{}}
+	// The group's relationships, page after page; bounds[j] is where
+	// page j's end. A relationship listed twice (the list shifted during
+	// the sweep) is settled once, at its first place (first[i]).
+	var rels []gdap.Relationship
+	bounds := make([]int, len(pages))
+	first := map[string]int{}
+	var dups [][2]int
+	idx := make([]*pageIndex, len(pages))
+	var known, fresh []int
+	var entries []pageEntry
+	for j, page := range pages {
+		nb, err := win.at(ctx, s.store, s.fingerprint, k+j)
 		if err != nil {
 			return pageDelta{}, err
 		}
-		entries[i].quietUntil = quietUntil(now, rel, d.next, s.rules)
-		out = append(out, msgs...)
-		if d.write {
-			rows = append(rows, row{id: rel.ID, rec: d.next})
+		idx[j] = nb.own
+		seen := make(map[string]bool, len(page.Relationships))
+		for _, rel := range page.Relationships {
+			if rel.ID == "" || seen[rel.ID] {
+				continue
+			}
+			seen[rel.ID] = true
+			i := len(rels)
+			rels = append(rels, rel)
+			delta.count++
+			delta.byStatus[rel.Status]++
+			if inWindow(now, rel, s.rules) {
+				delta.expiring++
+			}
+			en := pageEntry{idHash: hash64(rel.ID), contentHash: contentHash(rel)}
+			entries = append(entries, en)
+			if f, ok := first[rel.ID]; ok {
+				dups = append(dups, [2]int{i, f})
+				continue
+			}
+			first[rel.ID] = i
+			old, ok := nb.lookup(en.idHash)
+			switch {
+			case ok && old.contentHash == en.contentHash && int64(old.quietUntil) > nowUnix:
+				entries[i] = old
+			case ok:
+				known = append(known, i)
+			default:
+				fresh = append(fresh, i)
+			}
+		}
+		bounds[j] = len(rels)
+	}
+
+	var done []settledRel
+	var inserts []row
+	for _, i := range fresh {
+		d, out, err := s.prepare(sweepID, now, rels[i], nil)
+		if err != nil {
+			return pageDelta{}, err
+		}
+		rec := d.next
+		rec.Pending = len(out) > 0
+		inserts = append(inserts, row{id: rels[i].ID, rec: rec, at: i})
+		done = append(done, settledRel{i: i, d: d, out: out, fresh: true})
+	}
+	unsure, err := s.store.insertRows(ctx, inserts)
+	if err != nil {
+		return pageDelta{}, err
+	}
+	if len(unsure) > 0 {
+		back := make(map[int]bool, len(unsure))
+		for _, r := range unsure {
+			back[r.at] = true
+			known = append(known, r.at)
+		}
+		done = slices.DeleteFunc(done, func(sr settledRel) bool { return back[sr.i] })
+	}
+	delta.inserts = len(inserts) - len(unsure)
+
+	// collect sets the index entries of settled relationships and returns
+	// what they send and write: a changed row read before (over the
+	// version read), and a new row inserted Pending.
+	collect := func(srs []settledRel) (out []outbound, rows []row) {
+		for _, sr := range srs {
+			entries[sr.i].quietUntil = quietUntil(now, rels[sr.i], sr.d.next, s.rules)
+			out = append(out, sr.out...)
+			if (sr.fresh && len(sr.out) > 0) || (!sr.fresh && sr.d.write) {
+				rows = append(rows, row{id: rels[sr.i].ID, rec: sr.d.next, etag: sr.etag, at: sr.i})
+			}
+		}
+		return out, rows
+	}
+	at := known
+	for attempt := 0; ; attempt++ {
+		read, err := s.decideKnown(ctx, sweepID, now, rels, at)
+		if err != nil {
+			return pageDelta{}, err
+		}
+		out, rows := collect(append(done, read...))
+		done = nil
+		delta.reads += len(at)
+		delta.messages += len(out)
+		delta.writes += len(rows)
+		if err := s.sendAll(ctx, log, out); err != nil {
+			return pageDelta{}, err
+		}
+		stale, err := s.store.writeRows(ctx, rows)
+		if err != nil {
+			return pageDelta{}, err
+		}
+		if len(stale) == 0 {
+			break
+		}
+		if attempt == conflictRetries {
+			return pageDelta{}, fmt.Errorf("sweep: write %d snapshot rows of pages %d-%d: %w", len(stale), k, k+len(pages)-1, ErrConflict)
+		}
+		// Changed since read (a webhook refresh), or written with the
+		// answer lost: read again, decide again, send what is new.
+		at = at[:0:0]
+		for _, r := range stale {
+			at = append(at, r.at)
 		}
 	}
+	for _, d := range dups {
+		entries[d[0]] = entries[d[1]]
+	}
+
+	// Each page's summary and index, the pages in parallel.
+	errs := make([]error, len(pages))
+	parallel(len(pages), len(pages), func(j int) {
+		lo := 0
+		if j > 0 {
+			lo = bounds[j-1]
+		}
+		errs[j] = s.writePageIndex(ctx, k+j, idx[j], rels[lo:bounds[j]], entries[lo:bounds[j]], now)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return pageDelta{}, err
+	}
+	return delta, nil
+}
+
+// writePageIndex writes page position k's report summary and index when
+// either differs from old (the index read before the page was processed).
+func (s *Sweeper) writePageIndex(ctx context.Context, k int, old *pageIndex, rels []gdap.Relationship, entries []pageEntry, now time.Time) error {
+	raw, report := encodeEntries(entries), summarize(rels, s.rules.protected, now, s.rules.window())
+	if rh := reportHash(report); old == nil || !bytes.Equal(raw, old.raw) || rh != old.reportHash {
+		// The summary first: a page row names only a summary stored.
+		if err := s.store.writeReport(ctx, k, report); err != nil {
+			return err
+		}
+		return s.store.writePage(ctx, k, s.fingerprint, raw, rh)
+	}
+	return nil
+}
+
+// decideKnown reads the rows of the page's relationships at positions at
+// and decides each against its row.
+func (s *Sweeper) decideKnown(ctx context.Context, sweepID string, now time.Time, rels []gdap.Relationship, at []int) ([]settledRel, error) {
+	ids := make([]string, len(at))
+	for j, i := range at {
+		ids[j] = rels[i].ID
+	}
+	prev, etags, err := s.store.readRows(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []settledRel
+	for j, i := range at {
+		d, msgs, err := s.prepare(sweepID, now, rels[i], prev[j])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, settledRel{i: i, d: d, out: msgs, etag: etags[j]})
+	}
+	return out, nil
+}
+
+// sendAll logs and sends out, in parallel.
+func (s *Sweeper) sendAll(ctx context.Context, log *slog.Logger, out []outbound) error {
+	noted(ctx, log, out)
 	errs := make([]error, len(out))
 	parallel(len(out), s.opts.Concurrency, func(i int) {
 		if err := s.send.Send(ctx, out[i].entity, out[i].msg); err != nil {
 			errs[i] = fmt.Errorf("sweep: send %s %s: %w", out[i].msg.Subject, out[i].msg.MessageID, err)
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return pageDelta{}, err
-	}
-	if err := s.store.writeRows(ctx, rows); err != nil {
-		return pageDelta{}, err
-	}
-	raw, report := encodeEntries(entries), summarize(rels, s.rules.protected, now, s.rules.window())
-	if rh := reportHash(report); index == nil || !bytes.Equal(raw, index.raw) || rh != index.reportHash {
-		// The summary first: a page row names only a summary stored.
-		if err := s.store.writeReport(ctx, k, report); err != nil {
-			return pageDelta{}, err
-		}
-		if err := s.store.writePage(ctx, k, s.fingerprint, raw, rh); err != nil {
-			return pageDelta{}, err
-		}
-	}
-	delta.reads, delta.writes, delta.messages = len(need), len(rows), len(out)
-	return delta, nil
+	return errors.Join(errs...)
 }
 
 // listFailed handles a failed list call: a transient failure with attempts
@@ -171,47 +302,72 @@ func (s *Sweeper) listFailed(ctx context.Context, inv op.Invocation, log *slog.L
 	return s.finish(ctx, inv, log, n)
 }
 
-// prefetcher fetches the next page while the current one is processed, so
-// Table Storage work overlaps Graph latency. Memory: at most one extra page.
-type prefetcher struct {
-	link   string
-	done   chan struct{}
-	cancel context.CancelFunc
-	page   graphapi.RelationshipPage
-	err    error
+// pager lists pages in the background, one after another from a link,
+// so that Graph's latency overlaps the processing. It lists only the pages
+// granted to it (grant), so its consumer decides how far ahead it lists.
+type pager struct {
+	credits chan struct{}
+	items   chan pagerItem
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
-// start fetches link in the background.
-func (p *prefetcher) start(ctx context.Context, g lister, link string, top int) {
-	p.stop()
+// pagerItem is one listed page or the error that ended the listing.
+type pagerItem struct {
+	page graphapi.RelationshipPage
+	err  error
+}
+
+// startPager starts listing at link ("" for the first page); at most
+// ahead pages will be granted and not yet taken at any time.
+func startPager(ctx context.Context, g lister, link string, top, ahead int) *pager {
 	cctx, cancel := context.WithCancel(ctx)
-	p.link, p.cancel, p.done = link, cancel, make(chan struct{})
+	p := &pager{credits: make(chan struct{}, max(ahead, 1)), items: make(chan pagerItem, max(ahead, 1)),
+		cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.page, p.err = g.ListRelationships(cctx, link, top)
+		for {
+			select {
+			case <-p.credits:
+			case <-cctx.Done():
+				return
+			}
+			page, err := g.ListRelationships(cctx, link, top)
+			select {
+			case p.items <- pagerItem{page, err}:
+			case <-cctx.Done():
+				return
+			}
+			if err != nil || page.NextLink == "" {
+				return
+			}
+			link = page.NextLink
+		}
 	}()
+	return p
 }
 
-// take returns the page at link: the prefetched one when it matches,
-// otherwise a direct call.
-func (p *prefetcher) take(ctx context.Context, g lister, link string, top int) (graphapi.RelationshipPage, error) {
-	if p.done != nil && p.link == link && link != "" {
-		<-p.done
-		page, err := p.page, p.err
-		p.cancel()
-		p.done, p.cancel, p.page, p.err = nil, nil, graphapi.RelationshipPage{}, nil
-		return page, err
+// grant lets the pager list n more pages.
+func (p *pager) grant(n int) {
+	for range n {
+		p.credits <- struct{}{}
 	}
-	p.stop()
-	return g.ListRelationships(ctx, link, top)
 }
 
-// stop cancels and waits for an unused prefetch.
-func (p *prefetcher) stop() {
-	if p.done == nil {
-		return
+// next returns the next granted page, or the error that ended the
+// listing (the context's, if it ends first). Only granted pages may be
+// asked for.
+func (p *pager) next(ctx context.Context) pagerItem {
+	select {
+	case it := <-p.items:
+		return it
+	case <-ctx.Done():
+		return pagerItem{err: ctx.Err()}
 	}
+}
+
+// stop cancels the listing and waits for it.
+func (p *pager) stop() {
 	p.cancel()
 	<-p.done
-	p.done, p.cancel, p.page, p.err = nil, nil, graphapi.RelationshipPage{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -47,6 +48,80 @@ type pageIndex struct {
 	raw     []byte
 	// reportHash identifies the page's report summary (reportindex.go).
 	reportHash string
+}
+
+// indexWindow keeps the page indexes one invocation has read around the
+// page position it is at, so each page costs one index read: the index of
+// the position ahead, which the next page uses as its own.
+type indexWindow struct {
+	// valid: last and next describe positions lastK and lastK+1.
+	valid bool
+	lastK int
+	// last is position lastK's index as it was before its page was
+	// processed; next is position lastK+1's.
+	last, next *pageIndex
+}
+
+// near is what the indexes of positions k-1, k and k+1 hold. A page's
+// relationships move between neighbouring positions when relationships
+// are added or removed before them, so an entry found in either neighbour
+// counts like one at the page's own position: its row exists, and if the
+// content is unchanged and quiet, nothing is due.
+type near struct {
+	own    *pageIndex
+	others []*pageIndex
+}
+
+// lookup finds the entry of idHash, at the page's own position first.
+func (n near) lookup(idHash uint64) (pageEntry, bool) {
+	if n.own != nil {
+		if en, ok := n.own.entries[idHash]; ok {
+			return en, true
+		}
+	}
+	for _, ix := range n.others {
+		if en, ok := ix.entries[idHash]; ok {
+			return en, true
+		}
+	}
+	return pageEntry{}, false
+}
+
+// at returns the indexes around position k that were written under rules
+// (an index of other rules counts as none), reading what the window does
+// not hold: position k+1 on every page, and k-1 and k on an invocation's
+// first.
+func (w *indexWindow) at(ctx context.Context, st *store, rules string, k int) (near, error) {
+	positions := []int{k + 1}
+	var got [3]*pageIndex // k-1, k, k+1
+	if w.valid && w.lastK+1 == k {
+		got[0], got[1] = w.last, w.next
+	} else {
+		positions = append(positions, k)
+		if k > 0 {
+			positions = append(positions, k-1)
+		}
+	}
+	errs := make([]error, len(positions))
+	parallel(len(positions), len(positions), func(i int) {
+		ix, err := st.readPage(ctx, positions[i])
+		if ix != nil && ix.rules != rules {
+			ix = nil
+		}
+		got[positions[i]-k+1], errs[i] = ix, err
+	})
+	if err := errors.Join(errs...); err != nil {
+		w.valid = false
+		return near{}, err
+	}
+	w.valid, w.lastK, w.last, w.next = true, k, got[1], got[2]
+	n := near{own: got[1]}
+	for _, ix := range []*pageIndex{got[0], got[2]} {
+		if ix != nil {
+			n.others = append(n.others, ix)
+		}
+	}
+	return n, nil
 }
 
 // pageRowKey is the RowKey of page position k.

@@ -76,7 +76,9 @@ func TestWriteRowIsETagGuarded(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "a", got.DisplayName)
 	// A sweep page rewrites the row in between.
-	require.NoError(t, st.writeRows(ctx, []row{{id: "r1", rec: record{DisplayName: "b", Status: gdap.StatusActive, Activated: true}}}))
+	stale, err := st.writeRows(ctx, []row{{id: "r1", rec: record{DisplayName: "b", Status: gdap.StatusActive, Activated: true}}})
+	require.NoError(t, err)
+	require.Empty(t, stale)
 	require.ErrorIs(t, st.writeRow(ctx, "r1", rec, etag), ErrConflict)
 	got, etag, err = st.readRow(ctx, "r1")
 	require.NoError(t, err)

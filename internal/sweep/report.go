@@ -191,7 +191,7 @@ func (st *store) items(ctx context.Context, notes []pageNote) ([]Item, error) {
 			ids, at = append(ids, n.ID), append(at, i)
 		}
 	}
-	read, err := st.readRows(ctx, ids)
+	read, _, err := st.readRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,15 +44,28 @@ type Stats struct {
 	SnapshotWrites int64
 	// Transactions counts entity group transactions submitted.
 	Transactions int64
-	// PageReads and PageWrites count reads and writes of page-index rows.
+	// PageReads and PageWrites count reads and writes of page-index rows
+	// (PageWrites includes the report summaries written with them).
 	PageReads, PageWrites int64
 	// StateReads and StateWrites count reads and writes of the state row.
 	StateReads, StateWrites int64
+	// InsertConflicts counts insert transactions that failed and whose
+	// rows were read back (store.insertRows).
+	InsertConflicts int64
+	// WriteConflicts counts conditional write transactions that failed and
+	// whose rows were read back (store.writeRows).
+	WriteConflicts int64
+}
+
+// TableCalls is the number of Table Storage requests counted: reads,
+// transactions and single-row writes.
+func (s Stats) TableCalls() int64 {
+	return s.SnapshotReads + s.Transactions + s.PageReads + s.PageWrites + s.StateReads + s.StateWrites
 }
 
 // counters is the live form of Stats.
 type counters struct {
-	snapReads, snapWrites, txns, pageReads, pageWrites, stateReads, stateWrites atomic.Int64
+	snapReads, snapWrites, txns, pageReads, pageWrites, stateReads, stateWrites, insertConflicts, writeConflicts atomic.Int64
 }
 
 func (c *counters) stats() Stats {
@@ -59,6 +73,7 @@ func (c *counters) stats() Stats {
 		SnapshotReads: c.snapReads.Load(), SnapshotWrites: c.snapWrites.Load(), Transactions: c.txns.Load(),
 		PageReads: c.pageReads.Load(), PageWrites: c.pageWrites.Load(),
 		StateReads: c.stateReads.Load(), StateWrites: c.stateWrites.Load(),
+		InsertConflicts: c.insertConflicts.Load(), WriteConflicts: c.writeConflicts.Load(),
 	}
 }
 
@@ -189,71 +204,138 @@ func (st *store) saveState(ctx context.Context, s *state) error {
 }
 
 // readRows reads the snapshot rows of ids with bounded concurrency; a
-// missing row is nil.
-func (st *store) readRows(ctx context.Context, ids []string) ([]*record, error) {
+// missing row is nil, with ETag "".
+func (st *store) readRows(ctx context.Context, ids []string) ([]*record, []azcore.ETag, error) {
 	out := make([]*record, len(ids))
+	etags := make([]azcore.ETag, len(ids))
 	errs := make([]error, len(ids))
 	parallel(len(ids), st.concurrency, func(i int) {
-		st.n.snapReads.Add(1)
-		resp, err := st.client.GetEntity(ctx, partitionOf(ids[i]), rowKeyOf(ids[i]), nil)
-		if ledger.IsEntityNotFound(err) {
-			return
-		}
-		if err != nil {
-			errs[i] = fmt.Errorf("sweep: read snapshot of %s: %w", ids[i], err)
-			return
-		}
-		rec, err := decodeRecord(resp.Value)
-		if err != nil {
-			errs[i] = fmt.Errorf("sweep: decode snapshot of %s: %w", ids[i], err)
-			return
-		}
-		out[i] = rec
+		out[i], etags[i], errs[i] = st.readRow(ctx, ids[i])
 	})
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return out, etags, nil
+}
+
+// row is one snapshot row to write: with etag, only over that version
+// of the row.
+type row struct {
+	id   string
+	rec  record
+	etag azcore.ETag
+	// at is the relationship's position in its page (processPage).
+	at int
+}
+
+// batch is one entity group transaction: rows of one partition.
+type batch struct {
+	rows    []row
+	actions []aztables.TransactionAction
+}
+
+// batches groups rows by partition into transactions of typ, at most
+// maxBatch rows each; with InsertReplace, a row with an ETag is an
+// UpdateReplace conditional on it.
+func batches(rows []row, typ aztables.TransactionType) ([]batch, error) {
+	groups := map[string]*batch{}
+	var order []string
+	var out []batch
+	for _, r := range rows {
+		body, err := encodeRecord(r.id, r.rec)
+		if err != nil {
+			return nil, err
+		}
+		pk := partitionOf(r.id)
+		g := groups[pk]
+		if g == nil {
+			g = &batch{}
+			groups[pk] = g
+			order = append(order, pk)
+		}
+		a := aztables.TransactionAction{ActionType: typ, Entity: body}
+		if typ == aztables.TransactionTypeInsertReplace && r.etag != "" {
+			a.ActionType, a.IfMatch = aztables.TransactionTypeUpdateReplace, &r.etag
+		}
+		g.rows = append(g.rows, r)
+		g.actions = append(g.actions, a)
+		if len(g.rows) == maxBatch {
+			out = append(out, *g)
+			*g = batch{}
+		}
+	}
+	for _, pk := range order {
+		if g := groups[pk]; len(g.rows) > 0 {
+			out = append(out, *g)
+		}
 	}
 	return out, nil
 }
 
-// row is one snapshot row to write.
-type row struct {
-	id  string
-	rec record
-}
-
-// writeRows stores rows in entity group transactions: grouped by partition,
-// at most maxBatch per transaction, transactions in parallel.
-func (st *store) writeRows(ctx context.Context, rows []row) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	groups := map[string][]aztables.TransactionAction{}
-	for _, r := range rows {
-		body, err := encodeRecord(r.id, r.rec)
-		if err != nil {
-			return err
-		}
-		pk := partitionOf(r.id)
-		groups[pk] = append(groups[pk], aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: body})
-	}
-	var batches [][]aztables.TransactionAction
-	for _, g := range groups {
-		for len(g) > 0 {
-			n := min(len(g), maxBatch)
-			batches = append(batches, g[:n])
-			g = g[n:]
-		}
-	}
-	errs := make([]error, len(batches))
-	parallel(len(batches), st.concurrency, func(i int) {
+// submit runs the transactions in parallel; errs[i] is batch i's error.
+func (st *store) submit(ctx context.Context, bs []batch) []error {
+	errs := make([]error, len(bs))
+	parallel(len(bs), st.concurrency, func(i int) {
 		st.n.txns.Add(1)
-		st.n.snapWrites.Add(int64(len(batches[i])))
-		if _, err := st.client.SubmitTransaction(ctx, batches[i], nil); err != nil {
-			errs[i] = fmt.Errorf("sweep: write %d snapshot rows: %w", len(batches[i]), err)
+		st.n.snapWrites.Add(int64(len(bs[i].rows)))
+		if _, err := st.client.SubmitTransaction(ctx, bs[i].actions, nil); err != nil {
+			errs[i] = fmt.Errorf("sweep: write %d snapshot rows: %w", len(bs[i].rows), err)
 		}
 	})
-	return errors.Join(errs...)
+	return errs
+}
+
+// writeRows stores rows in entity group transactions: grouped by
+// partition, at most maxBatch per transaction, transactions in parallel.
+// A row without ETag is inserted or replaced; a row with one replaces
+// only that version. A transaction with such a row that fails, for any
+// reason (the row changed since it was read, or the answer was lost after
+// it was applied), returns its rows as stale, for the caller to read back
+// and decide again; any other failure is an error.
+func (st *store) writeRows(ctx context.Context, rows []row) (stale []row, err error) {
+	bs, err := batches(rows, aztables.TransactionTypeInsertReplace)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for i, err := range st.submit(ctx, bs) {
+		switch {
+		case err == nil:
+		case ctx.Err() == nil && slices.ContainsFunc(bs[i].rows, func(r row) bool { return r.etag != "" }):
+			st.n.writeConflicts.Add(1)
+			stale = append(stale, bs[i].rows...)
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return stale, errors.Join(errs...)
+}
+
+// insertRows inserts rows for relationships no page index knows, in
+// transactions that fail as a whole if any of their rows exists (Table
+// Storage: an entity group transaction is atomic, and an insert of an
+// existing entity fails with EntityAlreadyExists). A transaction that fails
+// for any reason, that one included, may also have been applied with its
+// answer lost (the SDK's retry then meets the rows it wrote itself): its
+// rows are returned as unsure, for the caller to read back and decide
+// again. So a first sweep, or a page of relationships never seen, writes
+// without reading, and a row that did exist costs one read, as before.
+func (st *store) insertRows(ctx context.Context, rows []row) (unsure []row, err error) {
+	bs, err := batches(rows, aztables.TransactionTypeAdd)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range st.submit(ctx, bs) {
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		st.n.insertConflicts.Add(1)
+		unsure = append(unsure, bs[i].rows...)
+	}
+	return unsure, nil
 }
 
 // parallel runs fn(0..n-1) on at most limit goroutines and waits.
@@ -311,6 +393,9 @@ func encodeRecord(id string, r record) ([]byte, error) {
 		"Roles": r.Roles, "GlobalAdmin": r.GlobalAdmin, "GraphETag": r.ETag, "Warned": r.Warned,
 		"Ended": r.Ended, "ApprovalWarned": r.ApprovalWarned, "Activated": r.Activated, "Action": r.Action, "ChangedBy": r.ChangedBy,
 	}
+	if r.Pending {
+		p["Pending"] = true
+	}
 	putTime(p, "Created", r.Created)
 	putTime(p, "End", r.End)
 	putTime(p, "ActionEnd", r.ActionEnd)
@@ -335,7 +420,7 @@ func decodeRecord(body []byte) (*record, error) {
 		AutoExtend: p.str("AutoExtend"), Roles: p.str("Roles"), GlobalAdmin: p.bool("GlobalAdmin"),
 		ETag: p.str("GraphETag"), Warned: p.str("Warned"), Ended: p.str("Ended"),
 		ApprovalWarned: p.bool("ApprovalWarned"), Activated: p.bool("Activated"), ActionEnd: p.time("ActionEnd"), Action: p.str("Action"),
-		LastSeen: p.time("LastSeen"), ChangedBy: p.str("ChangedBy"),
+		LastSeen: p.time("LastSeen"), ChangedBy: p.str("ChangedBy"), Pending: p.bool("Pending"),
 	}, nil
 }
 
