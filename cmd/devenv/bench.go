@@ -1187,6 +1187,7 @@ func (r *benchResults) render(w io.Writer) {
 	if r.Reaper.Command != "" {
 		renderReaper(w, r.Reaper)
 	}
+	renderSweep(w, r.GoBench)
 	if len(r.GoBench) > 0 {
 		fmt.Fprintln(w, "### Go benchmarks")
 		fmt.Fprintln(w)
