@@ -69,8 +69,9 @@ func (s *Sweeper) processPages(ctx context.Context, inv op.Invocation, log *slog
 	nowUnix := now.Unix()
 	delta := pageDelta{pages: len(pages), byStatus: map[string]int{}}
 	// The group's relationships, page after page; bounds[j] is where
-	// page j's end. A relationship listed twice (the list shifted during
-	// the sweep) is settled once, at its first place (first[i]).
+	// page j's relationships end. A relationship listed twice (the list
+	// shifted during the sweep) is settled once, where first names it;
+	// dups pairs each later place with that one.
 	var rels []gdap.Relationship
 	bounds := make([]int, len(pages))
 	first := map[string]int{}
