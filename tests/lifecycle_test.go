@@ -114,10 +114,11 @@ func TestRequestFollowsPendingRequest(t *testing.T) {
 // TestRequestHandlerKilledDuringPost kills the handler while its request
 // POST is in flight: Graph creates the request, the answer is lost with
 // the process, and the redelivery lists the requests before any POST and
-// follows that one: one POST in all.
+// follows that one: one POST in all. The request takes longer than the
+// lease the redelivery waits out, so that it is still pending then.
 func TestRequestHandlerKilledDuringPost(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil, func(o *devstackOptions) { o.Graph.RequestCompleteDelay = time.Minute })
+	b := setup(t, nil, func(o *devstackOptions) { o.Graph.RequestCompleteDelay = 10 * time.Minute })
 	created := addRelationship(t, b, gdap.Relationship{DisplayName: "killed-lock", Status: gdap.StatusCreated})
 	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRequests, Method: http.MethodPost,
 		Kind: graphsim.FaultBefore, Times: 1, Before: func() { _ = b.Emu.KillHandler() }}))
