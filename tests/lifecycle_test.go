@@ -93,20 +93,42 @@ func TestRequestPollsWithinBound(t *testing.T) {
 	require.GreaterOrEqual(t, len(polls), 2)
 }
 
-func TestRequestFollowsPendingRequestAfterCrash(t *testing.T) {
+// TestRequestFollowsPendingRequest: another client's request for the same
+// action is pending when the command arrives. The service's first POST is
+// refused (409) and it follows that request: one request upstream.
+func TestRequestFollowsPendingRequest(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil, func(o *devstackOptions) { o.Graph.RequestCompleteDelay = time.Minute })
-	created := addRelationship(t, b, gdap.Relationship{DisplayName: "crashed-lock", Status: gdap.StatusCreated})
-	// As if a previous attempt posted the request and crashed before
-	// recording it: the request is already pending upstream.
+	created := addRelationship(t, b, gdap.Relationship{DisplayName: "pending-lock", Status: gdap.StatusCreated})
 	resp := simPost(t, b, "/tenantRelationships/delegatedAdminRelationships/"+created+"/requests", map[string]any{"action": "lockForApproval"})
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	b.send(t, "op-after-crash", command.TypeRelationshipRequest, request(created, gdap.ActionLockForApproval))
+	b.send(t, "op-pending", command.TypeRelationshipRequest, request(created, gdap.ActionLockForApproval))
 	b.drain(t)
-	o := b.outcome(t, "op-after-crash")
+	o := b.outcome(t, "op-pending")
 	requireSucceeded(t, o)
 	require.NotEmpty(t, o.Result.RequestID)
-	require.Len(t, journal(b, http.MethodPost, created+"/requests", 0), 1, "only the earlier POST: the service followed it")
+	require.Equal(t, 1, successfulWrites(b, http.MethodPost, created+"/requests"), "only the other client's request: the service followed it")
+	require.Equal(t, gdap.StatusApprovalPending, relationship(t, b, created).Status)
+}
+
+// TestRequestHandlerKilledDuringPost kills the handler while its request
+// POST is in flight: Graph creates the request, the answer is lost with
+// the process, and the redelivery lists the requests before any POST and
+// follows that one: one POST in all. The request takes longer than the
+// lease the redelivery waits out, so that it is still pending then.
+func TestRequestHandlerKilledDuringPost(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil, func(o *devstackOptions) { o.Graph.RequestCompleteDelay = 10 * time.Minute })
+	created := addRelationship(t, b, gdap.Relationship{DisplayName: "killed-lock", Status: gdap.StatusCreated})
+	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRequests, Method: http.MethodPost,
+		Kind: graphsim.FaultBefore, Times: 1, Before: func() { _ = b.Emu.KillHandler() }}))
+	b.send(t, "op-killed", command.TypeRelationshipRequest, request(created, gdap.ActionLockForApproval))
+	b.drain(t)
+	o := b.outcome(t, "op-killed")
+	requireSucceeded(t, o)
+	require.NotEmpty(t, o.Result.RequestID)
+	require.Len(t, journal(b, http.MethodPost, created+"/requests", 0), 1, "one POST: the retry followed the request it created")
+	require.NotEmpty(t, journal(b, http.MethodGet, created+"/requests", 0), "the retry listed the requests")
 	require.Equal(t, gdap.StatusApprovalPending, relationship(t, b, created).Status)
 }
 
@@ -115,8 +137,8 @@ func TestRequestConflictOnPost(t *testing.T) {
 	b := setup(t, nil)
 	active := addRelationship(t, b, gdap.Relationship{DisplayName: "race-terminate", Status: gdap.StatusActive})
 	path := "/tenantRelationships/delegatedAdminRelationships/" + active + "/requests"
-	// Another client posts the same request between the service's list and
-	// its POST: the service's POST gets 409 and follows the other request.
+	// Another client posts the same request just before the service's
+	// POST: the service's POST gets 409 and follows the other request.
 	require.NoError(t, b.Graph.AddFault(graphsim.Fault{Route: graphsim.RouteRequests, Method: http.MethodPost, Kind: graphsim.FaultBefore, Times: 1,
 		Before: func() {
 			resp := simPost(t, b, path, map[string]any{"action": "terminate"})

@@ -853,7 +853,7 @@ func benchCalls(ctx context.Context, res *benchResults, root, handler string, az
 			tenant := "dddddddd-0000-4000-8000-000000000001"
 			bs.PC.AddCustomer(tenant, "DAP customer", true)
 			return "calls-removedap", "gdap.customer.removeDap", map[string]any{"customerTenantId": tenant}, nil
-		}, minGraph: func(int) int { return 3 }}, // PC GET + PATCH, + the App+User token once per token lifetime
+		}, minGraph: func(int) int { return 4 }}, // PC GET (decide), PATCH, GET (the flag shows only on a GET: the confirmation), + the App+User token once per token lifetime
 		{name: "create + lockForApproval", setup: func() (string, string, any, error) {
 			return "calls-create", "gdap.relationship.create", map[string]any{"displayName": "calls-create", "duration": "P730D",
 				"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": benchRole}}}}, nil

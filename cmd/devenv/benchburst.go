@@ -73,6 +73,13 @@ func (b burstResult) share() float64 {
 // rate requests per second and drains them (virtual time: the run takes
 // seconds of real time per thousand commands).
 func benchBurst(ctx context.Context, root, handler string, az *localenv.Azurite, kindName string, n int, rate float64) (burstResult, error) {
+	return runBurst(ctx, root, handler, az, kindName, n, rate, nil)
+}
+
+// runBurst is benchBurst; when journal is not nil, it also writes Graph's
+// journal to it, one call a line: virtual seconds since the sends, method,
+// route, status, path (devenv burst -journal).
+func runBurst(ctx context.Context, root, handler string, az *localenv.Azurite, kindName string, n int, rate float64, journal io.Writer) (burstResult, error) {
 	kind := burstKinds[kindName]
 	res := burstResult{Kind: kind.name, Commands: n, Rate: rate, Outcomes: map[string]int{}}
 	began := time.Now()
@@ -129,6 +136,9 @@ func benchBurst(ctx context.Context, root, handler string, az *localenv.Azurite,
 	res.Floor = time.Duration(float64(n*kind.minCalls) / rate * float64(time.Second))
 	for _, e := range st.Graph.Journal() {
 		if strings.HasPrefix(e.Path, "/beta/") {
+			if journal != nil {
+				fmt.Fprintf(journal, "%.3f %s %s %d %s\n", e.Time.Sub(start).Seconds(), e.Method, e.Route, e.Status, e.Path)
+			}
 			res.GraphCalls++
 			if e.Status == http.StatusTooManyRequests {
 				res.Throttled++

@@ -8,6 +8,7 @@
 //	devenv demo  [-sweep 300] [-burst 10] [-handler path]   scripted commands, printed as a timeline
 //	devenv bench [flags]                                     benchmarks (see bench.go)
 //	devenv chaos [flags]                                     fault-injection run (see chaos.go)
+//	devenv burst [flags]                                     the bench's throttled burst alone (see burstcmd.go)
 //	devenv floor-worker                                      internal: the bench's floor client (see floor.go)
 //
 // The demo exits non-zero when any scripted expectation fails, so it doubles
@@ -42,7 +43,7 @@ func main() {
 }
 
 // errUsage is returned for a missing or unknown subcommand.
-var errUsage = errors.New("usage: devenv dev|demo|bench|chaos|report [flags]")
+var errUsage = errors.New("usage: devenv dev|demo|bench|chaos|burst|report [flags]")
 
 // run dispatches a subcommand.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:])
 	case "chaos":
 		return runChaos(ctx, args[1:])
+	case "burst":
+		return runBurstCmd(ctx, args[1:], stdout, stderr)
 	case "report":
 		return runReportSize(ctx, args[1:], stdout, stderr)
 	case "floor-worker": // started once by bench, which feeds it the floor rounds

@@ -101,12 +101,12 @@ func terminateCopied(ctx context.Context, r *run, cmd *command.SetAssignments) (
 	case old.Status != gdap.StatusActive:
 		return failed(op.Failf(op.CodeInvalidState, "relationship %s, copied from, is %s: it cannot be terminated", old.ID, old.Status)), nil
 	}
-	reqs, err := r.e.opts.Graph.ListRequests(ctx, old.ID)
+	inFlight, ok, err := r.inFlightRequest(ctx, old.ID, gdap.ActionTerminate)
 	if err != nil {
 		return stepResult{}, err
 	}
-	if req, ok := activeRequest(reqs, gdap.ActionTerminate); ok {
-		return r.followRequest(req), nil
+	if ok {
+		return r.followRequest(inFlight), nil
 	}
 	req, err := r.e.opts.Graph.CreateRequest(ctx, old.ID, gdap.ActionTerminate)
 	if isStatus(err, http.StatusConflict) {

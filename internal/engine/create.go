@@ -157,18 +157,22 @@ func lockCreated(ctx context.Context, r *run, cmd *command.CreateRelationship) (
 		}
 		return failed(op.Failf(op.CodeInvalidState, "relationship %s is %s: it cannot be locked for approval", relID, rel.Status)), nil
 	}
-	req, err := r.e.opts.Graph.CreateRequest(ctx, relID, gdap.ActionLockForApproval)
-	if isStatus(err, http.StatusConflict) || isStatus(err, http.StatusPreconditionFailed) || isStatus(err, http.StatusBadRequest) {
-		// Something changed under us (an earlier try's lock whose answer
-		// was lost, or a concurrent change): re-read and decide again.
-		reqs, lerr := r.e.opts.Graph.ListRequests(ctx, relID)
-		if lerr != nil {
-			return stepResult{}, lerr
+	if !r.firstExecution() {
+		// An earlier execution may have locked it, its answer lost: follow
+		// that request rather than POST a second one.
+		pending, ok, err := r.inFlightRequest(ctx, relID, gdap.ActionLockForApproval)
+		if err != nil {
+			return stepResult{}, err
 		}
-		if pending, ok := activeRequest(reqs, gdap.ActionLockForApproval); ok {
+		if ok {
 			r.wf.Wrote = true
 			return r.followRequest(pending), nil
 		}
+	}
+	req, posted, err := r.postRequest(ctx, relID, gdap.ActionLockForApproval)
+	if isRefusal(err) {
+		// Something changed under us (a concurrent change): re-read and
+		// decide again.
 		cur, gerr := r.e.opts.Graph.GetRelationship(ctx, relID)
 		if gerr != nil {
 			return stepResult{}, gerr
@@ -182,7 +186,9 @@ func lockCreated(ctx context.Context, r *run, cmd *command.CreateRelationship) (
 		return stepResult{}, err
 	}
 	r.wf.Wrote = true
-	r.log.InfoContext(ctx, "relationship locked for approval", "request_id", req.ID)
+	if posted {
+		r.log.InfoContext(ctx, "relationship locked for approval", "request_id", req.ID)
+	}
 	return r.followRequest(req), nil
 }
 

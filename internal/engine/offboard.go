@@ -134,11 +134,10 @@ func (r *run) endRelationship(ctx context.Context, rel gdap.Relationship) error 
 		r.log.InfoContext(ctx, "created relationship deleted", "relationship_id", rel.ID)
 		return nil
 	}
-	reqs, err := g.ListRequests(ctx, rel.ID)
+	req, inFlight, err := r.inFlightRequest(ctx, rel.ID, gdap.ActionTerminate)
 	if err != nil {
 		return err
 	}
-	req, inFlight := activeRequest(reqs, gdap.ActionTerminate)
 	if !inFlight {
 		req, err = g.CreateRequest(ctx, rel.ID, gdap.ActionTerminate)
 		if isStatus(err, http.StatusConflict) || isStatus(err, http.StatusBadRequest) {

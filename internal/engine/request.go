@@ -32,7 +32,13 @@ func requestWorkflow(ctx context.Context, r *run) (stepResult, error) {
 }
 
 // startRequest: read; goal holds → alreadyDone; policy; follow a request for
-// the same action already in flight; status check; POST (409 → follow).
+// the same action already in flight; status check; POST (refused → follow).
+//
+// The list of requests before the POST is skipped when the status allows
+// the action and this is the operation's first execution: no earlier
+// attempt of this operation can have posted a request whose answer was
+// lost, and another client's request in flight is found through the POST's
+// refusal. A retry lists first, so that it never POSTs a second request.
 func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship) (stepResult, error) {
 	rel, err := r.e.opts.Graph.GetRelationship(ctx, cmd.RelationshipID)
 	if err != nil {
@@ -46,13 +52,16 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 	if actionGoalHolds(cmd.Action, rel) {
 		return done(&op.Result{Relationship: op.RelationshipOf(rel)}), nil
 	}
-	reqs, err := r.e.opts.Graph.ListRequests(ctx, cmd.RelationshipID)
-	if err != nil {
-		return stepResult{}, err
-	}
-	if req, ok := activeRequest(reqs, cmd.Action); ok {
-		r.log.InfoContext(ctx, "following request already in flight", "request_id", req.ID, "request_status", req.Status)
-		return r.followRequest(req), nil
+	notAllowed := checkActionAllowed(cmd.Action, rel)
+	if notAllowed != nil || !r.firstExecution() {
+		req, ok, err := r.inFlightRequest(ctx, cmd.RelationshipID, cmd.Action)
+		if err != nil {
+			return stepResult{}, err
+		}
+		if ok {
+			r.log.InfoContext(ctx, "following request already in flight", "request_id", req.ID, "request_status", req.Status)
+			return r.followRequest(req), nil
+		}
 	}
 	if cmd.Action == gdap.ActionTerminate && (rel.Status == gdap.StatusTerminationRequested || rel.Status == gdap.StatusTerminating) {
 		// Terminating on its own (for example the customer terminated it):
@@ -60,27 +69,68 @@ func startRequest(ctx context.Context, r *run, cmd *command.RequestRelationship)
 		r.wf.Polls++
 		return waitFor(stepApply, op.PollDelay(op.DefaultPollInterval, r.wf.Polls)), nil
 	}
-	if f := checkActionAllowed(cmd.Action, rel); f != nil {
-		return failed(f), nil
+	if notAllowed != nil {
+		return failed(notAllowed), nil
 	}
-	req, err := r.e.opts.Graph.CreateRequest(ctx, cmd.RelationshipID, cmd.Action)
-	if isStatus(err, http.StatusConflict) {
-		reqs, lerr := r.e.opts.Graph.ListRequests(ctx, cmd.RelationshipID)
-		if lerr != nil {
-			return stepResult{}, lerr
-		}
-		if pending, ok := activeRequest(reqs, cmd.Action); ok {
-			r.log.InfoContext(ctx, "request conflicted; following the pending one", "request_id", pending.ID)
-			return r.followRequest(pending), nil
-		}
-		return stepResult{}, err // mapped to conflict
-	}
+	req, posted, err := r.postRequest(ctx, cmd.RelationshipID, cmd.Action)
 	if err != nil {
-		return stepResult{}, err
+		return stepResult{}, err // a refusal is mapped to conflict or invalid_state
+	}
+	if !posted {
+		r.log.InfoContext(ctx, "request refused; following the one in flight", "request_id", req.ID)
+		return r.followRequest(req), nil
 	}
 	r.wf.Wrote = true
 	r.log.InfoContext(ctx, "relationship request created", "request_id", req.ID, "action", cmd.Action)
 	return r.followRequest(req), nil
+}
+
+// firstExecution reports whether this invocation is the operation's first
+// execution, so that any upstream write the operation sent, it sent itself
+// (and knows the answer of). Every other invocation claims the record
+// (Attempts + 1) before a step that may write; the one that accepted the
+// command created it with Attempts 1.
+func (r *run) firstExecution() bool { return r.rec.Attempts <= 1 }
+
+// inFlightRequest lists relationship relID's requests and returns one for
+// action that is still created or pending.
+func (r *run) inFlightRequest(ctx context.Context, relID, action string) (gdap.Request, bool, error) {
+	reqs, err := r.e.opts.Graph.ListRequests(ctx, relID)
+	if err != nil {
+		return gdap.Request{}, false, err
+	}
+	req, ok := activeRequest(reqs, action)
+	return req, ok, nil
+}
+
+// postRequest creates a request for action on relationship relID (posted
+// true). A POST Graph refuses — 409 (another request in progress), 400 or
+// 412 (the relationship changed) — is answered by listing the requests: one
+// for action in flight (an earlier POST of this operation whose answer was
+// lost, or another client's) is returned with posted false; otherwise the
+// POST's error, for the caller to decide.
+func (r *run) postRequest(ctx context.Context, relID, action string) (req gdap.Request, posted bool, err error) {
+	req, err = r.e.opts.Graph.CreateRequest(ctx, relID, action)
+	if err == nil {
+		return req, true, nil
+	}
+	if !isRefusal(err) {
+		return gdap.Request{}, false, err
+	}
+	pending, ok, lerr := r.inFlightRequest(ctx, relID, action)
+	if lerr != nil {
+		return gdap.Request{}, false, lerr
+	}
+	if ok {
+		return pending, false, nil
+	}
+	return gdap.Request{}, false, err
+}
+
+// isRefusal reports whether Graph refused a request POST because of the
+// relationship's state: 409, 400 or 412.
+func isRefusal(err error) bool {
+	return isStatus(err, http.StatusConflict) || isStatus(err, http.StatusBadRequest) || isStatus(err, http.StatusPreconditionFailed)
 }
 
 func (r *run) followRequest(req gdap.Request) stepResult {

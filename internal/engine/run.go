@@ -195,6 +195,12 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 	if !ok {
 		return e.finish(ctx, r, nil, op.Failf(op.CodeUnsupportedCommand, "command type %q is not supported", rec.CommandType))
 	}
+	// A slot the Graph client reserved for this input (a retry after
+	// throttling) covers the calls of every step it runs: a poll and the
+	// read that follows it are the two calls it reserved, and a second
+	// step without it would be deferred again, leaving a reserved call
+	// unused.
+	stepCtx := ctx
 	for range maxStepsPerInvocation {
 		if !r.claimed && !r.step().Poll() {
 			if handled, err := e.claim(ctx, r); handled {
@@ -204,7 +210,6 @@ func (e *Engine) runSteps(ctx context.Context, r *run) error {
 		if !r.now().Before(e.deadlineOf(rec, r.wf)) {
 			return e.finish(ctx, r, nil, e.timedOut(r))
 		}
-		stepCtx := ctx
 		if !r.wf.Paced.IsZero() {
 			stepCtx = graphapi.WithReservation(ctx, r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch)
 			r.wf.Paced, r.wf.PacedCalls, r.wf.PacedEpoch = time.Time{}, 0, 0

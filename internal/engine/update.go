@@ -152,7 +152,24 @@ func pollOperation(ctx context.Context, r *run, next Step) (stepResult, error) {
 		}
 		return failed(&op.Failure{Code: op.CodeOperationFailed, Message: msg}), nil
 	}
-	return waitFor(r.step(), op.PollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+	return waitFor(r.step(), operationPollDelay(time.Duration(r.wf.PollBaseMS)*time.Millisecond, r.wf.Polls)), nil
+}
+
+// operationPollDelay is the wait before poll number polls+1 of a 202
+// operation, base being the 202's Retry-After: the first poll waits the
+// Retry-After (followOperation); an operation still running then is
+// probably close to done, so the second poll comes after half of it; the
+// later ones follow op.PollDelay. Graph's Retry-After is "the time after
+// which a subsequent API call can be made to the Location URL" and says
+// nothing of the polls after that one (docs/performance.md, "Throttling").
+// The half step costs at most one more poll per operation and saves up to
+// half a Retry-After for one that ends soon after the first poll: in a
+// throttled burst, the last removals' polls run at exactly the Retry-After.
+func operationPollDelay(base time.Duration, polls int) time.Duration {
+	if polls == 1 {
+		return max(base/2, time.Second)
+	}
+	return op.PollDelay(base, polls)
 }
 
 // missingChanges returns the requested changes that do not hold yet.

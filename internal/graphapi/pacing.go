@@ -65,6 +65,9 @@ type pacer struct {
 	mu  sync.Mutex
 	// lim is nil while not pacing.
 	lim *rate.Limiter
+	// limAt is the latest time lim was told of (limTime): a reservation
+	// after a Retry-After is made at that later time.
+	limAt time.Time
 	// rate is the paced rate (calls per second).
 	rate float64
 	// blockedUntil honours the last Retry-After for every call.
@@ -133,7 +136,7 @@ func (p *pacer) admit(ctx context.Context, now time.Time) (slot time.Time, epoch
 			// Calls beyond the reserved ones go on (a step must not be
 			// cut short again and again), taking later slots: the
 			// callers after it wait longer.
-			p.lim.ReserveN(now, 1)
+			p.lim.ReserveN(p.limTime(now), 1)
 		}
 		return time.Time{}, epoch, true
 	}
@@ -142,13 +145,14 @@ func (p *pacer) admit(ctx context.Context, now time.Time) (slot time.Time, epoch
 		from = p.blockedUntil
 	}
 	if from.Equal(now) {
-		one := p.lim.ReserveN(now, 1)
+		at := p.limTime(now)
+		one := p.lim.ReserveN(at, 1)
 		if d := one.DelayFrom(now); one.OK() && d <= 0 {
 			return time.Time{}, epoch, true
 		}
-		one.CancelAt(now)
+		one.CancelAt(at)
 	}
-	slotRes := p.lim.ReserveN(from, p.cfg.ReserveCalls)
+	slotRes := p.lim.ReserveN(p.limTime(from), p.cfg.ReserveCalls)
 	if !slotRes.OK() {
 		return from, epoch, false
 	}
@@ -186,14 +190,14 @@ func (p *pacer) throttled(now time.Time, ra time.Duration) (time.Time, uint64) {
 		}
 		observed := float64(p.cur+p.prev) / math.Max(span.Seconds(), 1)
 		p.rate = p.clamp(observed * p.cfg.Decrease)
-		p.lim = rate.NewLimiter(rate.Limit(p.rate), p.burst())
+		p.lim, p.limAt = rate.NewLimiter(rate.Limit(p.rate), p.burst()), now
 		p.lim.ReserveN(now, p.burst()) // start empty: no burst right after a 429
 		p.lastDecrease = now
 	case now.Sub(p.lastDecrease) >= max(ra, time.Second):
 		// Slower: the slots reserved at the old rate are void (a new
 		// limiter), their holders reserve again at the new one.
 		p.rate = p.clamp(p.rate * p.cfg.Decrease)
-		p.lim = rate.NewLimiter(rate.Limit(p.rate), p.burst())
+		p.lim, p.limAt = rate.NewLimiter(rate.Limit(p.rate), p.burst()), now
 		p.lim.ReserveN(now, p.burst())
 		p.lastDecrease = now
 		p.epoch.Add(1)
@@ -203,7 +207,7 @@ func (p *pacer) throttled(now time.Time, ra time.Duration) (time.Time, uint64) {
 	if p.blockedUntil.After(from) {
 		from = p.blockedUntil
 	}
-	r := p.lim.ReserveN(from, p.cfg.ReserveCalls)
+	r := p.lim.ReserveN(p.limTime(from), p.cfg.ReserveCalls)
 	return from.Add(r.DelayFrom(from)), p.epoch.Load()
 }
 
@@ -217,10 +221,26 @@ func (p *pacer) succeeded(now time.Time) {
 	}
 	if dt := now.Sub(p.lastIncrease); dt > 0 {
 		p.rate = p.clamp(p.rate * (1 + p.cfg.Increase*dt.Seconds()))
-		p.lim.SetLimitAt(now, rate.Limit(p.rate))
-		p.lim.SetBurstAt(now, p.burst())
+		at := p.limTime(now)
+		p.lim.SetLimitAt(at, rate.Limit(p.rate))
+		p.lim.SetBurstAt(at, p.burst())
 		p.lastIncrease = now
 	}
+}
+
+// limTime returns the time to tell lim for an event at t: t, or the latest
+// time lim was told of if that is later. rate.Limiter takes an earlier time
+// as its new present but keeps the tokens it counted up to the later one, so
+// the time in between would be counted twice: after a reservation made at
+// the end of a Retry-After, a call answered meanwhile would hand the
+// limiter tokens for the blocked time again, and the slots reserved next
+// would come too early, bunched, into Graph's next 429.
+func (p *pacer) limTime(t time.Time) time.Time {
+	if t.Before(p.limAt) {
+		return p.limAt
+	}
+	p.limAt = t
+	return t
 }
 
 func (p *pacer) clamp(r float64) float64 { return math.Min(p.cfg.MaxRate, math.Max(p.cfg.MinRate, r)) }

@@ -88,3 +88,50 @@ func TestPacerBounds(t *testing.T) {
 	p.succeeded(t0.Add(time.Hour))
 	require.InDelta(t, 20, p.pacedRate(), 0.001, "capped")
 }
+
+// A call answered during a Retry-After (it was under way when the 429
+// came) must not hand the limiter the blocked time again: the slots
+// reserved after it stay spaced at the paced rate, two calls each, instead
+// of coming early and bunched into Graph's next 429.
+func TestPacerSlotsStaySpacedAcrossARetryAfter(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// answered is when a call under way is answered (none: zero).
+		answered time.Duration
+	}{
+		{name: "nothing answered meanwhile"},
+		{name: "a call answered during the Retry-After", answered: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPacer(Pacing{})
+			for range 50 {
+				_, _, ok := p.admit(ctx, t0)
+				require.True(t, ok)
+				p.succeeded(t0)
+			}
+			first, _ := p.throttled(t0, 2*time.Second) // pacing at 45/s, nothing before t0+2s
+			var slots []time.Time
+			for i := range 20 {
+				at := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+				if tt.answered != 0 && at.Equal(t0.Add(100*time.Millisecond)) {
+					p.succeeded(t0.Add(tt.answered))
+				}
+				slot, _, ok := p.admit(ctx, at)
+				require.False(t, ok)
+				slots = append(slots, slot)
+			}
+			// 2 calls at 45/s: 44.4 ms (the success raised the rate a little).
+			gap := 43 * time.Millisecond
+			prev := first
+			for i, s := range slots {
+				require.GreaterOrEqual(t, s.Sub(prev), gap, "slot %d comes %s after the one before", i, s.Sub(prev))
+				prev = s
+			}
+		})
+	}
+}
