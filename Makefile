@@ -69,8 +69,8 @@ demo: tools browser first-build-note
 # in the tracked documents (between generated-section markers). The
 # throttled bursts run 5,000 updates and 1,000 Global Administrator removals
 # (about 5 minutes on two cores); the full size of the benchmark's
-# definition is BENCH_BURST=20000 BENCH_BURST_GA=2000 (Azurite makes that
-# run take well over an hour here: docs/performance.md).
+# definition is BENCH_BURST=20000 BENCH_BURST_GA=2000 (on Azurite its first
+# burst alone took more than 16 minutes here: docs/performance.md).
 BENCH_BURST    ?= 5000
 BENCH_BURST_GA ?= 1000
 bench: tools first-build-note
