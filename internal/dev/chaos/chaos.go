@@ -296,7 +296,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	rep.Elapsed = time.Since(began)
-	plan.addFollowUps(stack)
+	events, err := stack.Events()
+	if err != nil {
+		return rep, err
+	}
+	if err := plan.addFollowUps(events); err != nil {
+		return rep, err
+	}
 	rep.Planned = plan.countByKind()
 	if err := check(ctx, stack, plan, rep); err != nil {
 		return rep, err

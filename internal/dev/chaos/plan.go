@@ -3,12 +3,10 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/gdapflow/gdapflow/internal/command"
 	"github.com/gdapflow/gdapflow/internal/dev/devstack"
 	"github.com/gdapflow/gdapflow/internal/gdap"
-	gop "github.com/gdapflow/gdapflow/internal/op"
 )
 
 // Operation kinds of the mix. Each operation targets its own relationship,
@@ -107,17 +105,35 @@ func (p *plan) add(o *op) {
 	}
 }
 
-// addFollowUps plans the follow-up operation of every replace whose new
-// relationship exists: it must end in exactly one outcome like any other.
-func (p *plan) addFollowUps(stack *devstack.Stack) {
-	for _, o := range slices.Clone(p.ops) {
-		if o.kind != KindReplace {
+// addFollowUps plans the follow-up operation of every replace that
+// started one: it must end in exactly one outcome like any other. A
+// replace starts its follow-up as it succeeds, and its outcome names it
+// (result.followUpOperationId, the new relationship's
+// gdapflow.followup.<id>); a replace that failed after creating its
+// relationship (throttled while following the lock, say) started none.
+// A follow-up that exists without being named is caught by the ledger
+// check (a record for an unknown operation).
+func (p *plan) addFollowUps(events []devstack.Event) error {
+	for _, e := range events {
+		if e.Type != "gdap.operation.succeeded" {
 			continue
 		}
-		for _, rel := range stack.Graph.RelationshipsNamed(o.name) {
-			p.add(&op{id: gop.FollowUpID(rel.ID), kind: KindFollowUp, expect: "succeeded", maxWrites: map[string]int{}})
+		var d struct {
+			OperationID string `json:"operationId"`
+			Result      struct {
+				FollowUpOperationID string `json:"followUpOperationId"`
+			} `json:"result"`
 		}
+		if err := e.Decode(&d); err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		o := p.byID[d.OperationID]
+		if o == nil || o.kind != KindReplace || d.Result.FollowUpOperationID == "" || p.byID[d.Result.FollowUpOperationID] != nil {
+			continue
+		}
+		p.add(&op{id: d.Result.FollowUpOperationID, kind: KindFollowUp, expect: "succeeded", maxWrites: map[string]int{}})
 	}
+	return nil
 }
 
 func (p *plan) countByKind() map[string]int {
