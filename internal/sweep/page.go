@@ -66,57 +66,12 @@ type settledRel struct {
 // Pending, so such a crash leaves a row that counts as none.
 func (s *Sweeper) processPages(ctx context.Context, inv op.Invocation, log *slog.Logger, sweepID string, k int, pages []graphapi.RelationshipPage, win *indexWindow) (pageDelta, error) {
 	now := inv.Clock.Now().UTC()
-	nowUnix := now.Unix()
-	delta := pageDelta{pages: len(pages), byStatus: map[string]int{}}
-	// The group's relationships, page after page; bounds[j] is where
-	// page j's relationships end. A relationship listed twice (the list
-	// shifted during the sweep) is settled once, where first names it;
-	// dups pairs each later place with that one.
-	var rels []gdap.Relationship
-	bounds := make([]int, len(pages))
-	first := map[string]int{}
-	var dups [][2]int
-	idx := make([]*pageIndex, len(pages))
-	var known, fresh []int
-	var entries []pageEntry
-	for j, page := range pages {
-		nb, err := win.at(ctx, s.store, s.fingerprint, k+j)
-		if err != nil {
-			return pageDelta{}, err
-		}
-		idx[j] = nb.own
-		seen := make(map[string]bool, len(page.Relationships))
-		for _, rel := range page.Relationships {
-			if rel.ID == "" || seen[rel.ID] {
-				continue
-			}
-			seen[rel.ID] = true
-			i := len(rels)
-			rels = append(rels, rel)
-			delta.count++
-			delta.byStatus[rel.Status]++
-			if inWindow(now, rel, s.rules) {
-				delta.expiring++
-			}
-			en := pageEntry{idHash: hash64(rel.ID), contentHash: contentHash(rel)}
-			entries = append(entries, en)
-			if f, ok := first[rel.ID]; ok {
-				dups = append(dups, [2]int{i, f})
-				continue
-			}
-			first[rel.ID] = i
-			old, ok := nb.lookup(en.idHash)
-			switch {
-			case ok && old.contentHash == en.contentHash && int64(old.quietUntil) > nowUnix:
-				entries[i] = old
-			case ok:
-				known = append(known, i)
-			default:
-				fresh = append(fresh, i)
-			}
-		}
-		bounds[j] = len(rels)
+	g, err := s.classify(ctx, now, k, pages, win)
+	if err != nil {
+		return pageDelta{}, err
 	}
+	delta, rels, entries, known, fresh := g.delta, g.rels, g.entries, g.known, g.fresh
+	bounds, dups, idx := g.bounds, g.dups, g.idx
 
 	var done []settledRel
 	var inserts []row
@@ -219,6 +174,72 @@ func (s *Sweeper) writePageIndex(ctx context.Context, k int, old *pageIndex, rel
 		return s.store.writePage(ctx, k, s.fingerprint, raw, rh)
 	}
 	return nil
+}
+
+// group is a group of pages sorted out by classify.
+type group struct {
+	delta pageDelta
+	// rels are the group's relationships, page after page; bounds[j] is
+	// where page j's end. A relationship listed twice (the list shifted
+	// during the sweep) is settled once, at its first place; dups pairs
+	// each later place with that one.
+	rels   []gdap.Relationship
+	bounds []int
+	dups   [][2]int
+	// entries are the index entries of rels; idx are the pages' indexes
+	// as read (nil: none under these rules).
+	entries []pageEntry
+	idx     []*pageIndex
+	// known are the places of relationships with a row to read, fresh of
+	// those no index around their page knows.
+	known, fresh []int
+}
+
+// classify counts the pages' relationships and sorts them: unchanged and
+// quiet (nothing to do: the entry is kept), known to have a row, or new.
+func (s *Sweeper) classify(ctx context.Context, now time.Time, k int, pages []graphapi.RelationshipPage, win *indexWindow) (*group, error) {
+	g := &group{delta: pageDelta{pages: len(pages), byStatus: map[string]int{}},
+		bounds: make([]int, len(pages)), idx: make([]*pageIndex, len(pages))}
+	first := map[string]int{}
+	for j, page := range pages {
+		nb, err := win.at(ctx, s.store, s.fingerprint, k+j)
+		if err != nil {
+			return nil, err
+		}
+		g.idx[j] = nb.own
+		seen := make(map[string]bool, len(page.Relationships))
+		for _, rel := range page.Relationships {
+			if rel.ID == "" || seen[rel.ID] {
+				continue
+			}
+			seen[rel.ID] = true
+			i := len(g.rels)
+			g.rels = append(g.rels, rel)
+			g.delta.count++
+			g.delta.byStatus[rel.Status]++
+			if inWindow(now, rel, s.rules) {
+				g.delta.expiring++
+			}
+			en := pageEntry{idHash: hash64(rel.ID), contentHash: contentHash(rel)}
+			g.entries = append(g.entries, en)
+			if f, ok := first[rel.ID]; ok {
+				g.dups = append(g.dups, [2]int{i, f})
+				continue
+			}
+			first[rel.ID] = i
+			old, ok := nb.lookup(en.idHash)
+			switch {
+			case ok && old.contentHash == en.contentHash && int64(old.quietUntil) > now.Unix():
+				g.entries[i] = old
+			case ok:
+				g.known = append(g.known, i)
+			default:
+				g.fresh = append(g.fresh, i)
+			}
+		}
+		g.bounds[j] = len(g.rels)
+	}
+	return g, nil
 }
 
 // decideKnown reads the rows of the page's relationships at positions at
