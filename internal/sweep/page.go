@@ -180,7 +180,7 @@ func (s *Sweeper) writePageIndex(ctx context.Context, k int, old *pageIndex, rel
 type group struct {
 	delta pageDelta
 	// rels are the group's relationships, page after page; bounds[j] is
-	// where page j's end. A relationship listed twice (the list shifted
+	// where page j's relationships end. A relationship listed twice (the list shifted
 	// during the sweep) is settled once, at its first place; dups pairs
 	// each later place with that one.
 	rels   []gdap.Relationship

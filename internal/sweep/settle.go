@@ -13,7 +13,7 @@ import (
 // decision sends: the announcements (expiring, ended, approvalPending,
 // activated), the wake of the follow-up operation waiting on it and the
 // auto-extend policy's command. It is the one place a relationship is
-// settled: a sweep page (processPage) and a webhook refresh (Refresh) both
+// settled: a sweep page (processPages) and a webhook refresh (Refresh) both
 // call it, then send the messages and store d.next when d.write. A caller
 // that may still drop the messages uses prepare, and noted once it sends
 // them.
