@@ -143,11 +143,11 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	if *burstN > 0 {
-		for _, rs := range strings.Split(*burstRates, ",") {
-			rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-			if err != nil || rate <= 0 {
-				return fmt.Errorf("bench: -burst-rates: %q is not a positive number", rs)
-			}
+		rates, err := parseRates(*burstRates)
+		if err != nil {
+			return fmt.Errorf("bench: -burst-rates: %w", err)
+		}
+		for _, rate := range rates {
 			for _, k := range []struct {
 				kind string
 				n    int

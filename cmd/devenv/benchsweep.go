@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -23,11 +24,7 @@ func renderSweep(w io.Writer, goBench []goBenchResult) {
 	if len(bySize) == 0 {
 		return
 	}
-	sizes := make([]int, 0, len(bySize))
-	for n := range bySize {
-		sizes = append(sizes, n)
-	}
-	slices.Sort(sizes)
+	sizes := slices.Sorted(maps.Keys(bySize))
 	fmt.Fprintln(w, "### Sweep: first and unchanged second sweep against the paging floor")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "From `%s` (\"Go benchmarks\" below): the Graph simulator in a process of its own, 50 ms per page of 300, "+

@@ -63,3 +63,26 @@ func TestRenderSweep(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []float64
+		err  string
+	}{
+		{"10,50", []float64{10, 50}, ""},
+		{" 2.5 ", []float64{2.5}, ""},
+		{"10,0", nil, `"0" is not a positive number`},
+		{"x", nil, `"x" is not a positive number`},
+	}
+	for _, tt := range tests {
+		got, err := parseRates(tt.in)
+		if tt.err != "" {
+			require.EqualError(t, err, tt.err)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got)
+	}
+}

@@ -52,12 +52,12 @@ func runBurstCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer func() { _ = az.Stop() }()
+	rateList, err := parseRates(*rates)
+	if err != nil {
+		return fmt.Errorf("burst: -rates: %w", err)
+	}
 	var results []burstResult
-	for _, rs := range strings.Split(*rates, ",") {
-		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-		if err != nil || rate <= 0 {
-			return fmt.Errorf("burst: -rates: %q is not a positive number", rs)
-		}
+	for _, rate := range rateList {
 		var jw io.Writer
 		if *journal != "" {
 			f, err := os.Create(fmt.Sprintf("%s-%g.txt", *journal, rate))
@@ -76,4 +76,18 @@ func runBurstCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	renderBursts(stdout, results)
 	return nil
+}
+
+// parseRates parses a comma-separated list of Graph limits in requests/s
+// (-rates here, -burst-rates of bench).
+func parseRates(list string) ([]float64, error) {
+	var out []float64
+	for _, rs := range strings.Split(list, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+		if err != nil || rate <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", rs)
+		}
+		out = append(out, rate)
+	}
+	return out, nil
 }

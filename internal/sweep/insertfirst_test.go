@@ -169,8 +169,7 @@ func TestRefreshCountsPendingRowAsNone(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
 	id := pendingRelationship(t, b)
-	require.NoError(t, b.sim.Approve(id, &gdap.Customer{TenantID: "5b8c7e1a-1d2f-4a5b-9c3d-2e1f0a9b8c7d", DisplayName: "Contoso"}))
-	b.clock.Advance(2 * time.Minute) // approved → active
+	approveNow(t, b, id)
 	rel, err := b.graph.GetRelationship(t.Context(), id)
 	require.NoError(t, err)
 	d := decide(b.clock.Now(), rel, nil, b.sw.rules, "crashed")
@@ -207,8 +206,7 @@ func TestPageWriteLosesToRefresh(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
 	id := pendingRelationship(t, b)
-	require.NoError(t, b.sim.Approve(id, &gdap.Customer{TenantID: "5b8c7e1a-1d2f-4a5b-9c3d-2e1f0a9b8c7d", DisplayName: "Contoso"}))
-	b.clock.Advance(2 * time.Minute) // approved → active
+	approveNow(t, b, id)
 	b.sw.store.client = &hookClient{tableClient: b.sw.store.client, before: func() {
 		require.NoError(t, b.sw.Refresh(t.Context(), b.inv(), id))
 	}}

@@ -20,7 +20,6 @@ import (
 
 // pageDelta is what a group of pages adds to the sweep's counts.
 type pageDelta struct {
-	pages    int
 	count    int
 	expiring int
 	byStatus map[string]int
@@ -198,7 +197,7 @@ type group struct {
 // classify counts the pages' relationships and sorts them: unchanged and
 // quiet (nothing to do: the entry is kept), known to have a row, or new.
 func (s *Sweeper) classify(ctx context.Context, now time.Time, k int, pages []graphapi.RelationshipPage, win *indexWindow) (*group, error) {
-	g := &group{delta: pageDelta{pages: len(pages), byStatus: map[string]int{}},
+	g := &group{delta: pageDelta{byStatus: map[string]int{}},
 		bounds: make([]int, len(pages)), idx: make([]*pageIndex, len(pages))}
 	first := map[string]int{}
 	for j, page := range pages {

@@ -19,12 +19,19 @@ func pendingRelationship(t *testing.T, b *testBundle) string {
 	return id
 }
 
+// approveNow has the customer approve relationship id and lets the
+// simulator make it active.
+func approveNow(t *testing.T, b *testBundle, id string) {
+	t.Helper()
+	require.NoError(t, b.sim.Approve(id, &gdap.Customer{TenantID: "5b8c7e1a-1d2f-4a5b-9c3d-2e1f0a9b8c7d", DisplayName: "Contoso"}))
+	b.clock.Advance(2 * time.Minute) // approved → active
+}
+
 func TestRefreshAnnouncesActivationOnceAndWakes(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
 	id := pendingRelationship(t, b)
-	require.NoError(t, b.sim.Approve(id, &gdap.Customer{TenantID: "5b8c7e1a-1d2f-4a5b-9c3d-2e1f0a9b8c7d", DisplayName: "Contoso"}))
-	b.clock.Advance(2 * time.Minute) // approved → active
+	approveNow(t, b, id)
 
 	require.NoError(t, b.sw.Refresh(t.Context(), b.inv(), id))
 	activated := b.sender.unique(testEvents, "gdap.relationship.activated")
